@@ -1,0 +1,126 @@
+"""`python -m cvae train | evaluate | summary`: the command line over the package."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from cvae.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from cvae.config import ARCHS, LIKELIHOODS, ConfigError, TrainConfig
+from cvae.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
+from cvae.download import DownloadError
+from cvae.explorer import Explorer
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cvae", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = TrainConfig()
+    t = sub.add_parser("train", help="fit a VAE with PyMC's ADVI and save a checkpoint")
+    t.add_argument("--dataset", choices=DATASET_NAMES, default=d.dataset)
+    t.add_argument("--arch", choices=ARCHS, default=d.arch)
+    t.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    t.add_argument("--likelihood", choices=LIKELIHOODS, default=d.likelihood)
+    t.add_argument("--sigma", type=float, default=d.sigma, help="Normal likelihood's pixel sd")
+    t.add_argument("--beta", type=float, default=d.beta, help="KL weight (1 = the true ELBO)")
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--lr", type=float, default=d.lr)
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--data-dir", default=None, help="directory with the idx files")
+    t.add_argument("--out", required=True, type=Path, help="checkpoint directory to write")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    e = sub.add_parser("evaluate", help="held-out -ELBO of a checkpoint, nats per image")
+    e.add_argument("checkpoint", type=Path)
+    e.add_argument("--dataset", choices=DATASET_NAMES, default=None, help="default: the training dataset")
+    e.add_argument("--data-dir", default=None)
+    e.add_argument("--split", choices=SPLITS, default="test")
+    e.add_argument("--iw", type=int, default=0, help="importance samples for a tighter bound")
+    e.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("summary", help="layer tables of a checkpoint")
+    s.add_argument("checkpoint", type=Path)
+    return parser
+
+
+class _ProgressBar:
+    """A one-line stderr bar: PyMC callback protocol, redrawn at most 5 times a second."""
+
+    def __init__(self, trainer, stream=sys.stderr):
+        self.trainer, self.stream, self._last = trainer, stream, 0.0
+
+    def __call__(self, approx, losses, i) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.2 and i < self.trainer.total_steps:
+            return
+        self._last = now
+        p = self.trainer.progress()
+        recent = self.trainer.history.neg_elbo[-self.trainer.steps_per_epoch:]
+        filled = int(30 * p.step / p.total_steps)
+        eta = f"{p.eta_s:5.0f}s" if p.eta_s == p.eta_s else "    ?"
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] step {p.step}/{p.total_steps} "
+                          f"epoch {p.epoch:.1f}  avg -ELBO {sum(recent) / len(recent):8.2f} nats/image  "
+                          f"{p.images_per_s:6.0f} img/s  ETA {eta}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+
+
+def _train(args) -> int:
+    from cvae.training import Trainer  # imports PyMC: only for training
+
+    config = TrainConfig(dataset=args.dataset, arch=args.arch, latent_dim=args.latent_dim,
+                         likelihood=args.likelihood, sigma=args.sigma, beta=args.beta,
+                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         seed=args.seed, data_dir=args.data_dir)
+    data = load_dataset(config.dataset, "train", data_dir=config.data_dir)
+    trainer = Trainer(config, data.images)
+    bar = _ProgressBar(trainer)
+    result = trainer.fit(callbacks=[] if args.quiet else [bar])
+    if not args.quiet:
+        bar.close()
+    history = result.history
+    last_epoch = history.neg_elbo[-trainer.steps_per_epoch:]
+    summary = {"checkpoint": str(args.out), "status": result.status, "message": result.message,
+               "steps": result.steps, "images_per_s": round(result.images_per_s, 1),
+               "compile_s": round(result.compile_s, 2),
+               "train_neg_elbo": round(sum(last_epoch) / len(last_epoch), 3) if last_epoch else None}
+    save_checkpoint(args.out, result.vae, history, status=result.status, steps=result.steps,
+                    train_neg_elbo=summary["train_neg_elbo"], images_per_s=summary["images_per_s"])
+    print(json.dumps(summary))
+    return 3 if result.status == "diverged" else 0
+
+
+def _evaluate(args) -> int:
+    from cvae.evaluation import evaluate
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    dataset = args.dataset or checkpoint.config.dataset
+    data = load_dataset(dataset, args.split, data_dir=args.data_dir)
+    result = evaluate(checkpoint.vae, data.images, iw=args.iw, seed=args.seed)
+    print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": dataset, "split": args.split, **result}))
+    return 0
+
+
+def _summary(args) -> int:
+    tables = Explorer(load_checkpoint(args.checkpoint).vae).summary()
+    for name, rows in tables.items():
+        print(f"{name}\n{'Layer (type)':<34}{'Output shape':<22}{'Params':>10}\n{'=' * 66}")
+        for row in rows:
+            print(f"{row['layer']:<34}{str(row['output_shape']):<22}{row['params']:>10,}")
+        print(f"{'=' * 66}\nTotal params: {sum(r['params'] for r in rows):,}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"train": _train, "evaluate": _evaluate, "summary": _summary}
+    try:
+        return commands[args.command](args)
+    except (ConfigError, DatasetError, DownloadError, CheckpointError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

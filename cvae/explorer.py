@@ -1,0 +1,78 @@
+"""What the app asks of a model: numpy in, numpy out."""
+from __future__ import annotations
+
+import numpy as np
+
+from cvae.networks import summary_rows
+from cvae.vae import VAE
+
+__all__ = ["Explorer"]
+
+
+class Explorer:
+    """Encode, decode, sample and traverse the latent space of one trained VAE."""
+
+    def __init__(self, vae: VAE):
+        self.vae = vae
+
+    @property
+    def latent_dim(self) -> int:
+        return self.vae.latent_dim
+
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 1, 28, 28) -> means and sds of q(z|x), each (N, latent)."""
+        return self.vae.encode(images)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """(N, latent) -> mean images (N, 28, 28) in [0, 1]."""
+        return self.vae.decode(z)
+
+    def reconstruct(self, images: np.ndarray) -> np.ndarray:
+        """Decode each image's posterior mean: (N, 1, 28, 28) -> (N, 28, 28)."""
+        return self.decode(self.encode(images)[0])
+
+    def sample_posterior(self, images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+        """n draws from q(z|x) per image: (N, n, latent)."""
+        mu, sd = self.encode(images)
+        eps = np.random.default_rng(seed).standard_normal((len(mu), n, self.latent_dim))
+        return (mu[:, None, :] + sd[:, None, :] * eps).astype(mu.dtype)
+
+    def sample_pixels(self, z: np.ndarray, seed: int = 0) -> np.ndarray:
+        """One draw from p(x|z) per point (Bernoulli pixels or Normal noise): (N, 28, 28)."""
+        mean = self.decode(z)
+        rng = np.random.default_rng(seed)
+        if self.vae.config.likelihood == "bernoulli":
+            return (rng.random(mean.shape) < mean).astype(mean.dtype)
+        noisy = mean + self.vae.config.sigma * rng.standard_normal(mean.shape)
+        return np.clip(noisy, 0.0, 1.0).astype(mean.dtype)
+
+    def grid_points(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
+        """(n*n, latent) points of an n x n grid over [-extent, extent]^2 in z1, z2, row-major
+        from the top (z2 = +extent) so the mosaic reads like the latent map; other dims at `center`."""
+        if n < 1 or extent <= 0:
+            raise ValueError(f"need n >= 1 and extent > 0; got n={n}, extent={extent}")
+        z1 = np.linspace(-extent, extent, n)
+        z2 = np.linspace(extent, -extent, n)
+        points = np.tile(np.zeros(self.latent_dim) if center is None else np.asarray(center, float), (n * n, 1))
+        points[:, 0] = np.tile(z1, n)
+        if self.latent_dim > 1:
+            points[:, 1] = np.repeat(z2, n)
+        return points.astype(np.float32)
+
+    def decode_grid(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
+        """The decoded manifold as one (n*28, n*28) mosaic (the seed's 10 x 10 over [-2, 2]^2)."""
+        images = self.decode(self.grid_points(n, extent, center))  # (n*n, 28, 28)
+        return images.reshape(n, n, 28, 28).transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
+
+    def interpolate(self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Straight path from z_a to z_b: points (steps, latent) and their decodes (steps, 28, 28)."""
+        if steps < 2:
+            raise ValueError(f"steps must be >= 2; got {steps}")
+        t = np.linspace(0.0, 1.0, steps)[:, None]
+        path = ((1 - t) * np.asarray(z_a, float) + t * np.asarray(z_b, float)).astype(np.float32)
+        return path, self.decode(path)
+
+    def summary(self) -> dict[str, list[dict]]:
+        """Keras-style layer tables for the encoder and the decoder."""
+        nets = self.vae.networks
+        return {"encoder": summary_rows(nets.encoder), "decoder": summary_rows(nets.decoder)}

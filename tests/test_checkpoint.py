@@ -1,0 +1,120 @@
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from cvae.checkpoint import CheckpointError, load_checkpoint, run_dir, save_checkpoint
+from cvae.config import TrainConfig
+from cvae.history import History
+from cvae.vae import VAE
+
+
+def _history():
+    h = History()
+    for i in range(1, 4):
+        h.append(i, 200.0 - i, 3.0, 1.0, 0.1 * i)
+    return h
+
+
+@pytest.fixture
+def saved(tmp_path):
+    vae = VAE(TrainConfig(seed=4))
+    path = save_checkpoint(tmp_path / "run", vae, _history(), status="finished")
+    return vae, path
+
+
+def test_round_trip_gives_identical_decodes(saved):
+    vae, path = saved
+    loaded = load_checkpoint(path)
+    z = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
+    np.testing.assert_array_equal(loaded.vae.decode(z), vae.decode(z))
+    assert loaded.config == vae.config
+    assert loaded.history.to_dict() == _history().to_dict()
+    meta = json.loads((path / "config.json").read_text())
+    assert meta["format_version"] == 1 and meta["status"] == "finished"
+    assert {"pymc", "pytensor", "numpy"} <= set(meta["versions"])
+    assert meta["config"]["arch"] == "classroom" and meta["config"]["dataset"] == "mnist-5k"
+
+
+def test_overwrite_replaces_whole_checkpoint_and_leaves_no_temp(saved, tmp_path):
+    vae, path = saved
+    other = VAE(TrainConfig(seed=5))
+    save_checkpoint(path, other, _history())
+    z = np.zeros((1, 2), dtype="float32")
+    np.testing.assert_array_equal(load_checkpoint(path).vae.decode(z), other.decode(z))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("damage", ["truncate_npz", "garbage_json", "missing_history", "version",
+                                    "wrong_shape", "wrong_arch", "pickled", "nan_weights", "unknown_key"])
+def test_corrupt_checkpoints_give_clear_errors(saved, damage):
+    _, path = saved
+    npz, cfg = path / "params.npz", path / "config.json"
+    meta = json.loads(cfg.read_text())
+    weights = dict(np.load(npz))
+    if damage == "truncate_npz":
+        npz.write_bytes(npz.read_bytes()[:1000])
+    elif damage == "garbage_json":
+        cfg.write_text("{not json")
+    elif damage == "missing_history":
+        (path / "history.json").unlink()
+    elif damage == "version":
+        cfg.write_text(json.dumps({**meta, "format_version": 99}))
+    elif damage == "wrong_shape":
+        weights["enc.out.W"] = np.zeros((3, 3), dtype="float32")
+        np.savez(npz, **weights)
+    elif damage == "wrong_arch":
+        cfg.write_text(json.dumps({**meta, "config": {**meta["config"], "arch": "seed"}}))
+    elif damage == "pickled":
+        weights["enc.out.W"] = np.array([{"x": 1}], dtype=object)
+        np.savez(npz, **weights)
+    elif damage == "nan_weights":
+        weights["enc.out.W"] = np.full_like(weights["enc.out.W"], np.nan)
+        np.savez(npz, **weights)
+    elif damage == "unknown_key":
+        cfg.write_text(json.dumps({**meta, "config": {**meta["config"], "evil": 1}}))
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value) or "params.npz" in str(info.value)
+
+
+def test_pickled_npz_is_refused_not_executed(saved, tmp_path):
+    _, path = saved
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    weights = dict(np.load(path / "params.npz"))
+    weights["enc.out.W"] = np.array([Exploit()], dtype=object)
+    np.savez(path / "params.npz", **weights)
+    with pytest.raises(CheckpointError, match="pickled"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch):
+    vae, path = saved
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(CheckpointError, match="No space left"):
+        save_checkpoint(path, VAE(TrainConfig(seed=9)), _history())
+    monkeypatch.undo()
+    z = np.zeros((1, 2), dtype="float32")
+    np.testing.assert_array_equal(load_checkpoint(path).vae.decode(z), vae.decode(z))
+    assert [p.name for p in path.parent.iterdir()] == ["run"]
+
+
+def test_missing_directory_and_run_names(tmp_path):
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        load_checkpoint(tmp_path / "nope")
+    assert run_dir(tmp_path, "my-run_1.2") == (tmp_path / "my-run_1.2").resolve()
+    for bad in ["../etc", "a/b", "..", ".hidden", "", "a" * 200, "/abs"]:
+        with pytest.raises(CheckpointError):
+            run_dir(tmp_path, bad)

@@ -1,0 +1,20 @@
+import numpy as np
+
+from cvae.config import TrainConfig
+from cvae.evaluation import evaluate, gaussian_kl
+from cvae.vae import VAE
+
+
+def test_gaussian_kl_known_values():
+    assert gaussian_kl(np.zeros((1, 2)), np.ones((1, 2)))[0] == 0
+    np.testing.assert_allclose(gaussian_kl(np.array([[1.0]]), np.array([[1.0]])), [0.5])
+
+
+def test_evaluate_terms_add_up_and_iw_is_tighter(trained, mnist5k):
+    test_images = mnist5k[1].images[:300]
+    result = evaluate(trained.vae, test_images, iw=20, seed=0)
+    assert result["n_images"] == 300
+    assert np.isclose(result["neg_elbo"], result["reconstruction"] + result["kl"])
+    assert result["iw_neg_log_likelihood"] < result["neg_elbo"]
+    untrained = evaluate(VAE(TrainConfig()), test_images)
+    assert result["neg_elbo"] < untrained["neg_elbo"] - 100
