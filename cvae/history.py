@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["History"]
+__all__ = ["History", "Progress"]
 
 
 @dataclass
@@ -37,3 +37,20 @@ class History:
         if len(lengths) != 1:
             raise ValueError("history columns have different lengths")
         return cls(step=[int(s) for s in data["step"]], **columns)
+
+    def progress(self, total_steps: int, steps_per_epoch: int, batch_size: int) -> Progress:
+        """Step, epoch, images/s and seconds left, from the recorded times."""
+        done = len(self)
+        elapsed = self.time_s[done - 1] - self.time_s[0] if done > 1 else 0.0
+        rate = (done - 1) * batch_size / elapsed if elapsed > 0 else 0.0
+        eta = (total_steps - done) * batch_size / rate if rate > 0 else float("nan")
+        return Progress(done, total_steps, done / max(steps_per_epoch, 1), rate, eta)
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int
+    total_steps: int
+    epoch: float
+    images_per_s: float
+    eta_s: float  # NaN until the rate is known

@@ -20,22 +20,13 @@ import pytensor
 
 from cvae._backend import FLOAT
 from cvae.config import ConfigError, TrainConfig
-from cvae.history import History
+from cvae.history import History, Progress
 from cvae.model import analytic_kl, build_model
 from cvae.vae import VAE
 
 __all__ = ["Callback", "History", "Progress", "TrainResult", "Trainer", "train"]
 
 Callback = Callable[[object, np.ndarray, int], None]
-
-
-@dataclass(frozen=True)
-class Progress:
-    step: int
-    total_steps: int
-    epoch: float
-    images_per_s: float
-    eta_s: float
 
 
 @dataclass
@@ -81,11 +72,7 @@ class Trainer:
         return self.data[self._order[within * b:(within + 1) * b]]
 
     def progress(self) -> Progress:
-        done = len(self.history)
-        elapsed = (self.history.time_s[done - 1] - self.history.time_s[0]) if done > 1 else 0.0
-        rate = (done - 1) * self.config.batch_size / elapsed if elapsed > 0 else 0.0
-        eta = (self.total_steps - done) * self.config.batch_size / rate if rate > 0 else float("nan")
-        return Progress(done, self.total_steps, done / self.steps_per_epoch, rate, eta)
+        return self.history.progress(self.total_steps, self.steps_per_epoch, self.config.batch_size)
 
     def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
         """Run the whole fit; returns what was learned even if stopped or diverged."""

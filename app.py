@@ -1,0 +1,21 @@
+"""CVAE Explorer: `streamlit run app.py`."""
+import streamlit as st
+
+from ui import state
+from ui.components import model_picker_ui
+
+st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
+
+# Page scripts live in pages/views/: a .py file directly in pages/ switches Streamlit 1.67 into
+# its legacy multipage mode, which runs a page without this script on a fresh server.
+PAGES = [
+    st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/views/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/views/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("pages/views/manifold.py", title="Manifold", icon=":material/grid_on:"),
+]
+
+page = st.navigation(PAGES)
+state.adopt_finished_job()
+model_picker_ui()
+page.run()

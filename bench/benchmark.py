@@ -1,0 +1,358 @@
+"""Training / decode speed of CVAE Explorer's PyMC fit against a PyTorch CPU reference.
+
+    python3 bench/benchmark.py [--quick] [--repeats 3] [--arch seed --arch classroom]
+
+Every measurement runs in a fresh child process (this same file with `--child ...`),
+so compile times are honest: the first fit of each arch uses an empty PyTensor
+compiledir (cold), later ones reuse it (warm). Prints a Markdown table of medians
+and writes everything to bench/results/latest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 100
+THREADS = 2
+
+
+# --------------------------------------------------------------------------- children
+
+def _load_images(n_images: int):
+    from cvae.datasets import load_dataset
+    images = load_dataset("mnist-5k", "train").images
+    return images[:n_images] if n_images else images
+
+
+def child_fit(args) -> dict:
+    """One PyMC fit through the project's own Trainer, as the CLI/app runs it."""
+    t_proc = time.perf_counter()
+    from cvae.config import TrainConfig
+    from cvae.training import Trainer
+    images = _load_images(args.n_images)
+    import_s = time.perf_counter() - t_proc
+    config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=BATCH, seed=0)
+    first: list[float] = []
+
+    def on_first(approx, losses, i):
+        if not first:
+            first.append(time.perf_counter())
+
+    t0 = time.perf_counter()  # the user clicks "Train"
+    trainer = Trainer(config, images)
+    build_s = time.perf_counter() - t0
+    result = trainer.fit(callbacks=[on_first])
+    hist = result.history
+    return {
+        "arch": args.arch, "steps": result.steps, "status": result.status,
+        "import_s": import_s, "build_s": build_s, "compile_s": result.compile_s,
+        "first_elbo_s": (first[0] - t0) if first else None,
+        "images_per_s": result.images_per_s,
+        "first_neg_elbo": float(hist.neg_elbo[0]), "last_neg_elbo": float(hist.neg_elbo[-1]),
+    }
+
+
+def _torch_nets(arch: str, latent: int = 2):
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    def same(size, k, s):  # TensorFlow's 'same' rule, as cvae.layers.same_padding
+        out = -(-size // s)
+        total = max((out - 1) * s + k - size, 0)
+        return total // 2, total - total // 2
+
+    class Conv(nn.Module):
+        def __init__(self, size, cin, cout, k, s=1, padding="same", act=True):
+            super().__init__()
+            self.conv = nn.Conv2d(cin, cout, k, stride=s)
+            self.pad = (0, 0, 0, 0)
+            if padding == "same":
+                a, b = same(size, k, s)
+                self.pad = (a, b, a, b)  # (left, right, top, bottom)
+            self.act = act
+
+        def forward(self, x):
+            if any(self.pad):
+                x = F.pad(x, self.pad)
+            x = self.conv(x)
+            return F.relu(x) if self.act else x
+
+    class ConvT(nn.Module):
+        """Adjoint of Conv: full transposed conv, then crop like cvae.layers.conv2d_transpose."""
+
+        def __init__(self, size_in, cin, cout, k, s=1, padding="same", act=True):
+            super().__init__()
+            self.conv = nn.ConvTranspose2d(cin, cout, k, stride=s)
+            out = size_in * s if padding == "same" else (size_in - 1) * s + k
+            self.top = same(out, k, s)[0] if padding == "same" else 0
+            self.out, self.act = out, act
+
+        def forward(self, x):
+            x = self.conv(x)[:, :, self.top:self.top + self.out, self.top:self.top + self.out]
+            return F.relu(x) if self.act else x
+
+    class Dense(nn.Module):
+        def __init__(self, n_in, n_out, act=True):
+            super().__init__()
+            self.lin, self.act = nn.Linear(n_in, n_out), act
+
+        def forward(self, x):
+            x = self.lin(x)
+            return F.relu(x) if self.act else x
+
+    if arch == "seed":
+        enc = nn.Sequential(Conv(28, 1, 1, 2), Conv(28, 1, 64, 2, 2), Conv(14, 64, 64, 3), Conv(14, 64, 64, 3),
+                            nn.Flatten(), Dense(14 * 14 * 64, 128), Dense(128, 2 * latent, act=False))
+        dec = nn.Sequential(Dense(latent, latent), Dense(latent, 64 * 14 * 14), nn.Unflatten(1, (64, 14, 14)),
+                            ConvT(14, 64, 64, 3), ConvT(14, 64, 64, 3), ConvT(14, 64, 64, 2, 2, "valid"),
+                            Conv(28, 64, 1, 2, act=False))
+    else:
+        enc = nn.Sequential(Conv(28, 1, 16, 3, 2), Conv(14, 16, 32, 3, 2), nn.Flatten(),
+                            Dense(7 * 7 * 32, 64), Dense(64, 2 * latent, act=False))
+        dec = nn.Sequential(Dense(latent, 64), Dense(64, 7 * 7 * 32), nn.Unflatten(1, (32, 7, 7)),
+                            ConvT(7, 32, 32, 3, 2), ConvT(14, 32, 16, 3, 2), Conv(28, 16, 1, 3, act=False))
+    return enc, dec
+
+
+def child_torch(args) -> dict:
+    """The same network in PyTorch CPU: Bernoulli ELBO, reparameterisation, Adam 1e-3."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    images = (_load_images(args.n_images) > 0.5).astype(np.float32)
+    data = torch.from_numpy(images)  # (N, 1, 28, 28)
+    enc, dec = _torch_nets(args.arch)
+    opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
+    steps_per_epoch = len(data) // BATCH
+    rng = np.random.default_rng(0)
+
+    def step(x):
+        out = enc(x)
+        mu, rho = out[:, :2], out[:, 2:]
+        sd = F.softplus(rho)
+        z = mu + sd * torch.randn_like(sd)
+        logits = dec(z)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        kl = 0.5 * (mu ** 2 + sd ** 2 - 1 - 2 * torch.log(sd)).sum()
+        loss = recon + kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss.detach()) / len(x)
+
+    order = rng.permutation(len(data))
+    warm = 3
+    for i in range(warm):
+        step(data[order[i * BATCH:(i + 1) * BATCH]])
+    t0 = time.perf_counter()
+    done = 0
+    for s in range(args.steps):
+        within = s % steps_per_epoch
+        if within == 0:
+            order = rng.permutation(len(data))
+        loss = step(data[order[within * BATCH:(within + 1) * BATCH]])
+        done += 1
+    dt = time.perf_counter() - t0
+    return {"arch": args.arch, "steps": done, "images_per_s": done * BATCH / dt, "last_neg_elbo": loss,
+            "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def child_decode(args) -> dict:
+    """Warm decode latency of one point and of a 20 x 20 grid through the Explorer API."""
+    import numpy as np
+    from cvae.config import TrainConfig
+    from cvae.explorer import Explorer
+    from cvae.vae import VAE
+    explorer = Explorer(VAE(TrainConfig(arch=args.arch, seed=0)))
+    point = np.array([[0.5, -0.25]], dtype=np.float32)
+    t0 = time.perf_counter()
+    explorer.decode(point)  # compiles
+    compile_s = time.perf_counter() - t0
+    explorer.decode_grid(20, 2.0)
+
+    def timed(fn, n):
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times) * 1e3
+
+    return {"arch": args.arch, "compile_s": compile_s,
+            "point_ms": timed(lambda: explorer.decode(point), args.calls),
+            "grid20_ms": timed(lambda: explorer.decode_grid(20, 2.0), args.calls)}
+
+
+CHILDREN = {"fit": child_fit, "torch": child_torch, "decode": child_decode}
+
+
+# --------------------------------------------------------------------------- parent
+
+def run_child(kind: str, extra: list[str], env: dict | None = None) -> dict:
+    """Run `kind` in a fresh interpreter; returns its JSON plus the child's peak RSS and wall time."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, *extra]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env or os.environ.copy(), stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux: KiB
+    result["wall_s"] = time.perf_counter() - t0
+    return result
+
+
+def _env_with_compiledir(compiledir: str) -> dict:
+    env = os.environ.copy()
+    flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f and not f.startswith("compiledir=")]
+    env["PYTENSOR_FLAGS"] = ",".join([*flags, f"compiledir={compiledir}"])
+    return env
+
+
+def _load() -> list[float]:
+    return list(os.getloadavg())
+
+
+def _median(rows: list[dict], key: str):
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def measure(args) -> dict:
+    quick = args.quick
+    n_images = 1000 if quick else 0  # 0: all 4,000 training digits
+    epochs = {"seed": 1, "classroom": 1 if quick else 2}
+    results: dict = {"archs": {}, "quick": quick, "repeats": args.repeats}
+    results["env"] = {
+        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+        "load_before": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")},
+        "pytensor_flags": os.environ.get("PYTENSOR_FLAGS", ""),
+    }
+    for arch in args.arch:
+        row: dict = {}
+        fit_args = ["--arch", arch, "--epochs", str(epochs[arch]), "--n-images", str(n_images)]
+        with tempfile.TemporaryDirectory(prefix="cvae-bench-compiledir-") as compiledir:
+            env = _env_with_compiledir(compiledir)
+            print(f"[{arch}] cold fit (empty compiledir)...", file=sys.stderr, flush=True)
+            row["cold"] = run_child("fit", fit_args, env)
+            row["warm"] = []
+            for r in range(args.repeats):
+                print(f"[{arch}] warm fit {r + 1}/{args.repeats}...", file=sys.stderr, flush=True)
+                row["warm"].append(run_child("fit", fit_args, env))
+            print(f"[{arch}] decode latency...", file=sys.stderr, flush=True)
+            calls = 20 if quick else 200
+            row["decode"] = run_child("decode", ["--arch", arch, "--calls", str(calls)], env)
+        if not args.skip_torch:
+            row["torch"] = []
+            steps = 10 if quick else (40 if arch == "seed" else 80)
+            for r in range(args.repeats):
+                print(f"[{arch}] torch {r + 1}/{args.repeats}...", file=sys.stderr, flush=True)
+                row["torch"].append(run_child("torch", ["--arch", arch, "--steps", str(steps),
+                                                        "--n-images", str(n_images)]))
+        results["archs"][arch] = row
+    results["env"]["load_after"] = _load()
+    results["summary"] = summarise(results)
+    return results
+
+
+def summarise(results: dict) -> dict:
+    summary = {}
+    for arch, row in results["archs"].items():
+        warm = row["warm"]
+        ips = _median(warm, "images_per_s")
+        s = {
+            "images_per_s": ips,
+            "compile_cold_s": row["cold"]["compile_s"], "compile_warm_s": _median(warm, "compile_s"),
+            "first_elbo_cold_s": row["cold"]["first_elbo_s"], "first_elbo_warm_s": _median(warm, "first_elbo_s"),
+            "epoch_4000_s": 4000 / ips if ips else None,
+            "peak_rss_mb": _median(warm, "peak_rss_mb"), "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
+            "decode_point_ms": row["decode"]["point_ms"], "decode_grid20_ms": row["decode"]["grid20_ms"],
+        }
+        if row.get("torch"):
+            s["torch_images_per_s"] = _median(row["torch"], "images_per_s")
+            s["torch_peak_rss_mb"] = _median(row["torch"], "peak_rss_mb")
+            s["ratio_to_torch"] = ips / s["torch_images_per_s"] if ips else None
+        summary[arch] = s
+    return summary
+
+
+def markdown(results: dict) -> str:
+    summary = results["summary"]
+    archs = list(summary)
+
+    def fmt(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    rows = [
+        ("training images/s (warm, median)", "images_per_s", ".0f"),
+        ("PyTorch CPU images/s (same net, batch, threads)", "torch_images_per_s", ".0f"),
+        ("ratio to PyTorch", "ratio_to_torch", ".2f"),
+        ("one epoch of 4,000 digits, s (excl. compile)", "epoch_4000_s", ".1f"),
+        ("compile s, cold (empty compiledir)", "compile_cold_s", ".1f"),
+        ("compile s, warm (median)", "compile_warm_s", ".1f"),
+        ("Train -> first ELBO point s, cold", "first_elbo_cold_s", ".1f"),
+        ("Train -> first ELBO point s, warm (median)", "first_elbo_warm_s", ".1f"),
+        ("decode 1 point ms (median of calls)", "decode_point_ms", ".2f"),
+        ("decode 20x20 grid ms (median of calls)", "decode_grid20_ms", ".1f"),
+        ("peak RSS of a training process MB (warm)", "peak_rss_mb", ".0f"),
+        ("peak RSS of a PyTorch training process MB", "torch_peak_rss_mb", ".0f"),
+    ]
+    lines = ["| metric | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
+    for label, key, spec in rows:
+        lines.append(f"| {label} | " + " | ".join(fmt(summary[a].get(key), spec) for a in archs) + " |")
+    env = results["env"]
+    lines.append("")
+    lines.append(f"repeats={results['repeats']} quick={results['quick']} load before={env['load_before']} "
+                 f"after={env['load_after']} ({env['cpus']} CPUs)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke test: 1,000 images, few steps and calls")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--arch", action="append", choices=["seed", "classroom"],
+                        help="repeatable; default both")
+    parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    # child-process options
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--n-images", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=40, help=argparse.SUPPRESS)
+    parser.add_argument("--calls", type=int, default=200, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        sys.path.insert(0, str(ROOT))
+        arch = (args.arch or ["classroom"])[0]
+        args.arch = arch
+        print(json.dumps(CHILDREN[args.child](args)), flush=True)
+        return 0
+    args.arch = args.arch or ["seed", "classroom"]
+    results = measure(args)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+    print(f"\nwrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Time (and optionally profile) the compiled PyMC training step of one arch, without the fit loop.
+
+    python3 bench/step_profile.py --arch seed [--steps 20] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--arch", default="seed")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args()
+    import pymc as pm
+    from cvae._backend import FLOAT
+    from cvae.config import TrainConfig
+    from cvae.datasets import load_dataset
+    from cvae.model import analytic_kl
+    from cvae.training import Trainer
+    images = load_dataset("mnist-5k", "train").images
+    trainer = Trainer(TrainConfig(arch=args.arch, epochs=1), images)
+    t0 = time.perf_counter()
+    step = trainer.inference.objective.step_function(
+        obj_optimizer=pm.adam(learning_rate=1e-3), more_obj_params=trainer.vae.networks.params,
+        more_updates={trainer._kl: analytic_kl(trainer.vae_model.mu, trainer.vae_model.rho).mean().astype(FLOAT)},
+        score=True, compile_kwargs={"profile": True} if args.profile else None)
+    print(f"compile {time.perf_counter() - t0:.1f}s", flush=True)
+    times = []
+    for i in range(args.steps):
+        trainer._batch.set_value(trainer._next_batch(i))
+        t = time.perf_counter()
+        loss = step()
+        times.append(time.perf_counter() - t)
+    print(f"step ms: min {min(times)*1e3:.1f} median {statistics.median(times[1:])*1e3:.1f} "
+          f"-> {100 / statistics.median(times[1:]):.0f} images/s; loss {float(loss) / 100:.1f}")
+    if args.profile:
+        step.profile.summary(n_ops_to_print=25, n_apply_to_print=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Images for display: crisp nearest-neighbour upscaling to PNG bytes."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["to_png", "to_uint8"]
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> uint8 grey levels."""
+    return np.round(np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def to_png(image: np.ndarray, size: int | None = None) -> bytes:
+    """A (H, W) image in [0, 1] as PNG, scaled to `size` pixels wide with sharp pixels."""
+    picture = Image.fromarray(to_uint8(image), mode="L")
+    if size:
+        height = round(size * image.shape[0] / image.shape[1])
+        picture = picture.resize((size, height), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

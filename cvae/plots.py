@@ -1,0 +1,108 @@
+"""Plotly figure builders for the app: pure functions from numpy to figures."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["GRID_NAME", "PALETTE", "elbo_figure", "latent_map", "map_range", "smooth"]
+
+# Paul Tol's colour-blind-safe "muted" scheme plus pale grey: ten distinguishable classes
+PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
+           "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
+GRID_NAME = "click-grid"
+
+
+def map_range(z: np.ndarray, margin: float = 0.15) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges covering the encoded cloud (1st-99th percentile) plus a margin, at least [-3, 3]."""
+    lo, hi = np.percentile(z[:, :2], 1, axis=0), np.percentile(z[:, :2], 99, axis=0)
+    pad = (hi - lo) * margin
+    lo, hi = np.minimum(lo - pad, -3.0), np.maximum(hi + pad, 3.0)
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def latent_map(z: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
+               x_range: tuple[float, float], y_range: tuple[float, float], grid_n: int = 151,
+               current: tuple[float, float] | None = None,
+               posterior: tuple[np.ndarray, np.ndarray] | None = None,
+               box: float | None = None, height: int = 560) -> go.Figure:
+    """Scatter of encoded digits (WebGL, one trace per class so the legend toggles digits).
+
+    Trace 0 is an invisible grid over the axis ranges that makes empty space clickable;
+    `current` marks the decoded point, `posterior` = (mu, sd) draws 1- and 2-sd ellipses,
+    `box` outlines [-box, box]^2 (the manifold's extent).
+    """
+    fig = go.Figure()
+    gx, gy = np.meshgrid(np.linspace(*x_range, grid_n), np.linspace(*y_range, grid_n))
+    fig.add_trace(go.Scattergl(
+        x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_NAME, showlegend=False,
+        marker={"size": 6, "opacity": 0.0, "color": "#000000"}, hoverinfo="none",
+        unselected={"marker": {"opacity": 0.0}}, selected={"marker": {"opacity": 0.0}}))
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        name = class_names[label] if label < len(class_names) else str(label)
+        fig.add_trace(go.Scattergl(
+            x=z[members, 0], y=z[members, 1], mode="markers", name=name,
+            customdata=members, marker={"size": 6, "color": PALETTE[label % len(PALETTE)], "opacity": 0.8},
+            unselected={"marker": {"opacity": 0.8}}, selected={"marker": {"opacity": 1.0}},
+            hovertemplate=f"{name}<br>z1=%{{x:.2f}}<br>z2=%{{y:.2f}}<extra>#%{{customdata}}</extra>"))
+    if posterior is not None:
+        for k, dash in ((1, "solid"), (2, "dot")):
+            ex, ey = _ellipse(posterior[0][:2], k * posterior[1][:2])
+            fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name=f"q(z|x) {k} sd",
+                                     line={"color": "#000000", "width": 2, "dash": dash}, hoverinfo="skip"))
+    if box is not None:
+        fig.add_shape(type="rect", x0=-box, y0=-box, x1=box, y1=box,
+                      line={"color": "#CC3311", "width": 2, "dash": "dash"})
+    if current is not None:
+        fig.add_trace(go.Scatter(x=[current[0]], y=[current[1]], mode="markers", name="decoded point",
+                                 marker={"symbol": "x-thin", "size": 18, "line": {"width": 3, "color": "#000000"}},
+                                 hoverinfo="skip"))
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, clickmode="event+select",
+        dragmode="zoom", legend={"title": "label (click to hide)", "itemsizing": "constant"},
+        xaxis={"title": "z1", "range": list(x_range), "zeroline": True},
+        yaxis={"title": "z2", "range": list(y_range), "zeroline": True},
+        uirevision="latent-map", plot_bgcolor="#FFFFFF")
+    fig.update_xaxes(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC")
+    fig.update_yaxes(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC")
+    return fig
+
+
+def _ellipse(center: np.ndarray, radii: np.ndarray, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    t = np.linspace(0, 2 * np.pi, n)
+    return center[0] + radii[0] * np.cos(t), center[1] + radii[1] * np.sin(t)
+
+
+def smooth(values: list[float] | np.ndarray, span: int = 25) -> np.ndarray:
+    """Exponential moving average, bias-corrected so the start is not pulled to zero."""
+    values = np.asarray(values, dtype=float)
+    alpha, out, acc, weight = 2.0 / (span + 1.0), np.empty(len(values)), 0.0, 0.0
+    for i, v in enumerate(values):
+        acc = (1 - alpha) * acc + alpha * v
+        weight = (1 - alpha) * weight + alpha
+        out[i] = acc / weight
+    return out
+
+
+def elbo_figure(history: dict, *, height: int = 380, max_points: int = 3000) -> go.Figure:
+    """-ELBO per image (raw and smoothed) with reconstruction, and KL on its own axis."""
+    steps = np.asarray(history["step"])
+    fig = go.Figure()
+    if len(steps):
+        keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), max_points)).astype(int))
+        lines = (("neg_elbo", "-ELBO (raw)", "#BBBBBB", 1, False, "y"),
+                 ("neg_elbo", "-ELBO (smoothed)", "#332288", 3, True, "y"),
+                 ("reconstruction", "reconstruction (smoothed)", "#117733", 2, True, "y"),
+                 ("kl", "KL (smoothed, right axis)", "#CC6677", 2, True, "y2"))
+        for key, name, colour, width, smoothed, axis in lines:
+            values = np.asarray(history[key], dtype=float)
+            values = smooth(values) if smoothed else values
+            fig.add_trace(go.Scatter(x=steps[keep], y=values[keep], mode="lines", name=name, yaxis=axis,
+                                     line={"color": colour, "width": width}))
+    fig.update_layout(
+        height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"title": "step (one minibatch)"},
+        yaxis={"title": "nats per image"},
+        yaxis2={"title": "KL (nats per image)", "overlaying": "y", "side": "right", "showgrid": False},
+        legend={"orientation": "h", "y": 1.12}, uirevision="elbo")
+    return fig

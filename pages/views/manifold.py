@@ -1,0 +1,31 @@
+import streamlit as st
+
+import cvae
+from cvae.imaging import to_png
+from cvae.plots import latent_map, map_range
+from ui import state
+from ui.components import pixel_meaning
+
+st.title("Manifold")
+try:
+    checkpoint, encoded = state.active_model(), state.active_encoded()
+except (cvae.CheckpointError, cvae.DatasetError) as err:
+    st.error(f"The active model cannot be shown: {err}")
+    st.stop()
+explorer = state.explorer()
+
+a, b = st.columns(2)
+n = a.slider("Grid size n (n x n decodes)", 3, 30, 10, key="manifold_n")
+extent = b.slider("Extent: z1, z2 in [-extent, extent]", 0.5, 5.0, 2.0, step=0.25, key="manifold_extent")
+st.caption(f"Each tile is the decoder's mean image at one grid point; top left is z = (-{extent:g}, {extent:g}), "
+           f"bottom right (+{extent:g}, -{extent:g}). {pixel_meaning(checkpoint.config.likelihood)}"
+           + (" Other latent dimensions are held at 0." if checkpoint.config.latent_dim > 2 else ""))
+left, right = st.columns(2)
+with left:
+    st.image(to_png(explorer.decode_grid(n, extent), size=560), caption=f"{n} x {n} decoded grid")
+with right:
+    x_range, y_range = map_range(encoded.mu)
+    st.plotly_chart(latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range,
+                               y_range=y_range, grid_n=2, box=extent, height=560),
+                    width="stretch", key="manifold_map")
+    st.caption("The dashed square is the region the grid covers.")

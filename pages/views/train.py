@@ -1,0 +1,95 @@
+import streamlit as st
+
+from cvae import DATASET_NAMES, CheckpointError, ConfigError, TrainConfig
+from cvae.config import ARCHS, LIKELIHOODS
+from cvae.jobs import BusyError
+from cvae.plots import elbo_figure
+from ui import state
+
+st.title("Train")
+registry = state.job_registry()
+
+
+def config_ui() -> tuple[TrainConfig | None, str]:
+    """The training form; returns the validated config (None if invalid) and the run name."""
+    d = TrainConfig()
+    a, b, c = st.columns(3)
+    dataset = a.selectbox("Dataset", DATASET_NAMES, index=DATASET_NAMES.index(d.dataset),
+                          help="mnist-5k works offline; mnist and fashion-mnist download once.")
+    arch = a.selectbox("Architecture", ARCHS, index=ARCHS.index(d.arch),
+                       help="classroom: small and fast. seed: the 2016 PyMC3 example's network.")
+    latent_dim = a.number_input("Latent dimension", 1, 16, d.latent_dim)
+    likelihood = b.selectbox("Likelihood", LIKELIHOODS, index=LIKELIHOODS.index(d.likelihood),
+                             help="bernoulli on binarised pixels, or normal with a fixed sigma")
+    beta = b.number_input("beta (KL weight)", 0.0, 10.0, d.beta, step=0.1,
+                          help="1 = the true ELBO; 0 = a plain autoencoder")
+    epochs = b.number_input("Epochs", 1, 500, d.epochs)
+    batch_size = c.number_input("Batch size", 1, 1000, d.batch_size)
+    lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=d.lr)
+    seed = c.number_input("Seed", 0, 2**31 - 1, d.seed)
+    name = st.text_input("Run name (optional)", "", max_chars=60,
+                         help="letters, digits, '.', '_' and '-'; blank for an automatic name")
+    try:
+        config = TrainConfig(dataset=dataset, arch=arch, latent_dim=int(latent_dim), likelihood=likelihood,
+                             beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
+                             lr=float(lr), seed=int(seed))
+    except ConfigError as err:
+        st.error(str(err))
+        return None, name
+    return config, name.strip()
+
+
+job = registry.get(st.query_params.get("job") or st.session_state.get("job"))
+
+with st.form("train-form", border=True):
+    config, name = config_ui()
+    start = st.form_submit_button("Start training", type="primary",
+                                  disabled=bool(job and job.active))
+if start and config is not None:
+    try:
+        job = registry.start(config, name or None)
+    except (BusyError, CheckpointError) as err:
+        st.error(str(err))
+    else:
+        st.session_state["job"] = job.id
+        st.query_params["job"] = job.id
+
+if job is None:
+    st.info("Choose settings and press **Start training**. The fit runs in the background: "
+            "you can switch pages and come back.")
+    st.stop()
+
+
+@st.fragment(run_every=0.5 if job.active else None)
+def live_ui() -> None:
+    """Redraws from the job's history; the training thread never touches Streamlit."""
+    progress = job.progress()
+    top = st.columns([3, 1])
+    if job.active:
+        if top[1].button("Stop", type="secondary", key="stop", help="Keeps the model trained so far"):
+            job.stop()
+    fraction = progress.step / progress.total_steps if progress.total_steps else 0.0
+    eta = f"{progress.eta_s:.0f} s left" if progress.eta_s == progress.eta_s else "estimating time left"
+    top[0].progress(min(fraction, 1.0), text=(
+        f"{job.name}: {job.status} · step {progress.step}/{progress.total_steps} · "
+        f"epoch {progress.epoch:.1f} · {progress.images_per_s:.0f} images/s · {eta}"))
+    if job.first_point_s is not None:
+        st.caption(f"First ELBO point {job.first_point_s:.1f} s after Start (model compilation included).")
+    st.plotly_chart(elbo_figure(job.history.to_dict()), width="stretch", key="elbo-chart")
+    st.caption("-ELBO = reconstruction + beta x KL, in nats per image. Reconstruction: how many nats "
+               "the decoder needs to describe the image from z. KL: how far each q(z|x) strays "
+               "from the N(0, I) prior.")
+    if job.status == "diverged":
+        st.error(job.message)
+    elif job.status == "failed":
+        st.error(job.message)
+    elif job.status in ("finished", "stopped"):
+        st.success(f"{job.message}. Saved as `{job.name}` and made the active model.")
+    else:
+        st.caption(job.message)
+    if not job.active and st.session_state.get("job_drawn_final") != job.id:
+        st.session_state["job_drawn_final"] = job.id
+        st.rerun()
+
+
+live_ui()

@@ -1,0 +1,109 @@
+"""Server-wide cached objects (shared by every session, never mutated) and per-session state."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+import cvae
+from cvae.jobs import JobRegistry
+
+ROOT = Path(__file__).resolve().parent.parent
+PRETRAINED = ROOT / "assets" / "pretrained"
+
+
+@dataclass(frozen=True)
+class EncodedSet:
+    """The active model's test split, encoded once: read-only arrays shared by all sessions."""
+
+    images: np.ndarray  # (N, 1, 28, 28)
+    labels: np.ndarray  # (N,)
+    mu: np.ndarray  # (N, latent)
+    sd: np.ndarray  # (N, latent)
+    class_names: tuple[str, ...]
+
+
+def runs_root() -> Path:
+    """Where trainings are saved: $CVAE_RUNS_DIR, else runs/ beside the app."""
+    return Path(os.environ.get("CVAE_RUNS_DIR", ROOT / "runs"))
+
+
+def job_registry() -> JobRegistry:
+    return _registry(str(runs_root()))
+
+
+@st.cache_resource
+def _registry(root: str) -> JobRegistry:
+    return JobRegistry(Path(root), max_running=int(os.environ.get("CVAE_MAX_TRAININGS", "1")))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading model...")
+def _load(path: str, stamp: float) -> cvae.Checkpoint:
+    return cvae.load_checkpoint(Path(path))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Encoding the test digits...")
+def _encode(path: str, stamp: float) -> EncodedSet:
+    checkpoint = _load(path, stamp)
+    config = checkpoint.config
+    data = cvae.load_dataset(config.dataset, "test", data_dir=config.data_dir)
+    mu, sd = checkpoint.vae.encode(data.images)
+    for array in (mu, sd):
+        array.setflags(write=False)
+    return EncodedSet(data.images, data.labels, mu, sd, data.class_names)
+
+
+def _stamp(path: Path) -> float:
+    """Modification time of the weights: a re-saved run gets a fresh cache entry."""
+    try:
+        return (path / "params.npz").stat().st_mtime
+    except OSError as err:
+        raise cvae.CheckpointError(f"no model at {path}: {err.strerror}") from err
+
+
+def saved_runs() -> dict[str, Path]:
+    """Loadable checkpoints: the shipped model first, then this server's runs, newest first."""
+    runs = {"pretrained (shipped)": PRETRAINED} if (PRETRAINED / "params.npz").is_file() else {}
+    root = runs_root()
+    if root.is_dir():
+        found = [p for p in root.iterdir() if (p / "params.npz").is_file() and not p.name.startswith(".")]
+        for path in sorted(found, key=_stamp, reverse=True):
+            runs[path.name] = path
+    return runs
+
+
+def active_path() -> Path:
+    """This session's model: the one it chose, else the shipped one."""
+    chosen = st.session_state.get("active_run")
+    if chosen and (Path(chosen) / "params.npz").is_file():
+        return Path(chosen)
+    return PRETRAINED
+
+
+def set_active(path: Path) -> None:
+    st.session_state["active_run"] = str(path)
+
+
+def active_model() -> cvae.Checkpoint:
+    path = active_path()
+    return _load(str(path), _stamp(path))
+
+
+def active_encoded() -> EncodedSet:
+    path = active_path()
+    return _encode(str(path), _stamp(path))
+
+
+def explorer() -> cvae.Explorer:
+    return cvae.Explorer(active_model().vae)
+
+
+def adopt_finished_job() -> None:
+    """Make this session's just-finished training its active model, once."""
+    job = job_registry().get(st.query_params.get("job") or st.session_state.get("job"))
+    if job and job.saved and job.status in ("finished", "stopped") and st.session_state.get("adopted") != job.id:
+        st.session_state["adopted"] = job.id
+        set_active(job.checkpoint)
