@@ -1,7 +1,364 @@
-"""PyTensor settings every module relies on: float32 end to end."""
-import pytensor
+"""PyTensor settings every module relies on (float32 end to end) and the fast convolution Ops.
 
-__all__ = ["FLOAT"]
+A 2-D convolution and its two gradients are three PyTensor Ops whose `perform` is
+NumPy: gather the k x k shifted (strided) slices into one patch matrix (im2col) and
+do one multi-threaded BLAS matrix multiply, or scatter-add it back (col2im). Each
+Op's gradient is written with the other two, so PyTensor/PyMC differentiate through
+them to any order, and the data input's gradient is never computed when nothing
+asks for it.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+
+__all__ = ["FLOAT", "ConvGeometry", "conv_op", "tune_malloc"]
 
 pytensor.config.floatX = "float32"
 FLOAT = "float32"
+
+
+def tune_malloc() -> bool:
+    """Keep big freed buffers in the heap instead of unmapping them (glibc only).
+
+    The same as `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<huge>` before Python starts:
+    without it glibc mmaps every patch buffer (tens of MB) afresh, and the kernel
+    zeroes its pages, on every training step. Set CVAE_MALLOC_TUNING=0 to opt out.
+    """
+    if os.environ.get("CVAE_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_max = -1, -4
+        return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
+MALLOC_TUNED = tune_malloc()
+
+
+class ConvGeometry(NamedTuple):
+    """A cross-correlation's shapes: input (h_in, w_in) -> output (h_out, w_out), TensorFlow padding."""
+
+    k: int
+    stride: int
+    top: int
+    bottom: int
+    left: int
+    right: int
+    h_in: int
+    w_in: int
+    h_out: int
+    w_out: int
+
+    @property
+    def padded(self) -> tuple[int, int]:
+        return self.h_in + self.top + self.bottom, self.w_in + self.left + self.right
+
+    def window(self, u: int, v: int) -> tuple[slice, slice]:
+        """Rows and columns of the padded input that kernel tap (u, v) reads."""
+        s = self.stride
+        return (slice(u, u + s * (self.h_out - 1) + 1, s), slice(v, v + s * (self.w_out - 1) + 1, s))
+
+    def shift_path(self, c_in: int, c_out: int) -> bool:
+        """Stride 1 and fewer output than input channels: shift the small side, not the big one."""
+        return self.stride == 1 and c_out < c_in
+
+
+# ---------------------------------------------------------------- BLAS and threads
+
+def _avx512_coretype() -> str | None:
+    """OpenBLAS's AVX-512 kernels where the CPU has them (its own detection calls some
+    AVX-512 CPUs, e.g. AMD Zen 4 in a VM, 'Haswell': half the float32 GEMM speed)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return None
+    needed = {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"}
+    return "SkylakeX" if needed <= set(flags) else None
+
+
+class _PrivateBlas:
+    """A single-threaded OpenBLAS of our own (the `scipy-openblas32` wheel's library, which
+    nothing else loads): we pick its CPU kernels and thread count without touching NumPy's."""
+
+    def __init__(self, path: str):
+        saved = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
+        coretype = _avx512_coretype()
+        if coretype and saved["OPENBLAS_CORETYPE"] is None:
+            os.environ["OPENBLAS_CORETYPE"] = coretype  # read once, when the library loads
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        try:
+            self.lib = ctypes.CDLL(path)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        self.lib.scipy_openblas_set_num_threads(1)
+        get_corename = self.lib.scipy_openblas_get_corename
+        get_corename.restype = ctypes.c_char_p
+        self.corename = get_corename().decode()
+        i, f, p = ctypes.c_int, ctypes.c_float, ctypes.c_void_p
+        self.sgemm = self.lib.scipy_cblas_sgemm
+        self.sgemm.argtypes = [i, i, i, i, i, i, f, p, i, p, i, f, p, i]
+        self.sgemm.restype = None
+
+
+def _load_private_blas() -> _PrivateBlas | None:
+    if os.environ.get("CVAE_PRIVATE_BLAS", "1") == "0":
+        return None
+    try:
+        spec = importlib.util.find_spec("scipy_openblas32")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    libs = sorted(Path(next(iter(spec.submodule_search_locations)), "lib").glob("libscipy_openblas*.so*"))
+    try:
+        return _PrivateBlas(str(libs[0])) if libs else None
+    except (OSError, AttributeError):
+        return None
+
+
+BLAS = _load_private_blas()
+# With our own single-threaded BLAS, each conv Op splits its batch over THREADS Python threads
+# (BLAS calls and NumPy copies release the GIL): one join per Op instead of OpenBLAS's spin-wait
+# per block, which costs a scheduler time slice per block on a busy machine.
+THREADS = max(1, int(os.environ.get("CVAE_NUM_THREADS", 0)) or len(os.sched_getaffinity(0))) if BLAS else 1
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool = False,
+          out: np.ndarray | None = None) -> np.ndarray:
+    """op(a) @ op(b) for float32 matrices, into `out` (C-contiguous) when given."""
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    n = b.shape[0] if trans_b else b.shape[1]
+    if out is None:
+        out = np.empty((m, n), dtype=np.float32)
+    if BLAS is None or a.dtype != np.float32 or b.dtype != np.float32 or not out.flags.c_contiguous:
+        np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=out)
+        return out
+    if m and n:
+        no, yes = 111, 112  # CblasNoTrans, CblasTrans
+        BLAS.sgemm(101, yes if trans_a else no, yes if trans_b else no, m, n, k, 1.0,
+                   a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0, out.ctypes.data, n)
+    return out
+
+
+def _parallel(part, n: int) -> list:
+    """[part(lo, hi) for batch chunks of range(n)], the chunks run on THREADS threads."""
+    chunks = min(THREADS, n)
+    bounds = [n * i // chunks for i in range(chunks + 1)]
+    if chunks <= 1:
+        return [part(0, n)]
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="cvae-conv")
+    futures = [_pool.submit(part, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    return [part(bounds[0], bounds[1]), *(f.result() for f in futures)]
+
+
+# ---------------------------------------------------------------- NumPy kernels, channels-last
+
+def _pad(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    if not (g.top or g.bottom or g.left or g.right):
+        return x
+    hp, wp = g.padded
+    out = np.empty((x.shape[0], hp, wp, x.shape[3]), dtype=x.dtype)
+    out[:, :g.top], out[:, g.top + g.h_in:] = 0, 0
+    out[:, g.top:g.top + g.h_in, :g.left], out[:, g.top:g.top + g.h_in, g.left + g.w_in:] = 0, 0
+    out[:, g.top:g.top + g.h_in, g.left:g.left + g.w_in] = x
+    return out
+
+
+def _im2col(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(B, H, W, C) -> (B*Ho*Wo, k*k*C): each output pixel's receptive field, (u, v, c) order."""
+    b, c = x.shape[0], x.shape[3]
+    xp = _pad(x, g)
+    if g.k == 1 and g.stride == 1:
+        return xp.reshape(b * g.h_out * g.w_out, c)
+    patches = np.empty((b, g.h_out, g.w_out, g.k, g.k, c), dtype=x.dtype)
+    for u in range(g.k):
+        for v in range(g.k):
+            rows, cols = g.window(u, v)
+            patches[:, :, :, u, v, :] = xp[:, rows, cols, :]
+    return patches.reshape(b * g.h_out * g.w_out, g.k * g.k * c)
+
+
+def _col2im(cols: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
+    """Adjoint of `_im2col`: (b*Ho*Wo, k*k*C) -> out (b, H, W, C), overlapping taps summed."""
+    b, c = out.shape[0], out.shape[3]
+    cols = cols.reshape(b, g.h_out, g.w_out, g.k, g.k, c)
+    hp, wp = g.padded
+    pads = g.top or g.bottom or g.left or g.right
+    if g.k == g.stride and (hp, wp) == (g.h_out * g.k, g.w_out * g.k):  # non-overlapping tiles
+        tiles = cols.transpose(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
+        out[...] = tiles[:, g.top:g.top + g.h_in, g.left:g.left + g.w_in, :]
+        return
+    xp = np.empty((b, hp, wp, c), dtype=out.dtype) if pads else out
+    xp[...] = 0
+    for u in range(g.k):
+        for v in range(g.k):
+            rows, cols_ = g.window(u, v)
+            xp[:, rows, cols_, :] += cols[:, :, :, u, v, :]
+    if pads:
+        out[...] = xp[:, g.top:g.top + g.h_in, g.left:g.left + g.w_in, :]
+
+
+def _tap_ranges(g: ConvGeometry, u: int, v: int):
+    """Stride 1: input rows/cols i, j that tap (u, v) maps to output i + top - u, j + left - v."""
+    i0, i1 = max(0, u - g.top), min(g.h_in, g.h_out + u - g.top)
+    j0, j1 = max(0, v - g.left), min(g.w_in, g.w_out + v - g.left)
+    return (i0, i1, j0, j1) if i1 > i0 and j1 > j0 else None
+
+
+def _shifted(y: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """Stride 1: (B, Ho, Wo, O) -> (B*H*W, k*k*O) with [b, i, j, u, v] = y[b, i + top - u, j + left - v]
+    (zero outside): for each input pixel, the outputs that read it through tap (u, v)."""
+    b, o = y.shape[0], y.shape[3]
+    out = np.zeros((b, g.h_in, g.w_in, g.k, g.k, o), dtype=y.dtype)
+    for u in range(g.k):
+        for v in range(g.k):
+            if r := _tap_ranges(g, u, v):
+                i0, i1, j0, j1 = r
+                out[:, i0:i1, j0:j1, u, v, :] = y[:, i0 + g.top - u:i1 + g.top - u, j0 + g.left - v:j1 + g.left - v, :]
+    return out.reshape(b * g.h_in * g.w_in, g.k * g.k * o)
+
+
+def _unshift(z: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
+    """Adjoint of `_shifted`: (b*H*W, k*k*O) -> out (b, Ho, Wo, O)."""
+    b, o = out.shape[0], out.shape[3]
+    z = z.reshape(b, g.h_in, g.w_in, g.k, g.k, o)
+    out[...] = 0
+    for u in range(g.k):
+        for v in range(g.k):
+            if r := _tap_ranges(g, u, v):
+                i0, i1, j0, j1 = r
+                out[:, i0 + g.top - u:i1 + g.top - u, j0 + g.left - v:j1 + g.left - v, :] += z[:, i0:i1, j0:j1, u, v, :]
+
+
+def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """Cross-correlation: x (B, H, W, C), w (k, k, C, O) -> (B, Ho, Wo, O)."""
+    b, (k, _, c, o) = x.shape[0], w.shape
+    out = np.empty((b, g.h_out, g.w_out, o), dtype=np.float32)
+    if g.shift_path(c, o):  # every input pixel times the whole kernel, then add the shifted outputs
+        wm = np.ascontiguousarray(w.transpose(2, 0, 1, 3).reshape(c, k * k * o))
+
+        def part(lo, hi):
+            _unshift(_gemm(x[lo:hi].reshape(-1, c), wm), g, out[lo:hi])
+    else:
+        wm = w.reshape(k * k * c, o)
+
+        def part(lo, hi):
+            _gemm(_im2col(x[lo:hi], g), wm, out=out[lo:hi].reshape(-1, o))
+    _parallel(part, b)
+    return out
+
+
+def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """Adjoint of `conv_forward` in x (the input gradient, or a transposed conv): y (B, Ho, Wo, O) -> (B, H, W, C)."""
+    b, (k, _, c, o) = y.shape[0], w.shape
+    out = np.empty((b, g.h_in, g.w_in, c), dtype=np.float32)
+    if g.shift_path(c, o):
+        wm = np.ascontiguousarray(w.transpose(0, 1, 3, 2).reshape(k * k * o, c))
+
+        def part(lo, hi):
+            _gemm(_shifted(y[lo:hi], g), wm, out=out[lo:hi].reshape(-1, c))
+    else:
+        wm = w.reshape(k * k * c, o)
+
+        def part(lo, hi):
+            _col2im(_gemm(y[lo:hi].reshape(-1, o), wm, trans_b=True), g, out[lo:hi])
+    _parallel(part, b)
+    return out
+
+
+def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """d<conv_forward(x, w), y>/dw: x (B, H, W, C), y (B, Ho, Wo, O) -> (k, k, C, O)."""
+    b, c, o, k = x.shape[0], x.shape[3], y.shape[3], g.k
+    if g.shift_path(c, o):
+        def part(lo, hi):  # (C, k*k*O)
+            return _gemm(x[lo:hi].reshape(-1, c), _shifted(y[lo:hi], g), trans_a=True)
+        gw = sum(_parallel(part, b))
+        return np.ascontiguousarray(gw.reshape(c, k, k, o).transpose(1, 2, 0, 3))
+
+    def part(lo, hi):  # (k*k*C, O)
+        return _gemm(_im2col(x[lo:hi], g), y[lo:hi].reshape(-1, o), trans_a=True)
+    return sum(_parallel(part, b)).reshape(k, k, c, o)
+
+
+# ---------------------------------------------------------------- the Ops
+
+class ConvOp(Op):
+    """One of the three bilinear maps of a convolution with geometry `geom`.
+
+    kind "forward": (x, w) -> y;  "adjoint": (y, w) -> x;  "kernel_grad": (x, y) -> w,
+    with x (B, H, W, C), y (B, Ho, Wo, O), w (k, k, C, O).
+    """
+
+    __props__ = ("kind", "geom")
+    _kernels = {"forward": conv_forward, "adjoint": conv_adjoint, "kernel_grad": conv_kernel_grad}
+
+    def __init__(self, kind: str, geom: ConvGeometry):
+        if kind not in self._kernels:
+            raise ValueError(f"unknown conv kind {kind!r}")
+        self.kind, self.geom = kind, ConvGeometry(*geom)
+
+    def make_node(self, a, b):
+        a, b = pt.as_tensor_variable(a), pt.as_tensor_variable(b)
+        if a.ndim != 4 or b.ndim != 4:
+            raise TypeError(f"conv {self.kind} needs two 4-d tensors; got {a.type} and {b.type}")
+        g = self.geom
+        dtype = pytensor.scalar.upcast(a.dtype, b.dtype)
+        if self.kind == "forward":
+            shape = (a.type.shape[0], g.h_out, g.w_out, b.type.shape[3])
+        elif self.kind == "adjoint":
+            shape = (a.type.shape[0], g.h_in, g.w_in, b.type.shape[2])
+        else:
+            shape = (g.k, g.k, a.type.shape[3], b.type.shape[3])
+        return Apply(self, [a, b], [pt.tensor(dtype=dtype, shape=shape)])
+
+    def perform(self, node, inputs, outputs):
+        dtype = node.outputs[0].dtype
+        a, b = (np.ascontiguousarray(v, dtype=np.float32) for v in inputs)
+        outputs[0][0] = np.asarray(self._kernels[self.kind](a, b, self.geom), dtype=dtype)
+
+    def infer_shape(self, fgraph, node, shapes):
+        (sa, sb), g = shapes, self.geom
+        if self.kind == "forward":
+            return [(sa[0], g.h_out, g.w_out, sb[3])]
+        if self.kind == "adjoint":
+            return [(sa[0], g.h_in, g.w_in, sb[2])]
+        return [(g.k, g.k, sa[3], sb[3])]
+
+    def grad(self, inputs, output_grads):
+        (a, b), (gz,), g = inputs, output_grads, self.geom
+        forward, adjoint, kernel_grad = (ConvOp(kind, g) for kind in ("forward", "adjoint", "kernel_grad"))
+        if self.kind == "forward":  # a = x, b = w
+            return [adjoint(gz, b), kernel_grad(a, gz)]
+        if self.kind == "adjoint":  # a = y, b = w
+            return [forward(gz, b), kernel_grad(gz, a)]
+        return [adjoint(b, gz), forward(a, gz)]  # a = x, b = y, gz like w
+
+
+def conv_op(kind: str, geom: ConvGeometry) -> ConvOp:
+    return ConvOp(kind, geom)

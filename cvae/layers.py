@@ -12,7 +12,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from cvae._backend import FLOAT
+from cvae._backend import FLOAT, ConvGeometry, ConvOp
 
 __all__ = [
     "ACTIVATIONS", "Conv2D", "Conv2DTranspose", "Dense", "Flatten", "Layer", "Reshape",
@@ -132,21 +132,21 @@ def _static_shape(W) -> Shape:
     return tuple(int(n) for n in shape)
 
 
+def _geometry(k: int, hw: tuple[int, int], stride: int, padding: str) -> ConvGeometry:
+    """Shapes of a convolution reading an input of size `hw`."""
+    (top, bottom, h_out), (left, right, w_out) = (same_padding(n, k, stride, padding) for n in hw)
+    return ConvGeometry(k, stride, top, bottom, left, right, int(hw[0]), int(hw[1]), h_out, w_out)
+
+
 def conv2d(x, W, in_hw: tuple[int, int], stride: int, padding: str):
-    """Cross-correlation of x (B, H, W, C) with W (k, k, C, O) -> (B, Ho, Wo, O)."""
-    k, _, c_in, c_out = _static_shape(W)
-    (top, bottom, h_out), (left, right, w_out) = (same_padding(n, k, stride, padding) for n in in_hw)
-    if top or bottom or left or right:
-        x = pt.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    # (B, Ho, Wo, k*k*C): the k*k shifted, strided views side by side on the channel axis
-    patches = pt.concatenate(
-        [x[:, u:u + stride * (h_out - 1) + 1:stride, v:v + stride * (w_out - 1) + 1:stride, :]
-         for u in range(k) for v in range(k)],
-        axis=3,
-    ) if k > 1 or stride > 1 else x
-    batch = x.shape[0]
-    flat = patches.reshape((batch * h_out * w_out, k * k * c_in))
-    return pt.dot(flat, W.reshape((k * k * c_in, c_out))).reshape((batch, h_out, w_out, c_out))
+    """Cross-correlation of x (B, H, W, C) with W (k, k, C, O) -> (B, Ho, Wo, O).
+
+    One Op (`cvae._backend.ConvOp`): the k*k shifted, strided views side by side on the
+    channel axis (im2col) times the kernel as one matrix multiply; its gradients are
+    the transposed convolution (input) and patches^T @ output-gradient (kernel).
+    """
+    k = _static_shape(W)[0]
+    return ConvOp("forward", _geometry(k, in_hw, stride, padding))(x, W)
 
 
 def conv2d_transpose(y, W, out_hw: tuple[int, int], stride: int, padding: str):
@@ -156,25 +156,8 @@ def conv2d_transpose(y, W, out_hw: tuple[int, int], stride: int, padding: str):
     gathered it from (Dumoulin & Visin 2016, relationship 14), so
     <conv2d(x, W), y> == <x, conv2d_transpose(y, W)> exactly.
     """
-    k, _, c_out, c_in = _static_shape(W)
-    (top, bottom, h_in), (left, right, w_in) = (same_padding(n, k, stride, padding) for n in out_hw)
-    batch = y.shape[0]
-    # (B, H, W, k, k, Cout): every input pixel times the whole kernel
-    contrib = pt.dot(y.reshape((batch * h_in * w_in, c_in)), W.reshape((k * k * c_out, c_in)).T)
-    contrib = contrib.reshape((batch, h_in, w_in, k, k, c_out))
-    h_pad, w_pad = out_hw[0] + top + bottom, out_hw[1] + left + right
-    if stride == k and not (top or bottom or left or right) and h_pad == h_in * k and w_pad == w_in * k:
-        # non-overlapping tiles: a pure reshape
-        out = contrib.transpose(0, 1, 3, 2, 4, 5).reshape((batch, h_pad, w_pad, c_out))
-        return out
-    out = pt.zeros((batch, h_pad, w_pad, c_out), dtype=y.dtype)
-    for u in range(k):
-        for v in range(k):
-            out = pt.inc_subtensor(
-                out[:, u:u + stride * (h_in - 1) + 1:stride, v:v + stride * (w_in - 1) + 1:stride, :],
-                contrib[:, :, :, u, v, :],
-            )
-    return out[:, top:top + out_hw[0], left:left + out_hw[1], :]
+    k = _static_shape(W)[0]
+    return ConvOp("adjoint", _geometry(k, out_hw, stride, padding))(y, W)
 
 
 class Conv2D(Layer):

@@ -15,14 +15,13 @@ def model_picker_ui() -> None:
     if not runs:
         st.sidebar.warning("No model yet: train one on the Train page.")
         return
-    current = str(state.active_path())
     names = list(runs)
-    index = next((i for i, n in enumerate(names) if str(runs[n]) == current), 0)
-    choice = st.sidebar.selectbox("Active model", names, index=index, key="model_picker",
-                                  help="The model the Latent space and Manifold pages show.")
-    if str(runs[choice]) != current:
-        state.set_active(runs[choice])
-        st.rerun()
+    active = str(state.active_path())
+    # reflect the active model, which a finished training may have changed since the last run
+    st.session_state["model_picker"] = next((n for n in names if str(runs[n]) == active), names[0])
+    st.sidebar.selectbox("Active model", names, key="model_picker",
+                         on_change=lambda: state.set_active(runs[st.session_state["model_picker"]]),
+                         help="The model the Latent space and Manifold pages show.")
     try:
         config = state.active_model().config
     except cvae.CheckpointError as err:
@@ -33,7 +32,7 @@ def model_picker_ui() -> None:
 
 
 def digit_ui(image: np.ndarray, caption: str, size: int = 140) -> None:
-    st.image(to_png(image, size), caption=caption, width=size)
+    st.image(to_png(image, size), caption=caption, width=size, output_format="PNG")
 
 
 def pixel_meaning(likelihood: str) -> str:

@@ -22,7 +22,8 @@ st.caption(f"Each tile is the decoder's mean image at one grid point; top left i
            + (" Other latent dimensions are held at 0." if checkpoint.config.latent_dim > 2 else ""))
 left, right = st.columns(2)
 with left:
-    st.image(to_png(explorer.decode_grid(n, extent), size=560), caption=f"{n} x {n} decoded grid")
+    st.image(to_png(explorer.decode_grid(n, extent), size=560), caption=f"{n} x {n} decoded grid",
+             output_format="PNG")
 with right:
     x_range, y_range = map_range(encoded.mu)
     st.plotly_chart(latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range,

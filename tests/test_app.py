@@ -1,0 +1,89 @@
+"""Every page under Streamlit's AppTest with the shipped model; a tiny training to completion."""
+import time
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+PAGES = ["pages/views/home.py", "pages/views/train.py", "pages/views/latent.py", "pages/views/manifold.py"]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_the_shipped_model(app, page):
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+
+
+def test_home_shows_model_and_layer_tables(app):
+    assert "variational autoencoder" in app.markdown[0].value
+    assert len(app.dataframe) == 2
+    assert "pretrained" in app.sidebar.selectbox[0].value
+
+
+def _images(app) -> dict[str, str]:
+    """caption -> media URL of every image on the page."""
+    return {img.caption: img.url for element in app.get("image") for img in element.proto.imgs}
+
+
+def test_latent_sliders_decode_the_point(app):
+    app.switch_page("pages/views/latent.py").run()
+    assert "decoded at z = (0.00, 0.00)" in _images(app)
+    before = _images(app)["decoded at z = (0.00, 0.00)"]
+    app.slider(key="z_0").set_value(1.5).run()
+    app.slider(key="z_1").set_value(-1.0).run()
+    assert not app.exception
+    images = _images(app)
+    assert images["decoded at z = (1.50, -1.00)"] != before
+    assert any("Bernoulli" in c.value for c in app.caption)
+
+
+def test_latent_picked_digit_shows_original_reconstruction_and_posterior(app):
+    app.switch_page("pages/views/latent.py").run()
+    app.session_state["picked"] = 7
+    app.run()
+    assert not app.exception
+    assert {"original", "reconstruction"} <= set(_images(app))
+    assert any("Picked test digit #7" in m.value for m in app.markdown)
+    assert any("q(z|x): mean" in m.value for m in app.markdown)
+
+
+def test_manifold_controls(app):
+    app.switch_page("pages/views/manifold.py").run()
+    assert "10 x 10 decoded grid" in _images(app)
+    app.slider(key="manifold_n").set_value(5).run()
+    assert not app.exception
+    assert "5 x 5 decoded grid" in _images(app)
+
+
+@pytest.mark.slow
+def test_train_page_trains_a_tiny_model_to_completion(app):
+    app.switch_page("pages/views/train.py").run()
+    epochs = next(w for w in app.number_input if w.label == "Epochs")
+    batch = next(w for w in app.number_input if w.label == "Batch size")
+    epochs.set_value(1)
+    batch.set_value(200)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception, app.exception
+    from ui import state
+    job = state.job_registry().get(app.session_state["job"])
+    deadline = time.time() + 600
+    while job.active and time.time() < deadline:
+        time.sleep(1)
+    assert job.status == "finished", job.message
+    app.run()
+    assert not app.exception
+    assert any("Saved as" in s.value for s in app.success)
+    history = job.history
+    assert len(history) == 20 and np.all(np.isfinite(history.neg_elbo)) and np.all(np.isfinite(history.kl))
+    assert app.session_state["active_run"].endswith(job.name)

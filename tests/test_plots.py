@@ -1,0 +1,35 @@
+import numpy as np
+
+from cvae.plots import GRID_NAME, PALETTE, elbo_figure, latent_map, map_range, smooth
+
+
+def test_latent_map_layers_grid_first_then_one_trace_per_label():
+    z = np.random.default_rng(0).normal(size=(50, 2))
+    labels = np.arange(50) % 10
+    x_range, y_range = map_range(z)
+    fig = latent_map(z, labels, tuple("0123456789"), x_range=x_range, y_range=y_range, grid_n=11,
+                     current=(0.5, 0.5), posterior=(z[3], np.array([0.2, 0.3])), box=2.0)
+    assert fig.data[0].name == GRID_NAME and len(fig.data[0].x) == 121
+    digit_traces = fig.data[1:11]
+    assert [t.name for t in digit_traces] == list("0123456789")
+    assert sorted(np.concatenate([t.customdata for t in digit_traces])) == list(range(50))
+    for t in digit_traces:
+        np.testing.assert_allclose(np.c_[t.x, t.y], z[t.customdata])
+    assert {t.marker.color for t in digit_traces} == set(PALETTE)
+    assert fig.layout.shapes[0].x0 == -2.0
+    assert x_range[0] <= -3 and x_range[1] >= 3
+
+
+def test_smooth_is_bias_corrected():
+    np.testing.assert_allclose(smooth([5.0] * 10), [5.0] * 10)
+    assert smooth([0.0, 10.0])[1] > 5.0
+
+
+def test_elbo_figure_lines():
+    history = {"step": [1, 2, 3], "neg_elbo": [300.0, 250.0, 220.0], "reconstruction": [296.0, 245.0, 214.0],
+               "kl": [4.0, 5.0, 6.0], "time_s": [0.1, 0.2, 0.3]}
+    fig = elbo_figure(history)
+    assert [t.name for t in fig.data][:2] == ["-ELBO (raw)", "-ELBO (smoothed)"]
+    assert list(fig.data[0].y) == [300.0, 250.0, 220.0]
+    assert fig.data[3].yaxis == "y2"
+    assert len(elbo_figure({k: [] for k in history}).data) == 0
