@@ -33,14 +33,16 @@ def main() -> None:
         more_updates={trainer._kl: analytic_kl(trainer.vae_model.mu, trainer.vae_model.rho).mean().astype(FLOAT)},
         score=True, compile_kwargs={"profile": True} if args.profile else None)
     print(f"compile {time.perf_counter() - t0:.1f}s", flush=True)
-    times = []
+    times, cpu = [], []
     for i in range(args.steps):
         trainer._batch.set_value(trainer._next_batch(i))
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         loss = step()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     print(f"step ms: min {min(times)*1e3:.1f} median {statistics.median(times[1:])*1e3:.1f} "
-          f"-> {100 / statistics.median(times[1:]):.0f} images/s; loss {float(loss) / 100:.1f}")
+          f"-> {100 / statistics.median(times[1:]):.0f} images/s; cpu ms/step median {statistics.median(cpu[1:])*1e3:.1f}; "
+          f"loss {float(loss) / 100:.1f}")
     if args.profile:
         step.profile.summary(n_ops_to_print=25, n_apply_to_print=30)
 

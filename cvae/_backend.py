@@ -24,7 +24,7 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
-__all__ = ["FLOAT", "ConvGeometry", "conv_op", "tune_malloc"]
+__all__ = ["BLAS", "FLOAT", "THREADS", "ConvGeometry", "ConvOp", "MatMulOp", "matmul", "tune_malloc"]
 
 pytensor.config.floatX = "float32"
 FLOAT = "float32"
@@ -98,8 +98,8 @@ class _PrivateBlas:
 
     def __init__(self, path: str):
         saved = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
-        coretype = _avx512_coretype()
-        if coretype and saved["OPENBLAS_CORETYPE"] is None:
+        coretype = os.environ.get("CVAE_BLAS_CORETYPE") or saved["OPENBLAS_CORETYPE"] or _avx512_coretype()
+        if coretype:
             os.environ["OPENBLAS_CORETYPE"] = coretype  # read once, when the library loads
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
         try:
@@ -145,36 +145,67 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool = False,
-          out: np.ndarray | None = None) -> np.ndarray:
-    """op(a) @ op(b) for float32 matrices, into `out` (C-contiguous) when given."""
-    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
-    n = b.shape[0] if trans_b else b.shape[1]
+def _blas_layout(a: np.ndarray) -> tuple[np.ndarray, bool, int]:
+    """(array, transposed, leading dimension) of a 2-D float32 view as (C)BLAS takes it."""
+    rows, cols = a.shape
+    if a.dtype == np.float32 and rows > 1 and cols > 1:
+        s0, s1 = a.strides
+        if s1 == 4 and s0 % 4 == 0 and s0 // 4 >= cols:  # row-major, maybe a block of a wider one
+            return a, False, s0 // 4
+        if s0 == 4 and s1 % 4 == 0 and s1 // 4 >= rows:  # column-major: the transpose of a row-major one
+            return a, True, s1 // 4
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    return a, False, max(1, a.shape[1])
+
+
+def _gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b for float32 2-D arrays or views (transposes and row/column blocks need no copy),
+    written into `out` (a 2-D view with unit column stride) when given."""
+    m, k = a.shape
+    n = b.shape[1]
     if out is None:
-        out = np.empty((m, n), dtype=np.float32)
-    if BLAS is None or a.dtype != np.float32 or b.dtype != np.float32 or not out.flags.c_contiguous:
-        np.matmul(a.T if trans_a else a, b.T if trans_b else b, out=out)
+        out = np.empty((m, n), dtype=np.result_type(a, b))
+    if (BLAS is None or not a.dtype == b.dtype == out.dtype == np.float32
+            or (m > 1 and n > 1 and out.strides[1] != 4)):
+        np.matmul(a, b, out=out)
         return out
-    if m and n:
-        no, yes = 111, 112  # CblasNoTrans, CblasTrans
-        BLAS.sgemm(101, yes if trans_a else no, yes if trans_b else no, m, n, k, 1.0,
-                   a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], 0.0, out.ctypes.data, n)
+    if m == 0 or n == 0:
+        return out
+    if k == 0:
+        out[...] = 0
+        return out
+    a, trans_a, lda = _blas_layout(a)
+    b, trans_b, ldb = _blas_layout(b)
+    ldc = out.strides[0] // 4 if m > 1 else n
+    BLAS.sgemm(101, 112 if trans_a else 111, 112 if trans_b else 111, m, n, k, 1.0,
+               a.ctypes.data, lda, b.ctypes.data, ldb, 0.0, out.ctypes.data, max(ldc, n))
     return out
 
 
-def _parallel(part, n: int) -> list:
-    """[part(lo, hi) for batch chunks of range(n)], the chunks run on THREADS threads."""
-    chunks = min(THREADS, n)
-    bounds = [n * i // chunks for i in range(chunks + 1)]
+def _parallel(part, n: int, work: float) -> list:
+    """[part(lo, hi) for chunks of range(n)], the chunks run on THREADS threads
+    (one chunk for small `work`, in multiply-adds, where a thread hand-off costs more)."""
+    chunks = min(THREADS, n) if work >= 2**21 else 1
     if chunks <= 1:
         return [part(0, n)]
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="cvae-conv")
+            _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="cvae-blas")
+    bounds = [n * i // chunks for i in range(chunks + 1)]
     futures = [_pool.submit(part, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
     return [part(bounds[0], bounds[1]), *(f.result() for f in futures)]
+
+
+def matmul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (M, K) @ b (K, N), split over the longer of M and N."""
+    (m, k), n = a.shape, b.shape[1]
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    if m >= n:
+        _parallel(lambda lo, hi: _gemm(a[lo:hi], b, out[lo:hi]), m, m * n * k)
+    else:
+        _parallel(lambda lo, hi: _gemm(a, b[:, lo:hi], out[:, lo:hi]), n, m * n * k)
+    return out
 
 
 # ---------------------------------------------------------------- NumPy kernels, channels-last
@@ -259,7 +290,8 @@ def _unshift(z: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
 def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """Cross-correlation: x (B, H, W, C), w (k, k, C, O) -> (B, Ho, Wo, O)."""
     b, (k, _, c, o) = x.shape[0], w.shape
-    out = np.empty((b, g.h_out, g.w_out, o), dtype=np.float32)
+    out = np.empty((b, g.h_out, g.w_out, o), dtype=x.dtype)
+    work = b * g.h_out * g.w_out * k * k * c * o
     if g.shift_path(c, o):  # every input pixel times the whole kernel, then add the shifted outputs
         wm = np.ascontiguousarray(w.transpose(2, 0, 1, 3).reshape(c, k * k * o))
 
@@ -270,14 +302,15 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             _gemm(_im2col(x[lo:hi], g), wm, out=out[lo:hi].reshape(-1, o))
-    _parallel(part, b)
+    _parallel(part, b, work)
     return out
 
 
 def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """Adjoint of `conv_forward` in x (the input gradient, or a transposed conv): y (B, Ho, Wo, O) -> (B, H, W, C)."""
     b, (k, _, c, o) = y.shape[0], w.shape
-    out = np.empty((b, g.h_in, g.w_in, c), dtype=np.float32)
+    out = np.empty((b, g.h_in, g.w_in, c), dtype=y.dtype)
+    work = b * g.h_out * g.w_out * k * k * c * o
     if g.shift_path(c, o):
         wm = np.ascontiguousarray(w.transpose(0, 1, 3, 2).reshape(k * k * o, c))
 
@@ -287,23 +320,24 @@ def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
         wm = w.reshape(k * k * c, o)
 
         def part(lo, hi):
-            _col2im(_gemm(y[lo:hi].reshape(-1, o), wm, trans_b=True), g, out[lo:hi])
-    _parallel(part, b)
+            _col2im(_gemm(y[lo:hi].reshape(-1, o), wm.T), g, out[lo:hi])
+    _parallel(part, b, work)
     return out
 
 
 def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """d<conv_forward(x, w), y>/dw: x (B, H, W, C), y (B, Ho, Wo, O) -> (k, k, C, O)."""
     b, c, o, k = x.shape[0], x.shape[3], y.shape[3], g.k
+    work = b * g.h_out * g.w_out * k * k * c * o
     if g.shift_path(c, o):
         def part(lo, hi):  # (C, k*k*O)
-            return _gemm(x[lo:hi].reshape(-1, c), _shifted(y[lo:hi], g), trans_a=True)
-        gw = sum(_parallel(part, b))
+            return _gemm(x[lo:hi].reshape(-1, c).T, _shifted(y[lo:hi], g))
+        gw = sum(_parallel(part, b, work))
         return np.ascontiguousarray(gw.reshape(c, k, k, o).transpose(1, 2, 0, 3))
 
     def part(lo, hi):  # (k*k*C, O)
-        return _gemm(_im2col(x[lo:hi], g), y[lo:hi].reshape(-1, o), trans_a=True)
-    return sum(_parallel(part, b)).reshape(k, k, c, o)
+        return _gemm(_im2col(x[lo:hi], g).T, y[lo:hi].reshape(-1, o))
+    return sum(_parallel(part, b, work)).reshape(k, k, c, o)
 
 
 # ---------------------------------------------------------------- the Ops
@@ -339,7 +373,7 @@ class ConvOp(Op):
 
     def perform(self, node, inputs, outputs):
         dtype = node.outputs[0].dtype
-        a, b = (np.ascontiguousarray(v, dtype=np.float32) for v in inputs)
+        a, b = (np.ascontiguousarray(v, dtype=dtype) for v in inputs)
         outputs[0][0] = np.asarray(self._kernels[self.kind](a, b, self.geom), dtype=dtype)
 
     def infer_shape(self, fgraph, node, shapes):
@@ -360,5 +394,31 @@ class ConvOp(Op):
         return [adjoint(b, gz), forward(a, gz)]  # a = x, b = y, gz like w
 
 
-def conv_op(kind: str, geom: ConvGeometry) -> ConvOp:
-    return ConvOp(kind, geom)
+class MatMulOp(Op):
+    """a (M, K) @ b (K, N) through the same BLAS and threads as the convolutions."""
+
+    __props__ = ()
+
+    def make_node(self, a, b):
+        a, b = pt.as_tensor_variable(a), pt.as_tensor_variable(b)
+        if a.ndim != 2 or b.ndim != 2:
+            raise TypeError(f"matmul needs two matrices; got {a.type} and {b.type}")
+        dtype = pytensor.scalar.upcast(a.dtype, b.dtype)
+        return Apply(self, [a, b], [pt.tensor(dtype=dtype, shape=(a.type.shape[0], b.type.shape[1]))])
+
+    def perform(self, node, inputs, outputs):
+        dtype = node.outputs[0].dtype
+        a, b = (np.asarray(v, dtype=dtype) for v in inputs)
+        outputs[0][0] = matmul_kernel(a, b)
+
+    def infer_shape(self, fgraph, node, shapes):
+        return [(shapes[0][0], shapes[1][1])]
+
+    def grad(self, inputs, output_grads):
+        (a, b), (gz,) = inputs, output_grads
+        return [matmul(gz, b.T), matmul(a.T, gz)]
+
+
+def matmul(a, b):
+    """Symbolic a @ b for matrices (the Dense layers' product)."""
+    return MatMulOp()(a, b)

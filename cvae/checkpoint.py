@@ -59,8 +59,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save_checkpoint(path: Path, vae: VAE, history: History, **meta) -> Path:
-    """Write atomically: a crash or a full disk leaves any previous checkpoint intact."""
+def save_checkpoint(path: Path, vae: VAE, history: History, *,
+                    timeline: dict[str, np.ndarray] | None = None, **meta) -> Path:
+    """Write atomically: a crash or a full disk leaves any previous checkpoint intact.
+
+    `timeline` (optional) holds training snapshots, saved as timeline.npz.
+    """
     path = Path(path)
     info = {"format_version": FORMAT_VERSION, "config": vae.config.to_dict(),
             "versions": _versions(), "created": datetime.now(timezone.utc).isoformat(), **meta}
@@ -69,6 +73,8 @@ def save_checkpoint(path: Path, vae: VAE, history: History, **meta) -> Path:
             (tmp / "config.json").write_text(json.dumps(info, indent=2, allow_nan=False))
             np.savez(tmp / "params.npz", **vae.weights())
             (tmp / "history.json").write_text(json.dumps(history.to_dict(), allow_nan=True))
+            if timeline:
+                np.savez_compressed(tmp / "timeline.npz", **timeline)
     except OSError as err:
         raise CheckpointError(f"could not save checkpoint {path}: {err.strerror or err}; "
                               "any previous checkpoint there is unchanged") from err

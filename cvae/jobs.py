@@ -15,11 +15,14 @@ from pathlib import Path
 from cvae.checkpoint import CheckpointError, run_dir, save_checkpoint
 from cvae.config import ConfigError, TrainConfig
 from cvae.datasets import load_dataset
+from cvae.explorer import Explorer
 from cvae.history import History, Progress
+from cvae.timeline import Timeline, timeline_arrays
 
 __all__ = ["BusyError", "JobRegistry", "TrainingJob"]
 
 ACTIVE = ("queued", "preparing", "running")
+PROBE_SIZE = 1000  # test digits snapshotted for the live latent map
 
 
 class BusyError(RuntimeError):
@@ -42,6 +45,7 @@ class TrainingJob:
     first_point_s: float | None = None
     images_per_s: float = 0.0
     saved: bool = False
+    timeline: Timeline | None = None  # latent-map snapshots, live while training
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -84,6 +88,8 @@ class JobRegistry:
                                 "try again when one has finished")
             if any(j.name == name and j.active for j in self._jobs.values()):
                 raise CheckpointError(f"a training named {name!r} is already running")
+            if path.exists():
+                raise CheckpointError(f"a run named {name!r} already exists; choose another name")
             job = TrainingJob(job_id, name, config, path)
             self._jobs[job_id] = job
         threading.Thread(target=self._run, args=(job,), name=f"train-{name}", daemon=True).start()
@@ -105,18 +111,23 @@ class JobRegistry:
         job.started = time.time()
         job.status, job.message = "preparing", "loading data and compiling the model"
         data = load_dataset(job.config.dataset, "train", data_dir=job.config.data_dir)
+        probe = load_dataset(job.config.dataset, "test", data_dir=job.config.data_dir)
         trainer = Trainer(job.config, data.images)
         job.history = trainer.history
         job.total_steps, job.steps_per_epoch = trainer.total_steps, trainer.steps_per_epoch
+        timeline = Timeline(Explorer(trainer.vae), probe.images[:PROBE_SIZE], probe.labels[:PROBE_SIZE])
+        job.timeline = timeline
 
         def mark_running(approx, losses, i):
             if job.status == "preparing":
                 job.first_point_s = time.time() - job.started
                 job.status, job.message = "running", "training"
 
-        result = trainer.fit(callbacks=[mark_running], stop_event=job.stop_event)
+        result = trainer.fit(callbacks=[mark_running, timeline], stop_event=job.stop_event)
         job.images_per_s = result.images_per_s
-        save_checkpoint(job.checkpoint, result.vae, result.history, status=result.status,
+        timeline.take(result.steps)
+        save_checkpoint(job.checkpoint, result.vae, result.history, timeline=timeline_arrays(timeline),
+                        status=result.status,
                         steps=result.steps, images_per_s=round(result.images_per_s, 1),
                         name=job.name)
         job.saved = True

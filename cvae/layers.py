@@ -12,7 +12,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from cvae._backend import FLOAT, ConvGeometry, ConvOp
+from cvae._backend import FLOAT, ConvGeometry, ConvOp, matmul
 
 __all__ = [
     "ACTIVATIONS", "Conv2D", "Conv2DTranspose", "Dense", "Flatten", "Layer", "Reshape",
@@ -81,7 +81,7 @@ class Dense(Layer):
         return (self.units,)
 
     def __call__(self, x):
-        return self._act(pt.dot(x, self.W) + self.b)
+        return self._act(matmul(x, self.W) + self.b)
 
 
 class Flatten(Layer):

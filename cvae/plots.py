@@ -84,8 +84,13 @@ def smooth(values: list[float] | np.ndarray, span: int = 25) -> np.ndarray:
     return out
 
 
-def elbo_figure(history: dict, *, height: int = 380, max_points: int = 3000) -> go.Figure:
-    """-ELBO per image (raw and smoothed) with reconstruction, and KL on its own axis."""
+def elbo_figure(history: dict, *, height: int = 380, max_points: int = 3000,
+                marker_step: int | None = None) -> go.Figure:
+    """-ELBO per image (raw and smoothed) with reconstruction, and KL on its own axis.
+
+    The grey band is the Monte Carlo noise of the one-sample objective: +-1 rolling sd of
+    the raw -ELBO around its smoothed curve. `marker_step` draws a vertical line (replay).
+    """
     steps = np.asarray(history["step"])
     fig = go.Figure()
     if len(steps):
@@ -94,11 +99,19 @@ def elbo_figure(history: dict, *, height: int = 380, max_points: int = 3000) -> 
                  ("neg_elbo", "-ELBO (smoothed)", "#332288", 3, True, "y"),
                  ("reconstruction", "reconstruction (smoothed)", "#117733", 2, True, "y"),
                  ("kl", "KL (smoothed, right axis)", "#CC6677", 2, True, "y2"))
+        raw = np.asarray(history["neg_elbo"], dtype=float)
+        centre, spread = smooth(raw), np.sqrt(smooth((raw - smooth(raw)) ** 2))
+        fig.add_trace(go.Scatter(x=np.r_[steps[keep], steps[keep][::-1]],
+                                 y=np.r_[(centre + spread)[keep], (centre - spread)[keep][::-1]],
+                                 fill="toself", fillcolor="rgba(51,34,136,0.15)", line={"width": 0},
+                                 name="Monte Carlo noise (+-1 sd)", hoverinfo="skip"))
         for key, name, colour, width, smoothed, axis in lines:
             values = np.asarray(history[key], dtype=float)
             values = smooth(values) if smoothed else values
             fig.add_trace(go.Scatter(x=steps[keep], y=values[keep], mode="lines", name=name, yaxis=axis,
                                      line={"color": colour, "width": width}))
+    if marker_step is not None:
+        fig.add_vline(x=marker_step, line={"color": "#CC3311", "width": 2, "dash": "dash"})
     fig.update_layout(
         height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"title": "step (one minibatch)"},

@@ -127,10 +127,28 @@ def dialog_texts(page) -> list[str]:
     return page.evaluate("() => Array.from(document.querySelectorAll('[role=dialog]')).map(d => d.innerText)")
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, *, max_height: int = 4000) -> Path:
+    """Whole-page screenshot to artifacts/screenshots/<name>.png.
+
+    Streamlit scrolls inside its main container, not the document, so Playwright's full_page
+    alone captures one viewport: grow the viewport to the content's height, then restore it.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    viewport = page.viewport_size or VIEWPORT
+    height = page.evaluate("""() => Math.max(document.body.scrollHeight, ...Array.from(
+        document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"], section'))
+        .map(e => e.scrollHeight))""")
+    tall = min(max(int(height), viewport["height"]), max_height)
+    if tall > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": tall})
+        page.wait_for_timeout(400)  # let charts and images settle at the new size
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if tall > viewport["height"]:
+            page.set_viewport_size(viewport)
+            page.wait_for_timeout(200)
     return path
 
 

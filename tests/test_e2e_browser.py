@@ -85,7 +85,9 @@ def test_home_page_renders(open_tab):
         page.get_by_role("heading", name=text).first.wait_for()
     page.get_by_text("pretrained", exact=False).first.wait_for()
     page.locator('[data-testid="stDataFrame"]').nth(1).wait_for()  # encoder and decoder tables
-    assert page.locator('[data-testid="stSidebarNavLink"]').count() == 4
+    nav = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+    for title in ("Home", "Train", "Latent space", "Manifold"):
+        assert any(title in item for item in nav), f"{title!r} missing from the navigation {nav}"
     page.locator('[data-testid="stSidebar"]').get_by_text("Active model").wait_for()
     e2e.wait_script_idle(page)
     _no_error_elements(page)
@@ -245,16 +247,30 @@ def test_latent_click_to_image_latency(open_tab):
 # --- Train ----------------------------------------------------------------------------------------
 
 JS_TRAIN_SAMPLER = """() => {
-  // Records the Start click and every change of the ELBO chart's point count, in page time.
-  const s = window.__train = {t0: null, first: null, samples: [], last: -1};
-  window.addEventListener('mouseup', () => { if (s.t0 === null) s.t0 = performance.now(); }, true);
+  // Records the Start click and every change of the job's ELBO chart point count, in page time.
+  // The ELBO chart is the plot with a trace named "-ELBO (raw)" that was mounted after the click
+  // (the page may show the active model's saved curve before a job exists). Streamlit 1.67 gives
+  // a changed figure a new element id, so each redraw mounts a new plot div; old and new briefly
+  // coexist and the new one starts empty: take the largest count and skip a remount's empty moment.
+  const s = window.__train = {t0: null, first: null, samples: [], last: -1, mounts: 0};
+  window.addEventListener('mouseup', () => {
+    if (s.t0 !== null) return;
+    s.t0 = performance.now();
+    document.querySelectorAll('.js-plotly-plot').forEach(gd => { gd.__beforeStart = true; });
+  }, true);
   const sample = () => {
-    const gd = Array.from(document.querySelectorAll('.js-plotly-plot')).find(g => g._fullData);
-    const n = gd && gd._fullData.length ? gd._fullData[0].x.length : 0;
+    if (s.t0 === null) return;
+    let n = 0;
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+      if (gd.__beforeStart || !gd._fullData) continue;
+      if (!gd.__seen) { gd.__seen = true; s.mounts += 1; }
+      const raw = gd._fullData.find(t => t.name === '-ELBO (raw)');
+      if (raw && raw.x) n = Math.max(n, raw.x.length);
+    }
     const bar = document.querySelector('[data-testid="stProgress"]');
     const text = bar ? bar.innerText.trim() : '';
-    if (n !== s.last) { s.samples.push([performance.now(), n, text]); s.last = n; }
-    if (n > 0 && s.first === null && s.t0 !== null) s.first = performance.now();
+    if (n !== s.last && !(n === 0 && s.last > 0)) { s.samples.push([performance.now(), n, text]); s.last = n; }
+    if (n > 0 && s.first === null) s.first = performance.now();
     s.text = text;
   };
   new MutationObserver(sample).observe(document.body, {subtree: true, childList: true, attributes: true});
@@ -292,7 +308,8 @@ def test_train_shows_live_elbo(open_tab, server):
     page.get_by_text("Saved as").wait_for(timeout=30_000)
     e2e.wait_script_idle(page)
     track = page.evaluate("() => ({t0: window.__train.t0, first: window.__train.first, "
-                          "samples: window.__train.samples, text: window.__train.text})")
+                          "samples: window.__train.samples, text: window.__train.text, "
+                          "mounts: window.__train.mounts})")
 
     total = int(re.search(r"step (\d+)/(\d+)", track["text"]).group(2))
     assert total == 40, f"Epochs=1 should give 40 steps of 100 images: {track['text']}"
@@ -308,6 +325,7 @@ def test_train_shows_live_elbo(open_tab, server):
         "start_to_first_point_s": round(start_to_first, 2),
         "train_first_point_server_s": float(caption.group(1)) if caption else None,
         "train_live_point_counts": counts,
+        "train_chart_mounts": track["mounts"],
     })
     print(f"\ntrain: Start -> first ELBO point in the browser {start_to_first:.1f} s; "
           f"chart counts seen while running: {live}")

@@ -28,8 +28,13 @@ def test_smooth_is_bias_corrected():
 def test_elbo_figure_lines():
     history = {"step": [1, 2, 3], "neg_elbo": [300.0, 250.0, 220.0], "reconstruction": [296.0, 245.0, 214.0],
                "kl": [4.0, 5.0, 6.0], "time_s": [0.1, 0.2, 0.3]}
-    fig = elbo_figure(history)
-    assert [t.name for t in fig.data][:2] == ["-ELBO (raw)", "-ELBO (smoothed)"]
-    assert list(fig.data[0].y) == [300.0, 250.0, 220.0]
-    assert fig.data[3].yaxis == "y2"
+    fig = elbo_figure(history, marker_step=2)
+    traces = {t.name: t for t in fig.data}
+    assert list(traces) == ["Monte Carlo noise (+-1 sd)", "-ELBO (raw)", "-ELBO (smoothed)",
+                            "reconstruction (smoothed)", "KL (smoothed, right axis)"]
+    assert list(traces["-ELBO (raw)"].y) == [300.0, 250.0, 220.0]
+    assert traces["KL (smoothed, right axis)"].yaxis == "y2"
+    band = np.asarray(traces["Monte Carlo noise (+-1 sd)"].y)
+    assert len(band) == 6 and band[0] >= band[-1]  # upper edge above the lower edge at step 1
+    assert fig.layout.shapes[0].x0 == 2
     assert len(elbo_figure({k: [] for k in history}).data) == 0

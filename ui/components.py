@@ -6,6 +6,7 @@ import streamlit as st
 
 import cvae
 from cvae.imaging import to_png
+from cvae.plots import elbo_figure, latent_map
 from ui import state
 
 
@@ -40,3 +41,32 @@ def pixel_meaning(likelihood: str) -> str:
         return ("Each pixel is the decoder's mean E[x|z]: the probability that the pixel is on "
                 "under the Bernoulli likelihood (white = 1).")
     return "Each pixel is the decoder's mean E[x|z]: the mean grey level of a Normal likelihood."
+
+
+def timeline_ui(history: dict, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *,
+                live: bool, key: str) -> None:
+    """ELBO chart beside the latent map and manifold at one training snapshot.
+
+    Live: the latest snapshot. Afterwards: a slider replays the snapshots and marks the step on the chart.
+    """
+    shown = snapshots[-1] if snapshots else None
+    marker = None
+    if not live and len(snapshots) > 1:
+        index = st.select_slider("Replay training: latent map and manifold at step", range(len(snapshots)),
+                                 value=len(snapshots) - 1, format_func=lambda i: f"{snapshots[i].step}",
+                                 key=f"replay-{key}")
+        shown, marker = snapshots[index], snapshots[index].step
+    chart, pictures = st.columns([3, 2])
+    chart.plotly_chart(elbo_figure(history, marker_step=marker), width="stretch", key=f"elbo-{key}")
+    chart.caption("-ELBO = reconstruction + beta x KL, in nats per image; the band is the Monte Carlo "
+                  "noise of the one-sample objective. **Reconstruction**: nats the decoder needs to "
+                  "describe the image given z. **KL**: how far each q(z|x) strays from the N(0, I) prior.")
+    if shown is None:
+        pictures.caption("The latent map appears after the first snapshot.")
+        return
+    with pictures:
+        st.plotly_chart(latent_map(shown.mu, labels, class_names, x_range=(-4.0, 4.0), y_range=(-4.0, 4.0),
+                                   grid_n=2, height=300), width="stretch", key=f"snapmap-{key}")
+        st.image(to_png(shown.manifold / 255.0, 300), output_format="PNG",
+                 caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
+                         "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2")

@@ -1,10 +1,12 @@
 import streamlit as st
 
+import cvae
 from cvae import DATASET_NAMES, CheckpointError, ConfigError, TrainConfig
 from cvae.config import ARCHS, LIKELIHOODS
 from cvae.jobs import BusyError
-from cvae.plots import elbo_figure
+from cvae.timeline import load_timeline
 from ui import state
+from ui.components import timeline_ui
 
 st.title("Train")
 registry = state.job_registry()
@@ -57,6 +59,13 @@ if start and config is not None:
 if job is None:
     st.info("Choose settings and press **Start training**. The fit runs in the background: "
             "you can switch pages and come back.")
+    saved = load_timeline(state.active_path())
+    if saved:
+        st.subheader("How the active model learned")
+        snapshots, labels = saved
+        model = state.active_model()
+        names = cvae.load_dataset(model.config.dataset, "test", data_dir=model.config.data_dir).class_names
+        timeline_ui(model.history.to_dict(), snapshots, labels, names, live=False, key="active")
     st.stop()
 
 
@@ -75,13 +84,11 @@ def live_ui() -> None:
         f"epoch {progress.epoch:.1f} · {progress.images_per_s:.0f} images/s · {eta}"))
     if job.first_point_s is not None:
         st.caption(f"First ELBO point {job.first_point_s:.1f} s after Start (model compilation included).")
-    st.plotly_chart(elbo_figure(job.history.to_dict()), width="stretch", key="elbo-chart")
-    st.caption("-ELBO = reconstruction + beta x KL, in nats per image. Reconstruction: how many nats "
-               "the decoder needs to describe the image from z. KL: how far each q(z|x) strays "
-               "from the N(0, I) prior.")
-    if job.status == "diverged":
-        st.error(job.message)
-    elif job.status == "failed":
+    if job.timeline is not None:
+        names = cvae.load_dataset(job.config.dataset, "test", data_dir=job.config.data_dir).class_names
+        timeline_ui(job.history.to_dict(), job.timeline.all(), job.timeline.labels, names,
+                    live=job.active, key=job.id)
+    if job.status in ("diverged", "failed"):
         st.error(job.message)
     elif job.status in ("finished", "stopped"):
         st.success(f"{job.message}. Saved as `{job.name}` and made the active model.")

@@ -1,0 +1,73 @@
+import os
+
+import streamlit as st
+
+import cvae
+from cvae.classroom import ClassroomSettings, check_teacher_code, load_settings, save_settings
+from ui import state
+
+MAX_TRIES = 5  # wrong codes per session before the sign-in form is disabled
+
+st.title("Classroom")
+root = state.runs_root()
+settings = load_settings(root)
+st.markdown("A teacher can choose the model every new session starts on, and lock it so that nobody "
+            "overwrites or deletes it from the Train page. Students can still pick any other model "
+            "for themselves in the sidebar.")
+st.markdown(f"**Default model:** `{settings.default_run or 'pretrained (shipped)'}`"
+            f"{' · locked' if settings.locked else ''}")
+
+expected = os.environ.get("CVAE_TEACHER_CODE") or None
+
+
+def sign_in_ui() -> None:
+    """Password form; a right code makes this session a teacher session."""
+    tries = st.session_state.setdefault("teacher_tries", 0)
+    with st.form("teacher-sign-in"):
+        code = st.text_input("Teacher code", type="password", key="teacher_code_input")
+        submitted = st.form_submit_button("Sign in as teacher", disabled=tries >= MAX_TRIES)
+    if tries >= MAX_TRIES:
+        st.error("Too many wrong codes in this session. Open the app in a new tab to try again.")
+    elif submitted and check_teacher_code(code, expected):
+        st.session_state["teacher"] = True
+        st.rerun()
+    elif submitted:
+        st.session_state["teacher_tries"] = tries + 1
+        st.error("That is not the teacher code.")
+
+
+def teacher_ui(current: ClassroomSettings) -> None:
+    """Choose and lock the default model; saved for every session of this server."""
+    own = [name for name, path in state.saved_runs().items() if path.parent.resolve() == root.resolve()]
+    options = [None, *own]
+    index = options.index(current.default_run) if current.default_run in options else 0
+    with st.form("classroom-settings"):
+        choice = st.selectbox("Default model for every new session", options, index=index,
+                              format_func=lambda n: n or "pretrained (shipped)", key="classroom_default")
+        locked = st.checkbox("Lock it: the Train page may not overwrite or delete this run",
+                             value=current.locked, key="classroom_locked")
+        saved = st.form_submit_button("Save classroom settings", type="primary")
+    if saved:
+        try:
+            save_settings(root, ClassroomSettings(default_run=choice, locked=bool(locked and choice)))
+        except (cvae.CheckpointError, OSError) as err:
+            st.error(f"Could not save the classroom settings: {err}")
+        else:
+            st.session_state["classroom_saved"] = True
+            st.rerun()
+    if st.button("Sign out", key="teacher_sign_out"):
+        st.session_state["teacher"] = False
+        st.rerun()
+
+
+st.subheader("Teacher")
+if st.session_state.pop("classroom_saved", False):
+    st.success("Saved: every session that has not chosen a model of its own now starts on the default model.")
+if expected is None:
+    st.info("Teacher mode is disabled on this server. To enable it, start the app with a teacher code "
+            "in the environment, e.g. `CVAE_TEACHER_CODE='choose-a-code' streamlit run app.py`, and tell "
+            "it only to teachers.")
+elif st.session_state.get("teacher"):
+    teacher_ui(settings)
+else:
+    sign_in_ui()

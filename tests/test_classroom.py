@@ -1,0 +1,148 @@
+"""Classroom settings (atomic JSON, confined run names, teacher code) and the Classroom page."""
+import json
+import logging
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import cvae
+from cvae import classroom
+from cvae.classroom import ClassroomSettings, check_teacher_code, load_settings, save_settings
+from cvae.history import History
+from tests.conftest import ROOT
+
+
+def test_missing_file_gives_defaults(tmp_path):
+    assert load_settings(tmp_path / "nowhere") == ClassroomSettings(None, False)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    path = save_settings(tmp_path / "runs", ClassroomSettings("beta1", locked=True))
+    assert path == tmp_path / "runs" / "classroom.json"
+    assert json.loads(path.read_text()) == {"default_run": "beta1", "locked": True}
+    assert load_settings(tmp_path / "runs") == ClassroomSettings("beta1", True)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["classroom.json"]  # no temp file left
+
+
+@pytest.mark.parametrize("text", ["{not json", '"a string"', "[1, 2]", '{"default_run": 3}',
+                                  '{"default_run": "../etc"}', '{"locked": "yes"}', '{"extra": 1}', "\xff"])
+def test_corrupt_or_invalid_file_gives_defaults_and_logs(tmp_path, caplog, text):
+    (tmp_path / "classroom.json").write_text(text, encoding="latin-1")
+    with caplog.at_level(logging.WARNING, logger="cvae.classroom"):
+        assert load_settings(tmp_path) == ClassroomSettings()
+    assert "classroom settings" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["../outside", "a/b", "", ".hidden", "classroom.json"])
+def test_save_refuses_names_outside_the_runs_dir(tmp_path, name):
+    with pytest.raises(cvae.CheckpointError):
+        save_settings(tmp_path, ClassroomSettings(name))
+    assert not (tmp_path / "classroom.json").exists()
+
+
+def test_failed_replace_keeps_the_old_file(tmp_path, monkeypatch):
+    save_settings(tmp_path, ClassroomSettings("old"))
+
+    def broken(src, dst):
+        raise OSError("disk full")
+    monkeypatch.setattr(classroom.os, "replace", broken)
+    with pytest.raises(OSError):
+        save_settings(tmp_path, ClassroomSettings("new"))
+    assert load_settings(tmp_path).default_run == "old"
+    assert sorted(os.listdir(tmp_path)) == ["classroom.json"]
+
+
+def test_check_teacher_code():
+    assert check_teacher_code("s3cret", "s3cret")
+    assert check_teacher_code("café", "café")
+    assert not check_teacher_code("s3cre", "s3cret")
+    assert not check_teacher_code("", "s3cret")
+    assert not check_teacher_code("", None) and not check_teacher_code("", "")
+    assert not check_teacher_code("anything", None)
+
+
+def test_default_run_path_and_protection(tmp_path):
+    _save_run(tmp_path / "beta1")
+    assert classroom.default_run_path(tmp_path, ClassroomSettings("beta1")) == (tmp_path / "beta1").resolve()
+    assert classroom.default_run_path(tmp_path, ClassroomSettings("gone")) is None
+    assert classroom.default_run_path(tmp_path, ClassroomSettings()) is None
+    save_settings(tmp_path, ClassroomSettings("beta1", locked=False))
+    assert not classroom.is_protected(tmp_path, "beta1")
+    save_settings(tmp_path, ClassroomSettings("beta1", locked=True))
+    assert classroom.is_protected(tmp_path, "beta1") and not classroom.is_protected(tmp_path, "other")
+
+
+def _save_run(path, **config):
+    history = History()
+    for step in range(1, 6):
+        history.append(step, 300.0 - step, 2.0, config.get("beta", 1.0), float(step))
+    return cvae.save_checkpoint(path, cvae.VAE(cvae.TrainConfig(**config)), history, status="finished")
+
+
+# ---- the page --------------------------------------------------------------------------------
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
+    _save_run(root / "beta0", beta=0.0)
+    _save_run(root / "beta1", beta=1.0)
+    return root
+
+
+def _page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/views/classroom.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_teacher_mode_disabled_without_a_code(runs, monkeypatch):
+    monkeypatch.delenv("CVAE_TEACHER_CODE", raising=False)
+    at = _page()
+    assert any("Teacher mode is disabled" in i.value and "CVAE_TEACHER_CODE" in i.value for i in at.info)
+    assert not at.text_input
+
+
+def test_wrong_code_is_refused(runs, monkeypatch):
+    monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
+    at = _page()
+    at.text_input(key="teacher_code_input").input("guess")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("not the teacher code" in e.value for e in at.error)
+    assert not at.session_state["teacher"] if "teacher" in at.session_state else True
+    assert not (runs / "classroom.json").exists()
+    assert not any(s.key == "classroom_default" for s in at.selectbox)
+
+
+def test_right_code_sets_the_default_run(runs, monkeypatch):
+    monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
+    at = _page()
+    at.text_input(key="teacher_code_input").input("open-sesame")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["teacher"] is True
+    assert set(at.selectbox(key="classroom_default").options) == {"pretrained (shipped)", "beta0", "beta1"}
+    at.selectbox(key="classroom_default").set_value("beta1")
+    at.checkbox(key="classroom_locked").check()
+    next(b for b in at.button if b.label == "Save classroom settings").click().run()
+    assert not at.exception, at.exception
+    assert json.loads((runs / "classroom.json").read_text()) == {"default_run": "beta1", "locked": True}
+    assert any("Saved" in s.value for s in at.success)
+    assert any("`beta1`" in m.value and "locked" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("n_runs", [0, 1])
+def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs):
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("CVAE_TEACHER_CODE", "x")
+    for i in range(n_runs):
+        _save_run(tmp_path / "runs" / f"run{i}")
+    at = _page()
+    at.session_state["teacher"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.selectbox(key="classroom_default").options) == 1 + n_runs

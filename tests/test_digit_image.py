@@ -1,0 +1,314 @@
+"""User images and drawings -> MNIST-like digits: real files of every kind, hostile files, fuzzing."""
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from cvae.digit_image import MAX_BYTES, DigitImageError, from_canvas, load_digit
+
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # refused anyway
+
+FUZZ = settings(max_examples=300, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _encode(image: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kw)
+    return buffer.getvalue()
+
+
+def _valid_digit(out) -> None:
+    assert isinstance(out, np.ndarray) and out.shape == (28, 28) and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and out.min() >= 0.0 and out.max() <= 1.0
+    assert out.max() == pytest.approx(1.0)
+
+
+def _corr(a, b) -> float:
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+@pytest.fixture(scope="module")
+def digits(mnist5k):
+    _, test = mnist5k
+    return test.images[:40, 0]
+
+
+@pytest.fixture(scope="module")
+def seven(digits):
+    """One MNIST digit as dark ink on white paper, 10x larger: what a user's scan looks like."""
+    u8 = np.round((1 - digits[0]) * 255).astype(np.uint8)
+    return Image.fromarray(u8).resize((280, 280), Image.BICUBIC), digits[0]
+
+
+# --- what MNIST's preprocessing promises ----------------------------------------------------------
+
+def test_mnist_digits_pass_through_unchanged(digits):
+    """Real MNIST digits were made by this very procedure: they must come back (almost) as they are."""
+    corr = [_corr(load_digit(_encode(Image.fromarray(np.round(d * 255).astype(np.uint8)))), d)
+            for d in digits]
+    assert np.median(corr) > 0.99 and min(corr) > 0.7, corr
+
+
+def test_crop_scale_and_centre_of_mass():
+    canvas = np.full((300, 500), 255, np.uint8)
+    canvas[40:240, 60:110] = 0  # a tall dark bar, 200 x 50, off-centre, on white
+    out = load_digit(_encode(Image.fromarray(canvas)))
+    _valid_digit(out)
+    rows, cols = np.flatnonzero(out.max(axis=1) > 0.5), np.flatnonzero(out.max(axis=0) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20  # longer side scaled to 20 px
+    assert 4 <= cols[-1] - cols[0] + 1 <= 6  # aspect kept (50/200 * 20 = 5)
+    ys, xs = np.indices(out.shape)
+    cy, cx = (out * ys).sum() / out.sum(), (out * xs).sum() / out.sum()
+    assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1  # centre of mass at the centre
+    assert out[0].max() == 0 and out[-1].max() == 0  # black background
+
+
+@pytest.mark.parametrize("kind", ["grey-png", "rgb-jpeg", "rgba-png", "palette-png", "palette-gif",
+                                  "cmyk-jpeg", "16bit-png", "bilevel-png", "bmp", "webp",
+                                  "white-on-black", "transparent-png"])
+def test_every_kind_of_image_gives_the_same_digit(seven, kind):
+    image, reference = seven
+    rgb = image.convert("RGB")
+    if kind == "grey-png":
+        data = _encode(image)
+    elif kind == "rgb-jpeg":
+        data = _encode(rgb, "JPEG", quality=85)
+    elif kind == "rgba-png":
+        data = _encode(rgb.convert("RGBA"))
+    elif kind == "palette-png":
+        data = _encode(rgb.convert("P", palette=Image.ADAPTIVE, colors=16))
+    elif kind == "palette-gif":
+        data = _encode(rgb.convert("P", palette=Image.ADAPTIVE, colors=16), "GIF")
+    elif kind == "cmyk-jpeg":
+        data = _encode(rgb.convert("CMYK"), "JPEG", quality=90)
+    elif kind == "16bit-png":
+        data = _encode(Image.fromarray(np.asarray(image).astype(np.uint16) * 257))
+        assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    elif kind == "bilevel-png":
+        data = _encode(image.convert("1"))
+    elif kind == "bmp":
+        data = _encode(rgb, "BMP")
+    elif kind == "webp":
+        data = _encode(rgb, "WEBP", quality=90)
+    elif kind == "white-on-black":
+        data = _encode(Image.fromarray(255 - np.asarray(image)))
+    else:  # black ink on a fully transparent background: composited on white paper
+        ink = np.asarray(image) < 128
+        rgba = np.zeros((*ink.shape, 4), np.uint8)
+        rgba[ink, 3] = 255
+        data = _encode(Image.fromarray(rgba, "RGBA"))
+    out = load_digit(data)
+    _valid_digit(out)
+    assert _corr(out, reference) > 0.85, kind
+
+
+def test_noisy_grey_photo_background_is_removed(seven):
+    image, reference = seven
+    rng = np.random.default_rng(0)
+    paper = np.asarray(image).astype(float) * 0.6 + 70 + rng.normal(0, 6, (280, 280))  # grey paper
+    out = load_digit(_encode(Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8)), "JPEG"))
+    _valid_digit(out)
+    assert _corr(out, reference) > 0.85
+    assert np.median(out) == 0.0
+
+
+def test_large_image_within_limits(seven):
+    image, reference = seven
+    big = image.resize((4000, 4000), Image.NEAREST)  # 16 Mpx: under the limit
+    out = load_digit(_encode(big, "PNG", compress_level=1))
+    assert _corr(out, reference) > 0.85
+
+
+# --- refused inputs --------------------------------------------------------------------------------
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height with (almost) no pixel data: a bomb's header."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b""))
+
+
+def _frames(fmt: str) -> bytes:
+    frames = [Image.new("L", (32, 32), 0), Image.new("L", (32, 32), 255)]
+    frames[1].paste(0, (8, 8, 24, 24))
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format=fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def _bad_inputs() -> dict[str, tuple[object, str]]:
+    """name -> (input, a phrase the error message must contain)."""
+    digit = np.full((60, 60), 255, np.uint8)
+    digit[10:50, 25:35] = 0
+    png, jpeg = _encode(Image.fromarray(digit)), _encode(Image.fromarray(digit), "JPEG")
+    gif = _encode(Image.fromarray(digit), "GIF")
+    return {
+        "empty": (b"", "empty"),
+        "text": (b"hello, I am not an image\n" * 10, "not an image"),
+        "html": (b"<html><script>alert(1)</script></html>", "not an image"),
+        "svg": (b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="9"/></svg>', "not an image"),
+        "zip": (b"PK\x03\x04" + b"\x00" * 100, "not an image"),
+        "pdf": (b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n", "not an image"),
+        "png-magic-only": (b"\x89PNG\r\n\x1a\n", "PNG file is truncated"),
+        "truncated-png": (png[: len(png) // 2], "truncated"),
+        "truncated-jpeg": (jpeg[: len(jpeg) // 2], "truncated"),
+        "truncated-gif": (gif[: len(gif) - 20], "truncated"),
+        "png-bad-crc": (png[:40] + bytes([png[40] ^ 0xFF]) + png[41:], "corrupt"),
+        "tiff-not-accepted": (_encode(Image.fromarray(digit), "TIFF"), "not an image"),
+        "1x1-white": (_encode(Image.new("L", (1, 1), 255)), "blank"),
+        "1x1-black": (_encode(Image.new("RGB", (1, 1), 0)), "blank"),
+        "blank-white": (_encode(Image.new("L", (200, 100), 255)), "blank"),
+        "blank-black-jpeg": (_encode(Image.new("RGB", (64, 64), 0), "JPEG"), "blank"),
+        "blank-transparent": (_encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0))), "blank"),
+        "faint-smudge": (_encode(Image.fromarray(np.where(digit == 0, 250, 255).astype(np.uint8))), "blank"),
+        "10000x10000": (_encode(Image.new("L", (10000, 10000), 0)), "too large"),
+        "5000x5000-between-limits": (_encode(Image.new("1", (5000, 5000), 0)), "5000 x 5000"),
+        "bomb-header-100000x100000": (_png_header_only(100_000, 100_000), "too large"),
+        "bomb-header-1x20000": (_png_header_only(1, 20_000), "1 x 20000"),
+        "bomb-header-0x0": (_png_header_only(0, 0), "corrupt"),
+        "animated-gif": (_frames("GIF"), "animated"),
+        "animated-png": (_frames("PNG"), "animated"),
+        "animated-webp": (_frames("WEBP"), "animated"),
+        "over-byte-limit": (png + b"\x00" * MAX_BYTES, "limit"),
+        "str-not-bytes": ("a string", "expected image bytes"),
+        "none": (None, "expected image bytes"),
+    }
+
+
+BAD = _bad_inputs()
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_inputs_are_refused_with_a_clear_message(name):
+    data, phrase = BAD[name]
+    with pytest.raises(DigitImageError) as info:
+        load_digit(data)
+    assert phrase in str(info.value), (name, str(info.value))
+    assert "Traceback" not in str(info.value)
+
+
+def test_pil_pixel_limit_is_never_looser_than_ours():
+    from cvae.digit_image import MAX_PIXELS
+    assert Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS <= MAX_PIXELS
+
+
+# --- drawing canvas --------------------------------------------------------------------------------
+
+def _stroke_canvas(background, ink, alpha_bg):
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = background, alpha_bg
+    rgba[60:220, 130:155, :3], rgba[60:220, 130:155, 3] = ink, 255  # a "1"
+    return rgba
+
+
+@pytest.mark.parametrize("background, ink, alpha_bg", [(0, 255, 0), (0, 0, 0), (0, 255, 255), (255, 0, 255)])
+def test_canvas_strokes_become_a_white_digit(background, ink, alpha_bg):
+    out = from_canvas(_stroke_canvas(background, ink, alpha_bg))
+    _valid_digit(out)
+    assert out[4:24, 13:15].min() > 0.5 and out[:, :8].max() == 0  # a centred vertical bar
+    assert np.allclose(from_canvas(_stroke_canvas(background, ink, alpha_bg).astype(np.float64) / 255), out,
+                       atol=1e-5)
+
+
+@pytest.mark.parametrize("array, phrase", [
+    (np.zeros((280, 280, 4), np.uint8), "blank"),  # an untouched transparent canvas
+    (np.full((10, 10, 4), 255, np.uint8), "blank"),
+    (np.zeros((280, 280), np.uint8), "(H, W, 4)"),
+    (np.zeros((5, 5, 2), np.uint8), "(H, W, 4)"),
+    (np.zeros((0, 5, 4), np.uint8), "no pixels"),
+    (np.full((5, 5, 4), np.nan), "non-finite"),
+    (np.full((5, 5, 4), "x"), "numbers"),
+    (np.zeros((1, 9000, 4), np.uint8), "limit"),
+])
+def test_bad_canvases_are_refused(array, phrase):
+    with pytest.raises(DigitImageError, match=None) as info:
+        from_canvas(array)
+    assert phrase in str(info.value)
+
+
+# --- fuzzing: only a valid digit or DigitImageError, ever ---------------------------------------
+
+def _seeds() -> list[bytes]:
+    digit = np.full((40, 40), 255, np.uint8)
+    digit[8:32, 16:24] = 0
+    image = Image.fromarray(digit)
+    return [_encode(image), _encode(image, "JPEG"), _encode(image.convert("P"), "GIF"),
+            _encode(image, "BMP"), _encode(image, "WEBP"), _encode(image.convert("RGBA")),
+            _encode(Image.fromarray(digit.astype(np.uint16) * 257)), _encode(image.convert("CMYK"), "JPEG"),
+            _frames("GIF")]
+
+
+SEEDS = _seeds()
+
+
+def _check(data: bytes) -> None:
+    try:
+        out = load_digit(data)
+    except DigitImageError as err:
+        assert str(err)
+    else:
+        _valid_digit(out)
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_fuzz_random_bytes(data):
+    _check(data)
+
+
+@FUZZ
+@given(st.binary(max_size=64), st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a",
+                                                b"BM", b"RIFF\x00\x00\x00\x00WEBPVP8 "]))
+def test_fuzz_random_bytes_behind_real_magic(tail, magic):
+    _check(magic + tail)
+
+
+@st.composite
+def _mutated(draw):
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 8))):
+        op = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete", "int32"]))
+        pos = draw(st.integers(0, max(0, len(data) - 1)))
+        if op == "flip" and data:
+            data[pos] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and data:
+            data[pos] = draw(st.integers(0, 255))
+        elif op == "truncate":
+            del data[pos:]
+        elif op == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=32))
+        elif op == "delete":
+            del data[pos:pos + draw(st.integers(1, 32))]
+        elif op == "int32":  # header sizes and lengths: a big-endian word to an extreme
+            data[pos:pos + 4] = draw(st.sampled_from([b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff",
+                                                      b"\x00\x00\x00\x00", b"\x00\x01\x00\x00"]))
+    return bytes(data)
+
+
+@settings(FUZZ, max_examples=600)
+@given(_mutated())
+def test_fuzz_mutated_valid_images(data):
+    _check(data)
+
+
+@FUZZ
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_fuzz_canvas_arrays(h, w, seed):
+    rgba = np.random.default_rng(seed).integers(0, 256, (h, w, 4), dtype=np.uint8)
+    rgba[np.random.default_rng(seed + 1).random((h, w)) < 0.7] = 0  # mostly empty canvas
+    try:
+        out = from_canvas(rgba)
+    except DigitImageError as err:
+        assert str(err)
+    else:
+        _valid_digit(out)
