@@ -6,8 +6,7 @@ from ui.components import model_picker_ui
 
 st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
 
-# Page scripts live in pages/views/: a .py file directly in pages/ switches Streamlit 1.67 into
-# its legacy multipage mode, which runs a page without this script on a fresh server.
+# Page scripts live in pages/views/ (pages/__init__.py explains the shims beside them).
 PAGES = [
     st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/views/train.py", title="Train", icon=":material/model_training:"),

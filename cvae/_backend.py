@@ -73,6 +73,13 @@ class ConvGeometry(NamedTuple):
         s = self.stride
         return (slice(u, u + s * (self.h_out - 1) + 1, s), slice(v, v + s * (self.w_out - 1) + 1, s))
 
+    def flipped(self) -> ConvGeometry:
+        """Stride 1: the geometry whose cross-correlation with the flipped kernel is this one's adjoint."""
+        k = self.k
+        return ConvGeometry(k, 1, k - 1 - self.top, self.h_in - self.h_out + self.top,
+                            k - 1 - self.left, self.w_in - self.w_out + self.left,
+                            self.h_out, self.w_out, self.h_in, self.w_in)
+
     def shift_path(self, c_in: int, c_out: int) -> bool:
         """Stride 1 and fewer output than input channels: shift the small side, not the big one."""
         return self.stride == 1 and c_out < c_in
@@ -316,6 +323,12 @@ def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             _gemm(_shifted(y[lo:hi], g), wm, out=out[lo:hi].reshape(-1, c))
+    elif g.stride == 1:  # a 'full' cross-correlation of y with the flipped kernel: im2col, no scatter-add
+        flipped = g.flipped()
+        wm = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2).reshape(k * k * o, c))
+
+        def part(lo, hi):
+            _gemm(_im2col(y[lo:hi], flipped), wm, out=out[lo:hi].reshape(-1, c))
     else:
         wm = w.reshape(k * k * c, o)
 

@@ -74,10 +74,14 @@ def check_teacher_code(given: str, expected: str | None) -> bool:
 
 
 def default_run_path(runs_root: Path, settings: ClassroomSettings) -> Path | None:
-    """The default run's directory when it still holds a model, else None."""
+    """The default run's directory when it still holds a model, else None.
+
+    Spelled like `runs_root / name` (not resolved), as the app's list of saved runs spells it.
+    """
     if settings.default_run is None:
         return None
-    path = run_dir(runs_root, settings.default_run)
+    run_dir(runs_root, settings.default_run)  # confined to runs_root, or CheckpointError
+    path = Path(runs_root) / settings.default_run
     return path if (path / "params.npz").is_file() else None
 
 

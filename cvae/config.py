@@ -43,7 +43,7 @@ class TrainConfig:
             raise ConfigError(
                 f"likelihood must be one of {', '.join(LIKELIHOODS)}; got {self.likelihood!r}"
             )
-        _check_range("latent_dim", self.latent_dim, 1, 64)
+        _check_range("latent_dim", self.latent_dim, 2, 64)
         _check_range("epochs", self.epochs, 1, 10_000)
         _check_range("batch_size", self.batch_size, 1, 10_000)
         _check_range("seed", self.seed, 0, 2**31 - 1)

@@ -64,7 +64,7 @@ def test_check_teacher_code():
 
 def test_default_run_path_and_protection(tmp_path):
     _save_run(tmp_path / "beta1")
-    assert classroom.default_run_path(tmp_path, ClassroomSettings("beta1")) == (tmp_path / "beta1").resolve()
+    assert classroom.default_run_path(tmp_path, ClassroomSettings("beta1")) == tmp_path / "beta1"
     assert classroom.default_run_path(tmp_path, ClassroomSettings("gone")) is None
     assert classroom.default_run_path(tmp_path, ClassroomSettings()) is None
     save_settings(tmp_path, ClassroomSettings("beta1", locked=False))
@@ -103,7 +103,7 @@ def test_teacher_mode_disabled_without_a_code(runs, monkeypatch):
     monkeypatch.delenv("CVAE_TEACHER_CODE", raising=False)
     at = _page()
     assert any("Teacher mode is disabled" in i.value and "CVAE_TEACHER_CODE" in i.value for i in at.info)
-    assert not at.text_input
+    assert not any(t.label == "Teacher code" for t in at.text_input)
 
 
 def test_wrong_code_is_refused(runs, monkeypatch):
@@ -113,7 +113,7 @@ def test_wrong_code_is_refused(runs, monkeypatch):
     at.button[0].click().run()
     assert not at.exception
     assert any("not the teacher code" in e.value for e in at.error)
-    assert not at.session_state["teacher"] if "teacher" in at.session_state else True
+    assert "teacher" not in at.session_state or not at.session_state["teacher"]
     assert not (runs / "classroom.json").exists()
     assert not any(s.key == "classroom_default" for s in at.selectbox)
 
@@ -135,10 +135,13 @@ def test_right_code_sets_the_default_run(runs, monkeypatch):
     assert any("`beta1`" in m.value and "locked" in m.value for m in at.markdown)
 
 
-@pytest.mark.parametrize("n_runs", [0, 1])
-def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs):
+@pytest.mark.parametrize("n_runs, shipped", [(0, False), (0, True), (1, False)])
+def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs, shipped):
+    from ui import state
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("CVAE_TEACHER_CODE", "x")
+    if not shipped:
+        monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
     for i in range(n_runs):
         _save_run(tmp_path / "runs" / f"run{i}")
     at = _page()
@@ -146,3 +149,39 @@ def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs):
     at.run()
     assert not at.exception, at.exception
     assert len(at.selectbox(key="classroom_default").options) == 1 + n_runs
+    if n_runs == 0 and not shipped:
+        assert any("No saved run to export" in c.value for c in at.caption)
+    else:
+        assert len(at.get("download_button")) == 1
+
+
+def test_export_and_import_a_run_as_zip(runs, monkeypatch):
+    from cvae.bundle import export_bundle
+    monkeypatch.delenv("CVAE_TEACHER_CODE", raising=False)
+    at = _page()
+    at.selectbox(key="bundle_export_run").set_value("beta0").run()
+    assert [b.proto.label for b in at.get("download_button")] == ["Download beta0.zip"]
+    at.file_uploader(key="bundle_upload").set_value(("shared.zip", export_bundle(runs / "beta0"), "application/zip"))
+    at.run()
+    assert at.text_input(key="bundle_name_shared").value == "shared"
+    at.button(key="bundle_import").click().run()
+    assert not at.exception, at.exception
+    assert (runs / "shared" / "params.npz").is_file()
+    assert any("Imported as `shared`" in s.value for s in at.success)
+    assert at.session_state["active_run"] == str((runs / "shared").resolve())
+    assert at.sidebar.selectbox[0].value == "shared"
+
+
+def test_import_refuses_a_bad_zip_and_an_existing_name(runs, monkeypatch):
+    from cvae.bundle import export_bundle
+    at = _page()
+    at.file_uploader(key="bundle_upload").set_value(("junk.zip", b"not a zip", "application/zip"))
+    at.run()
+    at.button(key="bundle_import").click().run()
+    assert any("Not imported" in e.value and "not a zip" in e.value for e in at.error)
+    assert not (runs / "junk").exists()
+    at.file_uploader(key="bundle_upload").set_value(("beta1.zip", export_bundle(runs / "beta0"), "application/zip"))
+    at.run()
+    at.button(key="bundle_import").click().run()
+    assert any("already exists" in e.value for e in at.error)
+    assert json.loads((runs / "beta1" / "config.json").read_text())["config"]["beta"] == 1.0  # untouched

@@ -296,12 +296,12 @@ def test_train_shows_live_elbo(open_tab, server):
         text = state["text"] or ""
         if re.search(r": (failed|diverged) ", text):
             raise AssertionError(f"training ended badly: {text}\n{page.evaluate('() => document.body.innerText')}")
-        if not running_shot and state["last"] >= 3 and ": running " in text:
+        if not running_shot and state["last"] >= 2 and ": running " in text:
             e2e.screenshot(page, "train_running")
             running_shot = True
         if ": finished " in text:
             break
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(250)
     else:
         raise AssertionError(f"training did not finish in time; last progress text: {state}\n"
                              f"{server.log_tail()}")

@@ -1,12 +1,20 @@
 import os
+from pathlib import Path
 
 import streamlit as st
 
 import cvae
+from cvae.bundle import MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
 from cvae.classroom import ClassroomSettings, check_teacher_code, load_settings, save_settings
 from ui import state
 
 MAX_TRIES = 5  # wrong codes per session before the sign-in form is disabled
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _bundle(path: str, stamp: float) -> bytes:
+    return export_bundle(Path(path))
+
 
 st.title("Classroom")
 root = state.runs_root()
@@ -71,3 +79,51 @@ elif st.session_state.get("teacher"):
     teacher_ui(settings)
 else:
     sign_in_ui()
+
+
+def export_ui() -> None:
+    """Any saved run as one .zip (config.json, params.npz, history.json)."""
+    runs = state.saved_runs()
+    if not runs:
+        st.caption("No saved run to export yet.")
+        return
+    name = st.selectbox("Run to export", list(runs), key="bundle_export_run")
+    path = runs[name]
+    try:
+        data = _bundle(str(path), state._stamp(path))
+    except (BundleError, cvae.CheckpointError) as err:
+        st.error(f"`{name}` cannot be exported: {err}")
+        return
+    st.download_button(f"Download {path.name}.zip", data, file_name=f"{path.name}.zip", mime="application/zip",
+                       on_click="ignore", key="bundle_download", icon=":material/download:")
+
+
+def import_ui() -> None:
+    """A .zip from another server or a classmate, validated (never unpickled), saved as a new run."""
+    imported = st.session_state.pop("bundle_imported", None)
+    if imported:
+        st.success(f"Imported as `{imported}` and made your active model.")
+    upload = st.file_uploader("Model .zip", type=["zip"], key="bundle_upload",
+                              max_upload_size=max(1, MAX_BUNDLE_BYTES // 2**20))
+    default = Path(upload.name).stem if upload is not None else ""
+    name = st.text_input("Save as run", default, max_chars=60, key=f"bundle_name_{default}",
+                         help="letters, digits, '.', '_' and '-'; an existing run is never overwritten")
+    if st.button("Import", key="bundle_import", disabled=upload is None):
+        try:
+            path = import_bundle(upload.getvalue(), root, name.strip())
+        except BundleError as err:
+            st.error(f"Not imported: {err}")
+        else:
+            state.set_active(path)
+            st.session_state["bundle_imported"] = path.name
+            st.rerun()  # the sidebar picker, drawn before this page, shows the new model
+
+
+st.subheader("Share a model")
+st.caption("A run travels as one .zip of its config, weights and training curve; an import is checked "
+           "file by file and written only if it loads as a model.")
+left, right = st.columns(2)
+with left:
+    export_ui()
+with right:
+    import_ui()

@@ -4,6 +4,8 @@ import numpy as np
 import streamlit as st
 
 import cvae
+from cvae.evaluation import gaussian_kl
+from cvae.imaging import to_png
 from cvae.plots import latent_map, map_range
 from cvae.selection import pick_from_selection
 from ui import state
@@ -16,15 +18,18 @@ except (cvae.CheckpointError, cvae.DatasetError) as err:
     st.error(f"The active model cannot be shown: {err}")
     st.stop()
 explorer = state.explorer()
-latent_dim = checkpoint.config.latent_dim
+config = checkpoint.config
+latent_dim = config.latent_dim
 x_range, y_range = map_range(encoded.mu)
 GRID_N = 151
 SLIDER = 4.0
+COLOURINGS = ("label", "posterior spread (mean sd)", "KL per image (nats)")
 snap = (x_range[1] - x_range[0]) / (GRID_N - 1)
 
 for d in range(latent_dim):
     st.session_state.setdefault(f"z_{d}", 0.0)
-st.caption(f"{len(encoded.labels):,} encoded test digits of {checkpoint.config.dataset}, at their q(z|x) means. "
+st.session_state.setdefault("sample_seed", 0)
+st.caption(f"{len(encoded.labels):,} encoded test digits of {config.dataset}, at their q(z|x) means. "
            "Click a digit to inspect it, or click empty space to decode that point." +
            (f" The map shows z1 and z2 of {latent_dim} dimensions; the others are set by their sliders."
             if latent_dim > 2 else ""))
@@ -50,35 +55,110 @@ def forget_pick() -> None:
     st.session_state["picked"] = None
 
 
+def current_z() -> np.ndarray:
+    return np.array([st.session_state[f"z_{d}"] for d in range(latent_dim)], dtype=np.float32)
+
+
+def strip_ui(images: np.ndarray, captions: list[str], width: int = 70) -> None:
+    st.image([to_png(image, width) for image in images], caption=captions, width=width, output_format="PNG")
+
+
+def map_options_ui() -> dict:
+    a, b, c = st.columns([2, 1, 1])
+    colouring = a.radio("Colour digits by", COLOURINGS, horizontal=True, key="colouring")
+    prior = b.checkbox("Prior N(0, I) contours", key="show_prior")
+    density = c.checkbox("Aggregate posterior density", key="show_density",
+                         help="mean of all q(z|x): dark where codes are dense; pale holes decode poorly")
+    options = {"prior_contours": prior}
+    if colouring == COLOURINGS[1]:
+        options["colour_by"] = ("mean sd", encoded.sd.mean(axis=1))
+    elif colouring == COLOURINGS[2]:
+        options["colour_by"] = ("KL (nats)", gaussian_kl(encoded.mu.astype(float), encoded.sd.astype(float)))
+    if density:
+        options["density"] = state.active_density(x_range, y_range)
+    return options
+
+
+def picked_ui(picked: int) -> np.ndarray | None:
+    """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot."""
+    mu, sd = encoded.mu[picked], encoded.sd[picked]
+    st.markdown(f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**. "
+                "q(z|x): mean (" + ", ".join(f"{v:.2f}" for v in mu) + "), sd (" +
+                ", ".join(f"{v:.2f}" for v in sd) + "); the ellipses on the map are 1 and 2 sd.")
+    image = encoded.images[picked:picked + 1]
+    columns = st.columns([1, 1, 4])
+    with columns[0]:
+        digit_ui(image[0, 0], "original", size=110)
+    with columns[1]:
+        digit_ui(explorer.reconstruct(image)[0], "reconstruction", size=110)
+    with columns[2]:
+        n = st.slider("Draws from q(z|x)", 0, 12, 6, key="n_draws",
+                      help="each draw is a plausible code for this digit; all decode to similar images")
+        draws = explorer.sample_posterior(image, n, seed=picked)[0] if n else None
+        if draws is not None:
+            strip_ui(explorer.decode(draws), [f"draw {i + 1}" for i in range(n)], width=60)
+    a, b = st.columns(2)
+    if a.button("Use as interpolation start A", key="set_a"):
+        st.session_state["interp_a"] = mu.tolist()
+    if b.button("Use as interpolation end B", key="set_b"):
+        st.session_state["interp_b"] = mu.tolist()
+    return draws
+
+
+def interpolation_ui() -> np.ndarray | None:
+    """The straight path from A to B and its decodes; returns the path to draw on the map."""
+    a, b = st.session_state.get("interp_a"), st.session_state.get("interp_b")
+    st.markdown("**Interpolation**: pick a digit (or click a point) and set it as A, then another as B.")
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Current point as A", key="point_a"):
+        st.session_state["interp_a"] = a = current_z().tolist()
+    if c2.button("Current point as B", key="point_b"):
+        st.session_state["interp_b"] = b = current_z().tolist()
+    if c3.button("Clear path", key="clear_path"):
+        st.session_state["interp_a"] = st.session_state["interp_b"] = a = b = None
+    if a is None or b is None or len(a) != latent_dim or len(b) != latent_dim:
+        return None
+    steps = st.slider("Steps", 3, 15, 8, key="interp_steps")
+    path, images = explorer.interpolate(np.array(a), np.array(b), steps)
+    strip_ui(images, ["A"] + [""] * (steps - 2) + ["B"], width=64)
+    return path
+
+
 @st.fragment
 def explorer_ui() -> None:
     apply_selection()
     picked = st.session_state.get("picked")
-    z = np.array([[st.session_state[f"z_{d}"] for d in range(latent_dim)]], dtype=np.float32)
-    posterior = (encoded.mu[picked], encoded.sd[picked]) if picked is not None else None
+    z = current_z()
+    options = map_options_ui()
     left, right = st.columns([3, 2])
-    with left:
-        figure = latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range,
-                            y_range=y_range, grid_n=GRID_N, current=(float(z[0, 0]), float(z[0, min(1, latent_dim - 1)])),
-                            posterior=posterior)
-        st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="latent_map",
-                        width="stretch", config={"displaylogo": False})
     with right:
         for d in range(latent_dim):
             st.slider(f"z{d + 1}", -SLIDER, SLIDER, step=0.01, key=f"z_{d}", on_change=forget_pick)
-        decoded = explorer.decode(z)[0]
-        digit_ui(decoded, f"decoded at z = ({', '.join(f'{v:.2f}' for v in z[0])})", size=280)
-        st.caption(pixel_meaning(checkpoint.config.likelihood))
-        if picked is not None:
-            st.markdown(f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**")
-            a, b = st.columns(2)
-            with a:
-                digit_ui(encoded.images[picked, 0], "original", size=120)
-            with b:
-                digit_ui(explorer.reconstruct(encoded.images[picked:picked + 1])[0], "reconstruction", size=120)
-            mu, sd = encoded.mu[picked], encoded.sd[picked]
-            st.markdown("q(z|x): mean (" + ", ".join(f"{v:.2f}" for v in mu) + "), sd (" +
-                        ", ".join(f"{v:.2f}" for v in sd) + "). The ellipses on the map are 1 and 2 sd.")
+        z = current_z()
+        mean_col, sample_col = st.columns([2, 1])
+        with mean_col:
+            digit_ui(explorer.decode(z[None])[0], f"decoded at z = ({', '.join(f'{v:.2f}' for v in z)})", size=240)
+        with sample_col:
+            if st.button("New sample", key="new_sample"):
+                st.session_state["sample_seed"] += 1
+            sample = explorer.sample_pixels(z[None], seed=st.session_state["sample_seed"])[0]
+            digit_ui(sample, "one draw from p(x|z)", size=110)
+        st.caption(pixel_meaning(config.likelihood) + " The draw beside it is what the likelihood "
+                   "actually generates: " + ("every pixel on with that probability." if config.likelihood ==
+                   "bernoulli" else f"the mean plus Normal noise of sd {config.sigma:g}."))
+        nearest = explorer.nearest(encoded.mu, z, k=5)
+        st.markdown("**Nearest real test digits** to this point")
+        strip_ui(encoded.images[nearest, 0], [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest])
+    with st.container():
+        draws = picked_ui(picked) if picked is not None else None
+        path = interpolation_ui()
+    with left:
+        posterior = (encoded.mu[picked], encoded.sd[picked]) if picked is not None else None
+        figure = latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range, y_range=y_range,
+                            grid_n=GRID_N, current=(float(z[0]), float(z[min(1, latent_dim - 1)])),
+                            posterior=posterior, samples=draws, path=path, **options)
+        st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="latent_map",
+                        width="stretch", config={"displaylogo": False})
 
 
 explorer_ui()

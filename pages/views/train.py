@@ -20,7 +20,7 @@ def config_ui() -> tuple[TrainConfig | None, str]:
                           help="mnist-5k works offline; mnist and fashion-mnist download once.")
     arch = a.selectbox("Architecture", ARCHS, index=ARCHS.index(d.arch),
                        help="classroom: small and fast. seed: the 2016 PyMC3 example's network.")
-    latent_dim = a.number_input("Latent dimension", 1, 16, d.latent_dim)
+    latent_dim = a.number_input("Latent dimension", 2, 16, d.latent_dim)
     likelihood = b.selectbox("Likelihood", LIKELIHOODS, index=LIKELIHOODS.index(d.likelihood),
                              help="bernoulli on binarised pixels, or normal with a fixed sigma")
     beta = b.number_input("beta (KL weight)", 0.0, 10.0, d.beta, step=0.1,

@@ -1,0 +1,3 @@
+from pages import run_app
+
+run_app()

@@ -1,0 +1,313 @@
+"""Run bundles: export/import round trip, and every hostile zip we could think of, refused."""
+import io
+import json
+import stat
+import struct
+import time
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cvae import bundle as bundle_module
+from cvae.bundle import LIMITS, MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
+from cvae.checkpoint import load_checkpoint, save_checkpoint
+from cvae.config import TrainConfig
+from cvae.history import History
+from cvae.vae import VAE
+
+
+def _history(n=3):
+    h = History()
+    for i in range(1, n + 1):
+        h.append(i, 200.0 - i, 3.0, 1.0, 0.1 * i)
+    return h
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A saved run, its bundle bytes and its three files."""
+    path = save_checkpoint(tmp_path_factory.mktemp("src") / "run", VAE(TrainConfig(seed=3)), _history(),
+                           status="finished")
+    files = {f: (path / f).read_bytes() for f in ("config.json", "params.npz", "history.json")}
+    return path, export_bundle(path), files
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    return root
+
+
+def _zip(entries, method=zipfile.ZIP_DEFLATED) -> bytes:
+    """entries: (name or ZipInfo, bytes) pairs, written as given (duplicates too)."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names: that is the point
+        with zipfile.ZipFile(buffer, "w", method) as archive:
+            for name, data in entries:
+                archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _npz(arrays: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _untouched(runs) -> None:
+    assert list(runs.iterdir()) == [], list(runs.iterdir())  # no run, no staging dir left behind
+
+
+# --- round trip ----------------------------------------------------------------------------------
+
+def test_export_import_round_trip(source, runs):
+    path, data, _ = source
+    assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == ["config.json", "history.json", "params.npz"]
+    assert export_bundle(path) == data  # deterministic bytes
+    target = import_bundle(data, runs, "imported")
+    assert target == (runs / "imported").resolve() and sorted(p.name for p in runs.iterdir()) == ["imported"]
+    original, loaded = load_checkpoint(path), load_checkpoint(target)
+    z = np.random.default_rng(0).normal(size=(8, 2)).astype("float32")
+    np.testing.assert_array_equal(loaded.vae.decode(z), original.vae.decode(z))
+    assert loaded.history.to_dict() == original.history.to_dict() and loaded.config == original.config
+
+
+def test_shipped_model_exports_under_the_limits(tmp_path):
+    from ui.state import PRETRAINED
+    data = export_bundle(PRETRAINED)
+    assert len(data) < MAX_BUNDLE_BYTES
+    assert load_checkpoint(import_bundle(data, tmp_path, "shipped")).config.arch == "classroom"
+
+
+def test_existing_run_is_kept_unless_overwrite(source, runs):
+    _, data, files = source
+    other = save_checkpoint(runs / "taken", VAE(TrainConfig(seed=9)), _history(5))
+    with pytest.raises(BundleError, match="already exists"):
+        import_bundle(data, runs, "taken")
+    assert len(load_checkpoint(other).history) == 5
+    import_bundle(data, runs, "taken", overwrite=True)
+    assert len(load_checkpoint(other).history) == 3 and sorted(p.name for p in runs.iterdir()) == ["taken"]
+
+
+def test_failed_import_over_an_existing_run_keeps_it(source, runs):
+    _, _, files = source
+    save_checkpoint(runs / "keep", VAE(TrainConfig(seed=9)), _history(5))
+    bad = _zip([("config.json", files["config.json"]), ("params.npz", _npz({"x": np.zeros(3, "f4")})),
+                ("history.json", files["history.json"])])
+    with pytest.raises(BundleError, match="not a valid model"):
+        import_bundle(bad, runs, "keep", overwrite=True)
+    assert len(load_checkpoint(runs / "keep").history) == 5 and [p.name for p in runs.iterdir()] == ["keep"]
+
+
+def test_export_refuses_a_broken_run(source, tmp_path):
+    path, _, files = source
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_bytes(files["config.json"])
+    with pytest.raises(BundleError, match="cannot export"):
+        export_bundle(broken)
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/b", ".hidden", "..", "", "x" * 200, "a\\b"])
+def test_run_names_are_confined(source, runs, name):
+    with pytest.raises(BundleError, match="run name"):
+        import_bundle(source[1], runs, name)
+    _untouched(runs)
+    assert not (runs.parent / "escape").exists()
+
+
+# --- hostile bundles -----------------------------------------------------------------------------
+
+def _symlink(name: str, target: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.create_system, info.external_attr = 3, (stat.S_IFLNK | 0o777) << 16
+    return info, target.encode()
+
+
+def _with(files, **replace):
+    return [(name, replace.get(name.replace(".", "_"), data)) for name, data in files.items()]
+
+
+def _lying_size(files) -> bytes:
+    """A zip whose history.json declares 10 bytes but inflates to 30 MB: a bomb that lies."""
+    data = bytearray(_zip([("config.json", files["config.json"]), ("params.npz", files["params.npz"]),
+                           ("history.json", b" " * (30 * 1024 * 1024))]))
+    local = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("history.json").header_offset
+    struct.pack_into("<I", data, local + 22, 10)  # local file header: uncompressed size
+    central = bytes(data).rfind(b"PK\x01\x02")  # history.json is the last central entry
+    assert data[central + 46:central + 58] == b"history.json"
+    struct.pack_into("<I", data, central + 24, 10)  # central directory: uncompressed size
+    return bytes(data)
+
+
+def _npy_v3(array) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, version=(3, 0))
+    return buffer.getvalue()
+
+
+def _huge_shape_npy() -> bytes:
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += " " * (117 - len(header)) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + b"\0" * 64
+
+
+def _hostile(files) -> dict[str, tuple[bytes, str]]:
+    """name -> (bundle bytes, phrase the refusal must contain)."""
+    good = list(files.items())
+    weights = dict(np.load(io.BytesIO(files["params.npz"])))
+    deep = b"[" * 20_000 + b"]" * 20_000  # 40 kB, under the size limit
+    inner_bomb = io.BytesIO()
+    with zipfile.ZipFile(inner_bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("enc.out.W.npy", b"\0" * (LIMITS["params.npz"] + 1))
+    return {
+        "empty": (b"", "empty"),
+        "not-a-zip": (b"definitely not a zip file" * 10, "not a zip"),
+        "truncated": (_zip(good)[:2000], "not a zip"),
+        "over-size": (b"PK" + b"\0" * MAX_BUNDLE_BYTES, "limit"),
+        "dot-dot": (_zip(good + [("../evil.json", b"{}")]), "leaves the run directory"),
+        "dot-dot-backslash": (_zip(good + [("..\\evil.json", b"{}")]), "leaves the run directory"),
+        "absolute": (_zip(good + [("/etc/cron.d/evil", b"x")]), "leaves the run directory"),
+        "drive-letter": (_zip(good + [("C:evil", b"x")]), "leaves the run directory"),
+        "nested-dir": (_zip([("run/" + n, d) for n, d in good]), "folder"),
+        "dir-entry": (_zip(good + [("extra/", b"")]), "folder"),
+        "symlink": (_zip(good[:2] + [_symlink("history.json", "/etc/passwd")]), "symbolic link"),
+        "extra-file": (_zip(good + [("evil.py", b"import os")]), "unexpected file"),
+        "missing-file": (_zip(good[:2]), "missing history.json"),
+        "duplicate": (_zip(good + [("config.json", b"{}")]), "more than once"),
+        "bzip2": (_zip(good, zipfile.ZIP_BZIP2), "compression method"),
+        "lzma": (_zip(good, zipfile.ZIP_LZMA), "compression method"),
+        "bomb-declared": (_zip(_with(files, history_json=b" " * (LIMITS["history.json"] + 1))), "limit"),
+        "bomb-lying-size": (_lying_size(files), "history.json"),
+        "config-not-json": (_zip(_with(files, config_json=b"{oops")), "not valid JSON"),
+        "config-deeply-nested": (_zip(_with(files, config_json=deep)), "not valid JSON"),
+        "history-infinite-step": (_zip(_with(files, history_json=json.dumps(
+            {**json.loads(files["history.json"]), "step": [1e999, 2, 3]}).encode())), "not a valid model"),
+        "npz-not-zip": (_zip(_with(files, params_npz=b"not an npz")), "not an .npz"),
+        "npz-object-array": (_zip(_with(files, params_npz=_npz({**weights, "enc.out.W": np.array([{"a": 1}])}))),
+                             "pickle"),
+        "npz-int-array": (_zip(_with(files, params_npz=_npz({**weights, "enc.out.W": np.zeros((64, 4), "i4")}))),
+                          "not floating-point"),
+        "npz-huge-shape": (_zip(_with(files, params_npz=_zip([("enc.out.W.npy", _huge_shape_npy())]))),
+                           "declares shape"),
+        "npz-inner-bomb": (_zip(_with(files, params_npz=inner_bomb.getvalue())), "limit"),
+        "npz-extra-entry": (_zip(_with(files, params_npz=_zip([("evil.txt", b"x")]))), "unexpected entry"),
+        "npz-npy-v3": (_zip(_with(files, params_npz=_zip([("a.npy", _npy_v3(np.zeros(3, "f4")))]))), "format"),
+        "npz-wrong-names": (_zip(_with(files, params_npz=_npz({"a": np.zeros(3, "f4")}))), "not a valid model"),
+        "npz-nan-weights": (_zip(_with(files, params_npz=_npz({k: v * np.nan for k, v in weights.items()}))),
+                            "finite"),
+        "config-wrong-version": (_zip(_with(files, config_json=json.dumps(
+            {**json.loads(files["config.json"]), "format_version": 99}).encode())), "format version"),
+    }
+
+
+@pytest.fixture(scope="module")
+def hostile(source):
+    return _hostile(source[2])
+
+
+HOSTILE_NAMES = (
+    "empty", "not-a-zip", "truncated", "over-size", "dot-dot", "dot-dot-backslash", "absolute", "drive-letter",
+    "nested-dir", "dir-entry", "symlink", "extra-file", "missing-file", "duplicate", "bzip2", "lzma",
+    "bomb-declared", "bomb-lying-size", "config-not-json", "config-deeply-nested", "history-infinite-step",
+    "npz-not-zip", "npz-object-array", "npz-int-array", "npz-huge-shape", "npz-inner-bomb", "npz-extra-entry",
+    "npz-npy-v3", "npz-wrong-names", "npz-nan-weights", "config-wrong-version")
+
+
+def test_every_hostile_case_is_run(hostile):
+    assert sorted(hostile) == sorted(HOSTILE_NAMES)
+
+
+@pytest.mark.parametrize("case", HOSTILE_NAMES)
+def test_hostile_bundles_are_refused_and_leave_nothing(hostile, runs, case):
+    data, phrase = hostile[case]
+    started = time.perf_counter()
+    with pytest.raises(BundleError) as info:
+        import_bundle(data, runs, "incoming")
+    assert phrase in str(info.value), (case, str(info.value))
+    assert time.perf_counter() - started < 30
+    assert ".tmp-" not in str(info.value)  # the staging path is not shown to the user
+    _untouched(runs)
+
+
+def test_pickle_exploit_in_bundle_never_runs(source, runs, tmp_path, monkeypatch):
+    """A real exploit: unpickling would create the marker file. Refused by the header check and,
+    with that check switched off, by load_checkpoint's allow_pickle=False."""
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    _, _, files = source
+    weights = dict(np.load(io.BytesIO(files["params.npz"])))
+    weights["enc.out.W"] = np.array([Exploit()], dtype=object)
+    data = _zip(_with(files, params_npz=_npz(weights)))
+    assert not marker.exists()
+    with pytest.raises(BundleError, match="pickle"):
+        import_bundle(data, runs, "exploit")
+    monkeypatch.setattr(bundle_module, "_check_npz", lambda content: None)
+    with pytest.raises(BundleError, match="pickled"):
+        import_bundle(data, runs, "exploit")
+    assert not marker.exists()
+    _untouched(runs)
+
+
+# --- fuzzing: BundleError or a loadable run, nothing else -----------------------------------------
+
+@st.composite
+def _mutated_bundle(draw, data: bytes):
+    out = bytearray(data)
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete", "int32"]))
+        pos = draw(st.integers(0, len(out) - 1)) if out else 0
+        if op == "flip" and out:
+            out[pos] ^= 1 << draw(st.integers(0, 7))
+        elif op == "set" and out:
+            out[pos] = draw(st.integers(0, 255))
+        elif op == "truncate":
+            del out[pos:]
+        elif op == "insert":
+            out[pos:pos] = draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete":
+            del out[pos:pos + draw(st.integers(1, 16))]
+        else:
+            out[pos:pos + 4] = draw(st.sampled_from([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x10"]))
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def small_bundle(tmp_path_factory):
+    """Stored (uncompressed) so that mutations hit the headers and the npz inside, not just deflate."""
+    path = save_checkpoint(tmp_path_factory.mktemp("small") / "run", VAE(TrainConfig(seed=1)), _history())
+    return _zip([(f, (path / f).read_bytes()) for f in ("config.json", "params.npz", "history.json")],
+                zipfile.ZIP_STORED)
+
+
+def test_fuzz_mutated_bundles(small_bundle, tmp_path):
+    outcomes = {"refused": 0, "imported": 0}
+
+    @settings(max_examples=250, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(_mutated_bundle(small_bundle))
+    def run(data):
+        root = tmp_path / f"fuzz{sum(outcomes.values())}"
+        try:
+            target = import_bundle(data, root, "fuzzed")
+        except BundleError as err:
+            assert str(err)
+            outcomes["refused"] += 1
+            assert not (root / "fuzzed").exists()
+        else:
+            load_checkpoint(target)
+            outcomes["imported"] += 1
+        if root.exists():
+            assert [p.name for p in root.iterdir() if p.name != "fuzzed"] == []
+
+    run()
+    assert outcomes["refused"] > 0

@@ -1,0 +1,79 @@
+"""The Compare runs page under AppTest with 0, 1 and 2 saved runs (the shipped model hidden)."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import cvae
+from cvae.history import History
+from tests.conftest import ROOT
+
+PAGE = "pages/views/compare.py"
+
+
+def _save_run(path, **config):
+    """A small real checkpoint (untrained weights) with a made-up 80-step history."""
+    config = cvae.TrainConfig(**config)
+    history = History()
+    for step in range(1, 81):
+        history.append(step, 400.0 - step, 1.0 + config.beta, config.beta, float(step))
+    return cvae.save_checkpoint(path, cvae.VAE(config), history, status="finished", steps=80)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    from ui import state
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
+    return tmp_path / "runs"
+
+
+def _compare(at_runs: int, root) -> AppTest:
+    for i, beta in enumerate((0.0, 1.0)[:at_runs]):
+        _save_run(root / f"beta{beta:g}", beta=beta, epochs=2)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_runs(runs_root):
+    at = _compare(0, runs_root)
+    assert any("No saved runs yet" in i.value for i in at.info)
+    assert not at.multiselect
+
+
+def test_one_run(runs_root):
+    at = _compare(1, runs_root)
+    assert at.multiselect(key="compare_runs").value == ["beta0"]
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 1
+    assert any("share every setting" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 2  # curves + one map
+
+
+def test_two_runs_compare_beta(runs_root):
+    at = _compare(2, runs_root)
+    assert not at.main.error, [e.value for e in at.main.error]
+    assert sorted(at.multiselect(key="compare_runs").value) == ["beta0", "beta1"]
+    table = at.dataframe[0].value
+    assert sorted(table["beta"]) == [0.0, 1.0]
+    assert list(table.columns) == ["run", "arch", "latent dim", "likelihood", "beta", "epochs",
+                                   "final train -ELBO", "final KL"]
+    assert table["final train -ELBO"].tolist() == [339.5, 339.5]  # 400 - mean step 60.5 of steps 41-80 (40 per epoch)
+    assert any("Settings that differ: **beta**" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3
+    assert any("plain autoencoder (beta = 0)" in c.value for c in at.caption)
+    assert {b.proto.label for b in at.get("download_button")} == {"Download figure (PNG)", "Download figure (SVG)"}
+    assert [e.label for e in at.expander] == ["Teaching tips"]
+    at.toggle(key="compare_same_axes").set_value(True).run()
+    assert not at.exception, at.exception
+
+
+def test_deselecting_everything_and_a_broken_run(runs_root):
+    at = _compare(2, runs_root)
+    at.multiselect(key="compare_runs").set_value([]).run()
+    assert any("Pick one or more runs" in i.value for i in at.info)
+    (runs_root / "beta0" / "params.npz").write_bytes(b"not an npz")  # new mtime: the cache reloads it
+    at.multiselect(key="compare_runs").set_value(["beta0", "beta1"]).run()
+    assert not at.exception, at.exception
+    assert any("`beta0` cannot be shown" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 2
