@@ -212,9 +212,9 @@ def test_disk_full_on_save_keeps_previous_checkpoint(small_disk):
 
 def test_disk_full_on_bundle_import_leaves_nothing(small_disk, tmp_path):
     from cvae.bundle import BundleError, export_bundle, import_bundle
-    source = save_checkpoint(tmp_path / "src", VAE(TrainConfig(seed=1)), _history(10))
+    source = save_checkpoint(tmp_path / "src", VAE(TrainConfig(seed=1)), _history(5_000))
     data = export_bundle(source)
-    import_bundle(data, small_disk, "one")
+    import_bundle(data, small_disk, "one")  # ~1.3 MB of 2 MB: one fits, two do not
     with pytest.raises(BundleError, match="No space left on device"):
         import_bundle(data, small_disk, "two")
     assert sorted(p.name for p in small_disk.iterdir()) == ["one"]

@@ -12,23 +12,29 @@ st.title("Train")
 registry = state.job_registry()
 
 
+PRESET = {"cfg_dataset": "mnist-5k", "cfg_arch": "classroom", "cfg_latent": 2, "cfg_likelihood": "bernoulli",
+          "cfg_beta": 1.0, "cfg_epochs": 8, "cfg_batch": 100, "cfg_lr": 3e-3, "cfg_seed": 0}
+DEFAULTS = {**PRESET, "cfg_epochs": TrainConfig().epochs, "cfg_lr": TrainConfig().lr}
+for key, value in DEFAULTS.items():
+    st.session_state.setdefault(key, value)
+
+
 def config_ui() -> tuple[TrainConfig | None, str]:
     """The training form; returns the validated config (None if invalid) and the run name."""
-    d = TrainConfig()
     a, b, c = st.columns(3)
-    dataset = a.selectbox("Dataset", DATASET_NAMES, index=DATASET_NAMES.index(d.dataset),
+    dataset = a.selectbox("Dataset", DATASET_NAMES, key="cfg_dataset",
                           help="mnist-5k works offline; mnist and fashion-mnist download once.")
-    arch = a.selectbox("Architecture", ARCHS, index=ARCHS.index(d.arch),
+    arch = a.selectbox("Architecture", ARCHS, key="cfg_arch",
                        help="classroom: small and fast. seed: the 2016 PyMC3 example's network.")
-    latent_dim = a.number_input("Latent dimension", 2, 16, d.latent_dim)
-    likelihood = b.selectbox("Likelihood", LIKELIHOODS, index=LIKELIHOODS.index(d.likelihood),
+    latent_dim = a.number_input("Latent dimension", 2, 16, key="cfg_latent")
+    likelihood = b.selectbox("Likelihood", LIKELIHOODS, key="cfg_likelihood",
                              help="bernoulli on binarised pixels, or normal with a fixed sigma")
-    beta = b.number_input("beta (KL weight)", 0.0, 10.0, d.beta, step=0.1,
+    beta = b.number_input("beta (KL weight)", 0.0, 10.0, step=0.1, key="cfg_beta",
                           help="1 = the true ELBO; 0 = a plain autoencoder")
-    epochs = b.number_input("Epochs", 1, 500, d.epochs)
-    batch_size = c.number_input("Batch size", 1, 1000, d.batch_size)
-    lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=d.lr)
-    seed = c.number_input("Seed", 0, 2**31 - 1, d.seed)
+    epochs = b.number_input("Epochs", 1, 500, key="cfg_epochs")
+    batch_size = c.number_input("Batch size", 1, 1000, key="cfg_batch")
+    lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="cfg_lr")
+    seed = c.number_input("Seed", 0, 2**31 - 1, key="cfg_seed")
     name = st.text_input("Run name (optional)", "", max_chars=60,
                          help="letters, digits, '.', '_' and '-'; blank for an automatic name")
     try:
@@ -41,8 +47,14 @@ def config_ui() -> tuple[TrainConfig | None, str]:
     return config, name.strip()
 
 
+def use_preset() -> None:
+    st.session_state.update(PRESET)
+
+
 job = registry.get(st.query_params.get("job") or st.session_state.get("job"))
 
+st.button("Classroom preset: a clear latent map in under a minute", on_click=use_preset,
+          help="classroom network, 8 epochs of mnist-5k, learning rate 3e-3")
 with st.form("train-form", border=True):
     config, name = config_ui()
     start = st.form_submit_button("Start training", type="primary",
@@ -55,6 +67,11 @@ if start and config is not None:
     else:
         st.session_state["job"] = job.id
         st.query_params["job"] = job.id
+
+others = [j for j in registry.jobs() if j.active and (job is None or j.id != job.id)]
+if others:
+    st.caption("Also training on this server: " + ", ".join(
+        f"{j.name} ({j.status}, step {len(j.history)}/{j.total_steps or '?'})" for j in others))
 
 if job is None:
     st.info("Choose settings and press **Start training**. The fit runs in the background: "
