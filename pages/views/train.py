@@ -70,8 +70,8 @@ if start and config is not None:
 
 others = [j for j in registry.jobs() if j.active and (job is None or j.id != job.id)]
 if others:
-    st.caption("Also training on this server: " + ", ".join(
-        f"{j.name} ({j.status}, step {len(j.history)}/{j.total_steps or '?'})" for j in others))
+    st.caption("Also training on this server (click to follow): " + ", ".join(
+        f"[{j.name}](?job={j.id}) ({j.status}, step {len(j.history)}/{j.total_steps or '?'})" for j in others))
 
 if job is None:
     st.info("Choose settings and press **Start training**. The fit runs in the background: "
