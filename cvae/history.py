@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["History", "Progress"]
+__all__ = ["COLLAPSE_KL", "History", "Progress"]
+
+COLLAPSE_KL = 0.5  # nats per image: below this q(z|x) barely differs from the prior
 
 
 @dataclass
@@ -37,6 +39,16 @@ class History:
         if len(lengths) != 1:
             raise ValueError("history columns have different lengths")
         return cls(step=[int(s) for s in data["step"]], **columns)
+
+    def collapse_warning(self, window: int = 100) -> str | None:
+        """A message when the recent KL is so small that the encoder carries no information."""
+        recent = self.kl[-window:]
+        if len(recent) < min(window, 20) or sum(recent) / len(recent) >= COLLAPSE_KL:
+            return None
+        return (f"Posterior collapse: the KL term is only {sum(recent) / len(recent):.2f} nats per image, so "
+                "q(z|x) is almost the prior for every image and every decode looks like the average digit. "
+                "The decoder learned to ignore z. Try the classroom network, the normal likelihood, "
+                "a smaller beta, or more epochs.")
 
     def progress(self, total_steps: int, steps_per_epoch: int, batch_size: int) -> Progress:
         """Step, epoch, images/s and seconds left, from the recorded times."""

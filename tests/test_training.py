@@ -111,3 +111,14 @@ def test_progress_reports_rate_and_eta(mnist5k):
     assert seen[-1].step == seen[-1].total_steps == 20
     assert seen[-1].images_per_s > 0 and seen[-1].epoch == 2.0
     assert seen[5].eta_s > 0
+
+
+def test_collapse_is_detected_from_the_kl_term():
+    from cvae.history import History
+    collapsed, healthy = History(), History()
+    for i in range(1, 101):
+        collapsed.append(i, 206.0, 0.05, 1.0, i * 0.1)
+        healthy.append(i, 160.0, 5.0, 1.0, i * 0.1)
+    assert "Posterior collapse" in collapsed.collapse_warning()
+    assert healthy.collapse_warning() is None
+    assert History().collapse_warning() is None

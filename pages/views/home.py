@@ -34,6 +34,8 @@ st.markdown(
 if len(checkpoint.history):
     last = checkpoint.history.neg_elbo[-50:]
     st.metric("training -ELBO (last 50 steps)", f"{sum(last) / len(last):.1f} nats/image")
+    if warning := checkpoint.history.collapse_warning():
+        st.warning(warning)
 st.subheader("Layers")
 summary = cvae.Explorer(checkpoint.vae).summary()
 for column, (name, rows) in zip(st.columns(2), summary.items()):

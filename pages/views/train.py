@@ -109,6 +109,8 @@ def live_ui() -> None:
         st.error(job.message)
     elif job.status in ("finished", "stopped"):
         st.success(f"{job.message}. Saved as `{job.name}` and made the active model.")
+    if warning := job.history.collapse_warning():
+        st.warning(warning)
     else:
         st.caption(job.message)
     if not job.active and st.session_state.get("job_drawn_final") != job.id:
