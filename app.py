@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/views/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/views/latent.py", title="Latent space", icon=":material/scatter_plot:"),
     st.Page("pages/views/manifold.py", title="Manifold", icon=":material/grid_on:"),
+    st.Page("pages/views/your_digit.py", title="Your digit", icon=":material/draw:"),
     st.Page("pages/views/compare.py", title="Compare runs", icon=":material/compare:"),
     st.Page("pages/views/classroom.py", title="Classroom", icon=":material/school:"),
 ]

@@ -185,3 +185,28 @@ def test_import_refuses_a_bad_zip_and_an_existing_name(runs, monkeypatch):
     at.button(key="bundle_import").click().run()
     assert any("already exists" in e.value for e in at.error)
     assert json.loads((runs / "beta1" / "config.json").read_text())["config"]["beta"] == 1.0  # untouched
+
+
+def test_new_sessions_start_on_the_teacher_default(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
+    _save_run(root / "beta0", beta=0.0)
+    _save_run(root / "beta1", beta=1.0)
+    save_settings(root, ClassroomSettings("beta0", locked=True))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox[0].value == "beta0"
+    at.sidebar.selectbox[0].set_value("beta1").run()  # a student may still pick another model
+    assert at.sidebar.selectbox[0].value == "beta1" and not at.exception
+
+
+def test_without_a_shipped_model_the_newest_run_is_active(tmp_path, monkeypatch):
+    from ui import state
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
+    _save_run(tmp_path / "runs" / "only")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.sidebar.selectbox[0].value == "only"

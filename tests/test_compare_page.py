@@ -27,7 +27,7 @@ def runs_root(tmp_path, monkeypatch):
 
 
 def _compare(at_runs: int, root) -> AppTest:
-    for i, beta in enumerate((0.0, 1.0)[:at_runs]):
+    for beta in (0.0, 1.0)[:at_runs]:
         _save_run(root / f"beta{beta:g}", beta=beta, epochs=2)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()

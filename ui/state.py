@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 import cvae
+from cvae.classroom import default_run_path, load_settings
 from cvae.jobs import JobRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,11 +77,25 @@ def saved_runs() -> dict[str, Path]:
 
 
 def active_path() -> Path:
-    """This session's model: the one it chose, else the shipped one."""
+    """This session's model: the one it chose, else the teacher's default (Classroom page),
+    else the shipped one, else the newest saved run."""
     chosen = st.session_state.get("active_run")
     if chosen and (Path(chosen) / "params.npz").is_file():
         return Path(chosen)
-    return PRETRAINED
+    default = default_run_path(runs_root(), load_settings(runs_root()))
+    if default is not None:
+        return default
+    return next(iter(saved_runs().values()), PRETRAINED)
+
+
+def model_for(path: Path) -> cvae.Checkpoint:
+    """Any saved run's checkpoint, from the cache the active model uses."""
+    return _load(str(path), _stamp(path))
+
+
+def encoded_for(path: Path) -> EncodedSet:
+    """Any saved run's encoded test split, from the cache the active model uses."""
+    return _encode(str(path), _stamp(path))
 
 
 def set_active(path: Path) -> None:
@@ -88,13 +103,11 @@ def set_active(path: Path) -> None:
 
 
 def active_model() -> cvae.Checkpoint:
-    path = active_path()
-    return _load(str(path), _stamp(path))
+    return model_for(active_path())
 
 
 def active_encoded() -> EncodedSet:
-    path = active_path()
-    return _encode(str(path), _stamp(path))
+    return encoded_for(active_path())
 
 
 def explorer() -> cvae.Explorer:

@@ -15,12 +15,6 @@ if not runs:
     st.stop()
 
 
-def encoded_for(path):
-    """The run's checkpoint and its encoded test split, from the caches the other pages share."""
-    stamp = state._stamp(path)
-    return state._load(str(path), stamp), state._encode(str(path), stamp)
-
-
 def elbo_compare_figure(curves: dict[str, dict], height: int = 360) -> go.Figure:
     """Smoothed -ELBO per image of each run against epochs."""
     fig = go.Figure()
@@ -43,7 +37,7 @@ if not names:
 loaded = {}
 for name in names:
     try:
-        loaded[name] = encoded_for(runs[name])
+        loaded[name] = state.model_for(runs[name]), state.encoded_for(runs[name])
     except (cvae.CheckpointError, cvae.DatasetError) as err:
         st.warning(f"`{name}` cannot be shown: {err}")
 if not loaded:
@@ -78,6 +72,7 @@ for column, (name, (ck, enc)) in zip(st.columns(len(loaded)), loaded.items()):
                             grid_n=2, height=420)
         figure.add_shape(type="circle", x0=-2, y0=-2, x1=2, y1=2, line={"color": "#000000", "dash": "dot"})
         figure.update_layout(showlegend=name == last)
+        figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal scales: the prior circle stays round
         st.plotly_chart(figure, width="stretch", key=f"compare_map_{name}", config={"displaylogo": False})
 st.caption("Each dot is a test digit at its q(z|x) mean; the dotted circle holds 86% of the N(0, I) prior. "
            "A plain autoencoder (beta = 0) has no pressure toward N(0, I): its codes spread far out, with "
@@ -86,8 +81,9 @@ st.caption("Each dot is a test digit at its q(z|x) mean; the dotted circle holds
 
 comparison = {name: (enc.mu, enc.labels, enc.class_names) for name, enc in mapped.items()}
 # the figure is drawn only when a button is clicked (a callable runs on its own thread)
-for column, (fmt, mime) in zip(st.columns([1, 1, 3])[:2], (("png", "image/png"), ("svg", "image/svg+xml"))):
-    column.download_button(
+buttons = st.container(horizontal=True)
+for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
+    buttons.download_button(
         f"Download figure ({fmt.upper()})", file_name=f"compare-runs.{fmt}", mime=mime, on_click="ignore",
         data=lambda fmt=fmt: export.comparison_image(curves, comparison, fmt=fmt, same_range=same_range),
         key=f"compare_download_{fmt}", icon=":material/download:")
