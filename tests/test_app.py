@@ -96,3 +96,9 @@ def test_classroom_preset_fills_the_form(app):
     assert next(w for w in app.number_input if w.label == "Epochs").value == 8
     assert app.session_state["cfg_lr"] == 3e-3 and app.session_state["cfg_arch"] == "classroom"
     assert not app.exception
+
+
+def test_figure_downloads_on_latent_and_manifold(app):
+    for page in ("pages/views/latent.py", "pages/views/manifold.py"):
+        app.switch_page(page).run()
+        assert {b.proto.label for b in app.get("download_button")} == {"Download PNG", "Download SVG"}

@@ -62,7 +62,7 @@ def test_two_runs_compare_beta(runs_root):
     assert any("Settings that differ: **beta**" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 3
     assert any("plain autoencoder (beta = 0)" in c.value for c in at.caption)
-    assert {b.proto.label for b in at.get("download_button")} == {"Download figure (PNG)", "Download figure (SVG)"}
+    assert {b.proto.label for b in at.get("download_button")} == {"Download PNG", "Download SVG"}
     assert [e.label for e in at.expander] == ["Teaching tips"]
     at.toggle(key="compare_same_axes").set_value(True).run()
     assert not at.exception, at.exception

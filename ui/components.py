@@ -1,6 +1,8 @@
 """Small reusable widgets; each `*_ui()` draws and returns plain values."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import streamlit as st
 
@@ -70,3 +72,12 @@ def timeline_ui(history: dict, snapshots: list, labels: np.ndarray, class_names:
         st.image(to_png(shown.manifold / 255.0, 300), output_format="PNG",
                  caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
                          "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2")
+
+
+def downloads_ui(name: str, draw: Callable[[str], bytes], key: str) -> None:
+    """PNG and SVG download buttons; `draw(fmt)` runs only when a button is clicked."""
+    buttons = st.container(horizontal=True)
+    for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
+        buttons.download_button(f"Download {fmt.upper()}", file_name=f"{name}.{fmt}", mime=mime,
+                                on_click="ignore", data=lambda fmt=fmt: draw(fmt),
+                                key=f"{key}_download_{fmt}", icon=":material/download:")

@@ -7,6 +7,7 @@ import cvae
 from cvae import export
 from cvae.plots import latent_map, map_range, smooth
 from ui import state
+from ui.components import downloads_ui
 
 st.title("Compare runs")
 runs = state.saved_runs()
@@ -80,13 +81,8 @@ st.caption("Each dot is a test digit at its q(z|x) mean; the dotted circle holds
            "near the prior, so almost any point you pick near the centre decodes to a plausible digit.")
 
 comparison = {name: (enc.mu, enc.labels, enc.class_names) for name, enc in mapped.items()}
-# the figure is drawn only when a button is clicked (a callable runs on its own thread)
-buttons = st.container(horizontal=True)
-for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
-    buttons.download_button(
-        f"Download figure ({fmt.upper()})", file_name=f"compare-runs.{fmt}", mime=mime, on_click="ignore",
-        data=lambda fmt=fmt: export.comparison_image(curves, comparison, fmt=fmt, same_range=same_range),
-        key=f"compare_download_{fmt}", icon=":material/download:")
+downloads_ui("compare-runs", lambda fmt: export.comparison_image(curves, comparison, fmt=fmt,
+                                                                   same_range=same_range), key="compare")
 
 with st.expander("Teaching tips"):
     st.markdown(

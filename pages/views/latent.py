@@ -4,12 +4,13 @@ import numpy as np
 import streamlit as st
 
 import cvae
+from cvae import export
 from cvae.evaluation import gaussian_kl
 from cvae.imaging import to_png
 from cvae.plots import latent_map, map_range
 from cvae.selection import pick_from_selection
 from ui import state
-from ui.components import digit_ui, pixel_meaning
+from ui.components import digit_ui, downloads_ui, pixel_meaning
 
 st.title("Latent space")
 try:
@@ -159,6 +160,9 @@ def explorer_ui() -> None:
                             posterior=posterior, samples=draws, path=path, **options)
         st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="latent_map",
                         width="stretch", config={"displaylogo": False})
+        downloads_ui("latent-map", lambda fmt: export.latent_map_image(
+            encoded.mu, encoded.labels, encoded.class_names, fmt=fmt,
+            prior_contours=options["prior_contours"]), key="latent")
 
 
 explorer_ui()

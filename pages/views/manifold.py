@@ -1,10 +1,11 @@
 import streamlit as st
 
 import cvae
+from cvae import export
 from cvae.imaging import to_png
 from cvae.plots import latent_map, map_range
 from ui import state
-from ui.components import pixel_meaning
+from ui.components import downloads_ui, pixel_meaning
 
 st.title("Manifold")
 try:
@@ -22,8 +23,9 @@ st.caption(f"Each tile is the decoder's mean image at one grid point; top left i
            + (" Other latent dimensions are held at 0." if checkpoint.config.latent_dim > 2 else ""))
 left, right = st.columns(2)
 with left:
-    st.image(to_png(explorer.decode_grid(n, extent), size=560), caption=f"{n} x {n} decoded grid",
-             output_format="PNG")
+    mosaic = explorer.decode_grid(n, extent)
+    st.image(to_png(mosaic, size=560), caption=f"{n} x {n} decoded grid", output_format="PNG")
+    downloads_ui(f"manifold-{n}x{n}", lambda fmt: export.mosaic_image(mosaic, fmt=fmt), key="manifold")
 with right:
     x_range, y_range = map_range(encoded.mu)
     st.plotly_chart(latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range,
