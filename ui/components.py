@@ -81,3 +81,13 @@ def downloads_ui(name: str, draw: Callable[[str], bytes], key: str) -> None:
         buttons.download_button(f"Download {fmt.upper()}", file_name=f"{name}.{fmt}", mime=mime,
                                 on_click="ignore", data=lambda fmt=fmt: draw(fmt),
                                 key=f"{key}_download_{fmt}", icon=":material/download:")
+
+
+def active_model_or_stop() -> tuple[cvae.Checkpoint, state.EncodedSet, cvae.Explorer]:
+    """The session's model, its encoded test digits and an explorer; a clear error stops the page."""
+    try:
+        checkpoint, encoded = state.active_model(), state.active_encoded()
+    except (cvae.CheckpointError, cvae.DatasetError) as err:
+        st.error(f"The active model cannot be shown: {err}")
+        st.stop()
+    return checkpoint, encoded, cvae.Explorer(checkpoint.vae)

@@ -3,22 +3,16 @@ import json
 import numpy as np
 import streamlit as st
 
-import cvae
 from cvae import export
 from cvae.evaluation import gaussian_kl
 from cvae.imaging import to_png
 from cvae.plots import latent_map, map_range
 from cvae.selection import pick_from_selection
 from ui import state
-from ui.components import digit_ui, downloads_ui, pixel_meaning
+from ui.components import active_model_or_stop, digit_ui, downloads_ui, pixel_meaning
 
 st.title("Latent space")
-try:
-    checkpoint, encoded = state.active_model(), state.active_encoded()
-except (cvae.CheckpointError, cvae.DatasetError) as err:
-    st.error(f"The active model cannot be shown: {err}")
-    st.stop()
-explorer = state.explorer()
+checkpoint, encoded, explorer = active_model_or_stop()
 config = checkpoint.config
 latent_dim = config.latent_dim
 x_range, y_range = map_range(encoded.mu)

@@ -1,19 +1,12 @@
 import streamlit as st
 
-import cvae
 from cvae import export
 from cvae.imaging import to_png
 from cvae.plots import latent_map, map_range
-from ui import state
-from ui.components import downloads_ui, pixel_meaning
+from ui.components import active_model_or_stop, downloads_ui, pixel_meaning
 
 st.title("Manifold")
-try:
-    checkpoint, encoded = state.active_model(), state.active_encoded()
-except (cvae.CheckpointError, cvae.DatasetError) as err:
-    st.error(f"The active model cannot be shown: {err}")
-    st.stop()
-explorer = state.explorer()
+checkpoint, encoded, explorer = active_model_or_stop()
 
 a, b = st.columns(2)
 n = a.slider("Grid size n (n x n decodes)", 3, 30, 10, key="manifold_n")
