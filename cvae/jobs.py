@@ -106,10 +106,9 @@ class JobRegistry:
                 job.status, job.message = "failed", f"training failed: {err}"
 
     def _fit(self, job: TrainingJob) -> None:
-        from cvae.training import Trainer  # PyMC is imported on the first training only
-
         job.started = time.time()
         job.status, job.message = "preparing", "loading data and compiling the model"
+        from cvae.training import Trainer  # PyMC is imported on the first training only
         data = load_dataset(job.config.dataset, "train", data_dir=job.config.data_dir)
         probe = load_dataset(job.config.dataset, "test", data_dir=job.config.data_dir)
         trainer = Trainer(job.config, data.images)

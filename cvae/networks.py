@@ -119,6 +119,5 @@ def build_networks(arch: str, latent_dim: int, seed: int) -> Networks:
 
 def summary_rows(network: Network) -> list[dict]:
     """Keras-style table: one row per layer with its output shape and parameter count."""
-    rows = [{"layer": f"{l.name} ({type(l).__name__})", "output_shape": ("None", *l.output_shape()),
-             "params": l.n_params} for l in network.layers]
-    return rows
+    return [{"layer": f"{layer.name} ({type(layer).__name__})", "output_shape": (None, *layer.output_shape()),
+             "params": layer.n_params} for layer in network.layers]

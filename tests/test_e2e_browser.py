@@ -25,7 +25,7 @@ pytestmark = [
 ]
 
 CLICKS = 20  # timed clicks on the latent map
-EMPTY_MIN_DISTANCE = 0.5  # an "empty" spot is at least this far (data units) from every digit
+EMPTY_MIN_DISTANCE = 0.3  # data units from every digit to an "empty" spot (app snap: 0.04)
 PICK_TOLERANCE = 0.15  # grid spacing 6/150 plus the app's snap distance, with room to spare
 
 
@@ -45,9 +45,13 @@ def browser(server):
     with sync_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
         try:
-            # Warm-up session on the main page: on a fresh server a deep link opened before any
-            # session has run app.py shows Streamlit's "Page not found" dialog (see the report).
-            page = e2e.open_page(chromium, server.url + "/", "CVAE Explorer")
+            # The first session on the fresh server arrives by a deep link, like a shared URL:
+            # st.navigation alone answers that with a "Page not found" dialog until some session
+            # has run app.py (the pages/ shims fix it); test_deep_link_on_fresh_server checks.
+            page = e2e.open_page(chromium, server.url + "/manifold", "Manifold")
+            e2e.wait_script_idle(page)
+            page.wait_for_timeout(1000)
+            server.first_visit = SimpleNamespace(url=page.url, dialogs=e2e.dialog_texts(page))
             page.context.close()
             yield chromium
         finally:
@@ -77,6 +81,12 @@ def _no_error_elements(page) -> None:
     assert not dialogs, f"unexpected dialogs: {dialogs}"
 
 
+def test_deep_link_on_fresh_server(server, browser):
+    first = server.first_visit
+    assert first.url.rstrip("/").endswith("/manifold"), first.url
+    assert not first.dialogs, f"first visit to a deep link on a fresh server showed {first.dialogs}"
+
+
 # --- Home and Manifold ---------------------------------------------------------------------------
 
 def test_home_page_renders(open_tab):
@@ -97,14 +107,14 @@ def test_home_page_renders(open_tab):
 def test_manifold_page_renders(open_tab):
     page = open_tab("/manifold", "Manifold")
     grid = page.locator('[data-testid="stImage"]', has_text="10 x 10 decoded grid")
-    grid.wait_for(timeout=60_000)
+    grid.wait_for(timeout=e2e.LOAD_MS)
     page.wait_for_function("""() => { const c = Array.from(document.querySelectorAll('[data-testid="stImageCaption"]'))
         .find(c => c.innerText.includes('decoded grid'));
         const img = c && c.parentElement.querySelector('img');
-        return img && img.complete && img.naturalWidth >= 280; }""", timeout=60_000)
+        return img && img.complete && img.naturalWidth >= 280; }""", timeout=e2e.LOAD_MS)
     page.evaluate(e2e.JS_HELPERS)
     page.wait_for_function("() => { const gd = window.__e2e.plot(0); return gd && gd._fullData.length > 1; }",
-                           timeout=60_000)
+                           timeout=e2e.LOAD_MS)
     assert page.evaluate("() => window.__e2e.plot(0)._fullLayout.shapes.length") >= 1  # the extent box
     e2e.wait_script_idle(page)
     _no_error_elements(page)
@@ -118,13 +128,13 @@ def _open_latent(open_tab):
     page.evaluate(e2e.JS_HELPERS)
     page.wait_for_function("""() => { const gd = window.__e2e.plot(0), img = window.__e2e.decoded();
         return gd && gd._fullData.length >= 11 && img && img.complete && img.naturalWidth > 0; }""",
-                           timeout=90_000)
+                           timeout=e2e.LOAD_MS)
     e2e.wait_script_idle(page)
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     return page
 
 
-def _click_data(page, x: float, y: float, *, timeout_ms: float = 30_000) -> float:
+def _click_data(page, x: float, y: float, *, timeout_ms: float = e2e.STEP_MS) -> float:
     """Click data point (x, y) on the map; returns ms from the click to the decoded image's new src."""
     page.evaluate(e2e.JS_ARM)
     px, py = page.evaluate("([x, y]) => window.__e2e.toPixel(x, y)", [x, y])
@@ -194,7 +204,7 @@ def test_latent_click_digit_then_empty_space(open_tab):
     # (a) a digit: the decoded image changes and the digit's original and reconstruction appear
     x, y, index, trace = _spread_digits(digits, 5)[2]
     _click_data(page, x, y)
-    page.get_by_text("Picked test digit #").wait_for(timeout=30_000)
+    page.get_by_text("Picked test digit #").wait_for(timeout=e2e.STEP_MS)
     picked = _picked_index(page)
     assert picked is not None
     px, py = by_index[picked][:2]
@@ -210,7 +220,7 @@ def test_latent_click_digit_then_empty_space(open_tab):
     # (b) empty space far from every digit: a new decode at (about) the clicked point, no digit
     ex, ey = _empty_spots(digits, page.evaluate(e2e.JS_AXES), 1)[0]
     _click_data(page, ex, ey)
-    page.get_by_text("Picked test digit #").wait_for(state="detached", timeout=30_000)
+    page.get_by_text("Picked test digit #").wait_for(state="detached", timeout=e2e.STEP_MS)
     z1, z2 = _slider_values(page)
     assert abs(z1 - ex) < 0.1 and abs(z2 - ey) < 0.1, f"sliders ({z1}, {z2}) not near click ({ex:.3f}, {ey:.3f})"
     cz = _caption_z(page)
@@ -288,7 +298,7 @@ def test_train_shows_live_elbo(open_tab, server):
     page.evaluate(JS_TRAIN_SAMPLER)
     page.get_by_role("button", name="Start training").click()
 
-    deadline = time.monotonic() + 420  # cold PyTensor compile on a loaded 2-core machine: minutes
+    deadline = time.monotonic() + 600  # cold PyTensor compile on a loaded 2-core machine: minutes
     running_shot = False
     state = {}
     while time.monotonic() < deadline:
@@ -305,7 +315,7 @@ def test_train_shows_live_elbo(open_tab, server):
     else:
         raise AssertionError(f"training did not finish in time; last progress text: {state}\n"
                              f"{server.log_tail()}")
-    page.get_by_text("Saved as").wait_for(timeout=30_000)
+    page.get_by_text("Saved as").wait_for(timeout=e2e.STEP_MS)
     e2e.wait_script_idle(page)
     track = page.evaluate("() => ({t0: window.__train.t0, first: window.__train.first, "
                           "samples: window.__train.samples, text: window.__train.text, "

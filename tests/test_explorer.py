@@ -68,7 +68,7 @@ def test_summary_table_matches_seed_counts():
     summary = Explorer(VAE(TrainConfig(arch="seed"))).summary()
     assert sum(r["params"] for r in summary["encoder"]) == 1_680_457
     assert sum(r["params"] for r in summary["decoder"]) == 128_199
-    assert summary["decoder"][-1]["output_shape"] == ("None", 28, 28, 1)
+    assert summary["decoder"][-1]["output_shape"] == (None, 28, 28, 1)
 
 
 def test_higher_latent_dims_work():

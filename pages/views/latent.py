@@ -25,7 +25,7 @@ for d in range(latent_dim):
     st.session_state.setdefault(f"z_{d}", 0.0)
 st.session_state.setdefault("sample_seed", 0)
 st.caption(f"{len(encoded.labels):,} encoded test digits of {config.dataset}, at their q(z|x) means. "
-           "Click a digit to inspect it, or click empty space to decode that point." +
+           "Click a digit to inspect it, or click empty space to decode that point (a click also resets zoom)." +
            (f" The map shows z1 and z2 of {latent_dim} dimensions; the others are set by their sliders."
             if latent_dim > 2 else ""))
 

@@ -67,6 +67,7 @@ if start and config is not None:
     else:
         st.session_state["job"] = job.id
         st.query_params["job"] = job.id
+        st.rerun()  # redraw the form now, so Start is disabled while this job runs
 
 others = [j for j in registry.jobs() if j.active and (job is None or j.id != job.id)]
 if others:
