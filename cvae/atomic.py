@@ -1,14 +1,20 @@
 """Crash-safe writes: a file or a whole directory appears complete or not at all."""
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_directory", "fsync_file"]
+__all__ = ["atomic_directory", "fsync_file", "recover"]
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
 
 
 def fsync_file(path: Path) -> None:
@@ -24,22 +30,66 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield staging
         for child in staging.iterdir():
             fsync_file(child)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / target.name)
-        os.replace(staging, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(staging)
+        if target.exists() and _exchange(staging, target):
+            shutil.rmtree(staging, ignore_errors=True)  # it now holds the previous version
+        else:
+            # No atomic exchange here: move the old one aside, then the new one in. A crash
+            # between the two renames leaves the old copy in .NAME.old-*; recover() restores it.
+            old = None
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.replace(target, old / target.name)
+            os.replace(staging, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def recover(target: Path) -> bool:
+    """Put back a previous `target` that a crash left in a `.NAME.old-*` directory; True if it did.
+
+    Only the fallback path (no atomic exchange) can leave one, and only when killed between its
+    two renames; left-over copies are removed once `target` exists again.
+    """
+    target = Path(target)
+    if not target.parent.is_dir():
+        return False
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    restored = False
+    for old in olds:
+        if not target.exists() and (old / target.name).is_dir():
+            os.replace(old / target.name, target)
+            _fsync_dir(target.parent)
+            restored = True
+        shutil.rmtree(old, ignore_errors=True)
+    return restored
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # this file system cannot exchange: use the fallback
+    raise OSError(err, os.strerror(err), str(b))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,9 +1,9 @@
-"""A run as one .zip (config.json, params.npz, history.json): export, and validated import.
+"""A run as one .zip (config.json, params.npz, history.json, optional timeline.npz): export and import.
 
 An imported bundle is untrusted. Before anything is written it must be a small plain zip holding
-exactly the three checkpoint files at its top level (no paths, links, folders, extras, duplicates,
+exactly the checkpoint's files at its top level (no paths, links, folders, extras, duplicates,
 encryption or exotic compression), every size declared and actually read within limits, and its
-params.npz plain float arrays whose headers match their sizes (no object arrays: nothing is ever
+.npz files plain numeric arrays whose headers match their sizes (no object arrays: nothing is ever
 unpickled). It is then written atomically and must load with `load_checkpoint`, or nothing appears.
 """
 from __future__ import annotations
@@ -13,22 +13,27 @@ import json
 import math
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from cvae.atomic import atomic_directory
 from cvae.checkpoint import CheckpointError, load_checkpoint, run_dir
+from cvae.timeline import load_timeline
 
-__all__ = ["BUNDLE_FILES", "LIMITS", "MAX_BUNDLE_BYTES", "BundleError", "export_bundle", "import_bundle",
-           "read_bundle"]
+__all__ = ["BUNDLE_FILES", "LIMITS", "MAX_BUNDLE_BYTES", "OPTIONAL_FILES", "BundleError", "export_bundle",
+           "import_bundle", "read_bundle"]
 
 BUNDLE_FILES = ("config.json", "params.npz", "history.json")
+OPTIONAL_FILES = ("timeline.npz",)
 LIMITS = {  # uncompressed bytes per file; the largest real run (seed, latent 64) has 10.4 MB of weights
     "config.json": 64 * 1024,
     "params.npz": 64 * 1024 * 1024,
     "history.json": 64 * 1024 * 1024,
+    "timeline.npz": 64 * 1024 * 1024,
 }
+_ARRAY_KINDS = {"params.npz": "f", "timeline.npz": "fiu"}  # weights are floats; snapshots also ints
 MAX_BUNDLE_BYTES = 48 * 1024 * 1024  # the zip itself
 MAX_ARRAYS = 256
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -40,7 +45,7 @@ class BundleError(ValueError):
 
 
 def export_bundle(run: Path) -> bytes:
-    """The run directory's three files as zip bytes; the run must load first."""
+    """The run directory's files as zip bytes (timeline.npz if it has a readable one); it must load."""
     run = Path(run)
     try:
         load_checkpoint(run)
@@ -48,7 +53,8 @@ def export_bundle(run: Path) -> bytes:
         raise BundleError(f"cannot export: {err}") from err
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in BUNDLE_FILES:
+        names = BUNDLE_FILES + (OPTIONAL_FILES if _timeline_ok(run) else ())
+        for name in names:
             data = (run / name).read_bytes()
             if len(data) > LIMITS[name]:
                 raise BundleError(f"cannot export: {name} is {len(data):,} bytes, over the "
@@ -78,6 +84,8 @@ def import_bundle(data: bytes, runs_root: Path, name: str, *, overwrite: bool = 
             for file, content in files.items():
                 (staging / file).write_bytes(content)
             load_checkpoint(staging)  # a failure here removes the staging dir: nothing appears
+            if "timeline.npz" in files and not _timeline_ok(staging):
+                raise BundleError("timeline.npz does not hold a readable training timeline")
     except CheckpointError as err:
         message = str(err).replace(str(staged), name) if staged else str(err)
         raise BundleError(f"the bundle is not a valid model: {message}") from err
@@ -89,7 +97,7 @@ def import_bundle(data: bytes, runs_root: Path, name: str, *, overwrite: bool = 
 
 
 def read_bundle(data: bytes) -> dict[str, bytes]:
-    """The three files' bytes from a bundle, after every structural and size check."""
+    """The files' bytes from a bundle (name -> bytes), after every structural and size check."""
     if not isinstance(data, (bytes, bytearray)):
         raise BundleError(f"expected the bundle's bytes, got {type(data).__name__}")
     if len(data) == 0:
@@ -107,7 +115,9 @@ def read_bundle(data: bytes) -> dict[str, bytes]:
         files = {info.filename: _read_member(archive, info) for info in infos}
     _check_json(files["config.json"], "config.json")
     _check_json(files["history.json"], "history.json")
-    _check_npz(files["params.npz"])
+    for name in ("params.npz", "timeline.npz"):
+        if name in files:
+            _check_npz(files[name], name)
     return files
 
 
@@ -129,9 +139,9 @@ def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
         if info.compress_type not in _METHODS:
             raise BundleError(f"refused: {shown!r} uses compression method {info.compress_type}; "
                               "only stored or deflated")
-        if info.filename not in BUNDLE_FILES:
+        if info.filename not in LIMITS:
             raise BundleError(f"refused: unexpected file {shown!r}; a bundle holds only "
-                              f"{', '.join(BUNDLE_FILES)}")
+                              f"{', '.join(BUNDLE_FILES)} and optionally {', '.join(OPTIONAL_FILES)}")
         if info.file_size > LIMITS[info.filename]:
             raise BundleError(f"refused: {info.filename} declares {info.file_size:,} bytes uncompressed, "
                               f"over the {LIMITS[info.filename]:,} limit")
@@ -165,32 +175,31 @@ def _check_json(content: bytes, file: str) -> None:
         raise BundleError(f"{file} is not valid JSON: {type(err).__name__}: {str(err)[:200]}") from err
 
 
-def _check_npz(content: bytes) -> None:
-    """params.npz: a zip of .npy float arrays whose headers agree with their sizes; no pickles."""
+def _check_npz(content: bytes, file: str) -> None:
+    """A zip of .npy numeric arrays whose headers agree with their sizes; no pickles."""
     try:
         inner = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
-        raise BundleError(f"params.npz is not an .npz archive: {err}") from err
+        raise BundleError(f"{file} is not an .npz archive: {err}") from err
     with inner:
         infos = inner.infolist()
         if len(infos) > MAX_ARRAYS:
-            raise BundleError(f"params.npz holds {len(infos)} entries; at most {MAX_ARRAYS}")
+            raise BundleError(f"{file} holds {len(infos)} entries; at most {MAX_ARRAYS}")
         names = [info.filename for info in infos]
         if len(set(names)) != len(names):
-            raise BundleError("params.npz holds the same array twice")
+            raise BundleError(f"{file} holds the same array twice")
         total = sum(info.file_size for info in infos)
-        if total > LIMITS["params.npz"]:
-            raise BundleError(f"params.npz declares {total:,} bytes of arrays, over the "
-                              f"{LIMITS['params.npz']:,} limit")
+        if total > LIMITS[file]:
+            raise BundleError(f"{file} declares {total:,} bytes of arrays, over the {LIMITS[file]:,} limit")
         for info in infos:
             if not info.filename.endswith(".npy") or "/" in info.filename or info.compress_type not in _METHODS \
                     or info.flag_bits & 0x1:
-                raise BundleError(f"params.npz: unexpected entry {info.filename[:80]!r}")
-            _check_npy(inner, info)
+                raise BundleError(f"{file}: unexpected entry {info.filename[:80]!r}")
+            _check_npy(inner, info, file)
 
 
-def _check_npy(inner: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    name = info.filename[:80]
+def _check_npy(inner: zipfile.ZipFile, info: zipfile.ZipInfo, file: str) -> None:
+    name = f"{file}: {info.filename[:80]}"
     try:
         with inner.open(info) as member:
             version = np.lib.format.read_magic(member)
@@ -199,18 +208,26 @@ def _check_npy(inner: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
             elif version == (2, 0):
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
             else:
-                raise BundleError(f"params.npz: {name} has .npy format {version}; only 1.0 and 2.0")
+                raise BundleError(f"{name} has .npy format {version}; only 1.0 and 2.0")
             header_end = member.tell()
     except BundleError:
         raise
     except Exception as err:  # a hostile header may make the parser raise anything
-        raise BundleError(f"params.npz: {name} is not a valid .npy array: {type(err).__name__}: {err}") from err
+        raise BundleError(f"{name} is not a valid .npy array: {type(err).__name__}: {err}") from err
     if dtype.hasobject:
-        raise BundleError(f"params.npz: {name} holds Python objects (pickle), which are never loaded")
-    if dtype.kind != "f":
-        raise BundleError(f"params.npz: {name} holds {dtype}, not floating-point weights")
+        raise BundleError(f"{name} holds Python objects (pickle), which are never loaded")
+    if dtype.kind not in _ARRAY_KINDS[file]:
+        raise BundleError(f"{name} holds {dtype}, not " + ("floating-point weights" if file == "params.npz"
+                                                          else "plain numbers"))
     expected = math.prod(shape) * dtype.itemsize
     if info.file_size - header_end != expected:
-        raise BundleError(f"params.npz: {name} declares shape {shape} ({expected:,} bytes) but holds "
+        raise BundleError(f"{name} declares shape {shape} ({expected:,} bytes) but holds "
                           f"{info.file_size - header_end:,}")
 
+
+def _timeline_ok(run: Path) -> bool:
+    """Whether `run` has a readable timeline.npz (load_timeline lets a bad zip's errors through)."""
+    try:
+        return load_timeline(run) is not None
+    except (zipfile.BadZipFile, zlib.error, MemoryError, NotImplementedError, RuntimeError):
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -105,7 +106,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"{path}: {err}") from err
     try:
         history = History.from_dict(_read_json(path / "history.json"))
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:  # OverflowError: int(1e999)
         raise CheckpointError(f"{path}: bad history.json: {err}") from err
     return Checkpoint(path, vae, history, meta)
 
@@ -113,15 +114,20 @@ def load_checkpoint(path: Path) -> Checkpoint:
 def _read_json(file: Path):
     try:
         return json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{file} is not valid JSON: {err}") from err
+    except (OSError, ValueError, RecursionError) as err:  # ValueError: bad JSON, UTF-8, 5000-digit ints
+        raise CheckpointError(f"{file} is not valid JSON: {type(err).__name__}: {str(err)[:200]}") from err
 
 
 def _read_npz(file: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(file, allow_pickle=False) as npz:
             return {name: npz[name] for name in npz.files}
-    except ValueError as err:  # object arrays: numpy refuses to unpickle them
-        raise CheckpointError(f"{file} holds pickled objects, which are never loaded") from err
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except ValueError as err:
+        if "allow_pickle" in str(err):  # object arrays or a pickle: numpy refuses to unpickle them
+            raise CheckpointError(f"{file} holds pickled objects, which are never loaded") from err
+        raise CheckpointError(f"{file} is not a readable .npz archive: {err}") from err
+    except MemoryError as err:  # a header declaring a huge shape
+        raise CheckpointError(f"{file} declares arrays too large to load: {err}") from err
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError,
+            RuntimeError) as err:  # NotImplementedError/RuntimeError: odd compression, encryption
         raise CheckpointError(f"{file} is not a readable .npz archive: {err}") from err

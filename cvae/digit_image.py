@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["FORMATS", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE", "DigitImageError", "from_canvas",
-           "load_digit"]
+           "load_canvas", "load_digit"]
 
 MAX_BYTES = 8 * 1024 * 1024  # above the server's upload limit (5 MB): defence in depth
 MAX_SIDE = 8192
@@ -40,6 +40,19 @@ def load_digit(data: bytes) -> np.ndarray:
     Dark-on-light images are inverted; alpha is composited on white; 16-bit, palette and CMYK
     images are converted. Raises DigitImageError for anything else.
     """
+    return _to_mnist(_decode(data, _grey))
+
+
+def load_canvas(data: bytes) -> np.ndarray:
+    """A drawing canvas's PNG (as a browser canvas exports it) -> (28, 28) digit, via `from_canvas`.
+
+    The PNG comes from the browser, so it is untrusted and decoded with the same limits as uploads.
+    """
+    return from_canvas(_decode(data, lambda image: np.asarray(image.convert("RGBA"))))
+
+
+def _decode(data: bytes, convert):
+    """Open `data` with every check, decode it, and return `convert(image)`."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DigitImageError(f"expected image bytes, got {type(data).__name__}")
     if len(data) == 0:
@@ -64,13 +77,12 @@ def load_digit(data: bytes) -> np.ndarray:
             if getattr(image, "is_animated", False) or getattr(image, "n_frames", 1) > 1:
                 raise DigitImageError("animated images are not supported: upload a single still image")
             image.load()
-            grey = _grey(image)
+            return convert(image)
         except DigitImageError:
             raise
         except Exception as err:
             raise DigitImageError(f"the image is truncated or corrupt and cannot be decoded "
                                   f"({type(err).__name__}: {err})") from err
-    return _to_mnist(grey)
 
 
 def from_canvas(rgba: np.ndarray) -> np.ndarray:

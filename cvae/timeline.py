@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +87,8 @@ def load_timeline(path: Path) -> tuple[list[Snapshot], np.ndarray] | None:
     try:
         with np.load(file, allow_pickle=False) as data:
             step, time_s, mu, manifold, labels = (data[k] for k in ("step", "time_s", "mu", "manifold", "labels"))
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError,
+            NotImplementedError, RuntimeError):  # a damaged zip raises BadZipFile/zlib.error, not OSError
         return None
     if not (len(step) == len(time_s) == len(mu) == len(manifold)) or mu.ndim != 3 or mu.shape[1] != len(labels):
         return None

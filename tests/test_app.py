@@ -7,7 +7,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
-PAGES = ["pages/views/home.py", "pages/views/train.py", "pages/views/latent.py", "pages/views/manifold.py"]
+PAGES = ["pages/views/home.py", "pages/views/train.py", "pages/views/latent.py", "pages/views/manifold.py",
+         "pages/views/your_digit.py"]
 
 
 @pytest.fixture

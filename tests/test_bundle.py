@@ -78,11 +78,40 @@ def test_export_import_round_trip(source, runs):
     assert loaded.history.to_dict() == original.history.to_dict() and loaded.config == original.config
 
 
-def test_shipped_model_exports_under_the_limits(tmp_path):
+def test_shipped_model_exports_with_its_timeline_under_the_upload_limit(tmp_path):
+    from cvae.timeline import load_timeline
     from ui.state import PRETRAINED
     data = export_bundle(PRETRAINED)
-    assert len(data) < MAX_BUNDLE_BYTES
-    assert load_checkpoint(import_bundle(data, tmp_path, "shipped")).config.arch == "classroom"
+    assert "timeline.npz" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert len(data) < 5 * 2**20  # fits .streamlit/config.toml's maxUploadSize
+    target = import_bundle(data, tmp_path, "shipped")
+    assert load_checkpoint(target).config.arch == "classroom"
+    snapshots, labels = load_timeline(target)
+    original, _ = load_timeline(PRETRAINED)
+    assert len(snapshots) == len(original) and len(labels) == 1000
+    np.testing.assert_array_equal(snapshots[-1].manifold, original[-1].manifold)
+
+
+def _bad_crc(npz: bytes) -> bytes:
+    """Flip one byte of the mu array's data in a stored npz: headers fine, CRC wrong at the end."""
+    info = zipfile.ZipFile(io.BytesIO(npz)).getinfo("mu.npy")
+    data = bytearray(npz)
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size - 10] ^= 0x55
+    return bytes(data)
+
+
+def _timeline(n: int = 4) -> bytes:
+    return _npz({"step": np.arange(3), "time_s": np.arange(3.0), "mu": np.zeros((3, n, 2), "f4"),
+                 "manifold": np.zeros((3, 8, 8), "u1"), "labels": np.arange(n)})
+
+
+def test_bundle_with_a_timeline_round_trips(source, runs):
+    from cvae.timeline import load_timeline
+    _, _, files = source
+    target = import_bundle(_zip(list(files.items()) + [("timeline.npz", _timeline())]), runs, "with-timeline")
+    snapshots, labels = load_timeline(target)
+    assert len(snapshots) == 3 and list(labels) == [0, 1, 2, 3]
 
 
 def test_existing_run_is_kept_unless_overwrite(source, runs):
@@ -202,6 +231,12 @@ def _hostile(files) -> dict[str, tuple[bytes, str]]:
         "npz-wrong-names": (_zip(_with(files, params_npz=_npz({"a": np.zeros(3, "f4")}))), "not a valid model"),
         "npz-nan-weights": (_zip(_with(files, params_npz=_npz({k: v * np.nan for k, v in weights.items()}))),
                             "finite"),
+        "timeline-ok-but-unreadable": (_zip(good + [("timeline.npz", _npz({"step": np.arange(3)}))]), "timeline"),
+        "timeline-object-array": (_zip(good + [("timeline.npz", _npz({"step": np.array([None, 1])}))]), "pickle"),
+        "timeline-not-npz": (_zip(good + [("timeline.npz", b"PK\x03\x04 junk")]), "timeline.npz is not an .npz"),
+        "timeline-bad-crc": (_zip(good + [("timeline.npz", _bad_crc(_timeline(400)))]), "timeline"),
+        "timeline-twice": (_zip(good + [("timeline.npz", _timeline()), ("timeline.npz", _timeline())]),
+                           "more than once"),
         "config-wrong-version": (_zip(_with(files, config_json=json.dumps(
             {**json.loads(files["config.json"]), "format_version": 99}).encode())), "format version"),
     }
@@ -217,7 +252,8 @@ HOSTILE_NAMES = (
     "nested-dir", "dir-entry", "symlink", "extra-file", "missing-file", "duplicate", "bzip2", "lzma",
     "bomb-declared", "bomb-lying-size", "config-not-json", "config-deeply-nested", "history-infinite-step",
     "npz-not-zip", "npz-object-array", "npz-int-array", "npz-huge-shape", "npz-inner-bomb", "npz-extra-entry",
-    "npz-npy-v3", "npz-wrong-names", "npz-nan-weights", "config-wrong-version")
+    "npz-npy-v3", "npz-wrong-names", "npz-nan-weights", "config-wrong-version", "timeline-ok-but-unreadable",
+    "timeline-object-array", "timeline-not-npz", "timeline-twice", "timeline-bad-crc")
 
 
 def test_every_hostile_case_is_run(hostile):
@@ -252,7 +288,7 @@ def test_pickle_exploit_in_bundle_never_runs(source, runs, tmp_path, monkeypatch
     assert not marker.exists()
     with pytest.raises(BundleError, match="pickle"):
         import_bundle(data, runs, "exploit")
-    monkeypatch.setattr(bundle_module, "_check_npz", lambda content: None)
+    monkeypatch.setattr(bundle_module, "_check_npz", lambda *args: None)
     with pytest.raises(BundleError, match="pickled"):
         import_bundle(data, runs, "exploit")
     assert not marker.exists()
@@ -311,3 +347,32 @@ def test_fuzz_mutated_bundles(small_bundle, tmp_path):
 
     run()
     assert outcomes["refused"] > 0
+
+
+# --- security checks over the code a user's file can reach -----------------------------------------
+
+def _sources():
+    from tests.conftest import ROOT
+    files = [ROOT / "app.py"] + [p for d in ("cvae", "ui", "pages") for p in sorted((ROOT / d).rglob("*.py"))]
+    return [(p.relative_to(ROOT), p.read_text()) for p in files]
+
+
+def test_no_pickle_loading_anywhere_a_user_file_reaches():
+    """grep: nothing in app.py, cvae/, ui/ or pages/ unpickles. AST: every np.load says allow_pickle=False."""
+    import ast
+    import re
+    banned = re.compile(r"pickle\.loads?\(|allow_pickle\s*=\s*True|^\s*(import|from)\s+(c?pickle|dill|cloudpickle|"
+                        r"joblib|shelve|marshal)\b|read_pickle\(|torch\.load\(|yaml\.load\(", re.MULTILINE)
+    hits = [f"{path}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0).strip()}"
+            for path, text in _sources() for m in banned.finditer(text)]
+    assert hits == []
+    loads = []
+    for path, text in _sources():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in ("np", "numpy"):
+                safe = any(k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
+                           for k in node.keywords)
+                loads.append((f"{path}:{node.lineno}", safe))
+    assert loads, "expected the checkpoint loader's np.load"
+    assert [where for where, safe in loads if not safe] == []

@@ -312,3 +312,161 @@ def test_fuzz_canvas_arrays(h, w, seed):
         assert str(err)
     else:
         _valid_digit(out)
+
+
+# --- the "Your digit" page (AppTest cannot upload: inputs go in through the page's session key) ---
+
+PAGE = "pages/views/your_digit.py"
+
+
+@pytest.fixture
+def page(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page(PAGE).run()
+    return at
+
+
+def _captions(at) -> set[str]:
+    return {img.caption for element in at.get("image") for img in element.proto.imgs}
+
+
+def _no_failure(at) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_page_invites_an_input(page):
+    _no_failure(page)
+    assert any("Upload an image of a single digit" in i.value for i in page.info)
+    assert page.title[0].value == "Your digit"
+
+
+def test_page_example_digit_is_encoded_placed_and_reconstructed(page):
+    page.button(key="digit_example").click().run()
+    _no_failure(page)
+    captions = _captions(page)
+    assert "your digit, 28 x 28 as the model sees it" in captions
+    assert "reconstruction (decoded at the mean)" in captions
+    assert any(m.value.startswith("q(z|x): mean (") for m in page.markdown)
+    assert any("Nearest test digits" in c.value for c in page.caption)
+    assert len(page.get("plotly_chart")) == 1
+
+
+def test_page_places_an_uploaded_test_digit_where_the_model_put_it(page):
+    from cvae.imaging import to_png
+    from ui import state
+    encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
+    index = 3
+    data = to_png(1.0 - encoded.images[index, 0], 200)  # a 200 px dark-on-light scan of a test digit
+    page.session_state["digit_input"] = {"kind": "upload", "data": data, "name": "scan.png"}
+    page.run()
+    _no_failure(page)
+    text = next(m.value for m in page.markdown if m.value.startswith("q(z|x): mean ("))
+    mean = [float(v) for v in text.split("mean (")[1].split(")")[0].split(", ")]
+    np.testing.assert_allclose(mean, encoded.mu[index], atol=0.1)
+
+
+def test_page_shows_a_drawing(page):
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[50:230, 125:150, :3] = 255  # a white "1" on the black canvas
+    page.session_state["digit_input"] = {"kind": "canvas", "data": _encode(Image.fromarray(rgba, "RGBA")),
+                                         "name": "your drawing"}
+    page.run()
+    _no_failure(page)
+    assert "your digit, 28 x 28 as the model sees it" in _captions(page)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (d, _) in BAD.items() if isinstance(d, bytes)
+                                        and n not in ("over-byte-limit", "10000x10000")) + ["canvas-garbage"])
+def test_page_shows_every_bad_input_as_an_error_not_a_traceback(page, name):
+    data, phrase = BAD.get(name, (b"garbage from a browser", "not an image"))
+    kind = "canvas" if name == "canvas-garbage" else "upload"
+    page.session_state["digit_input"] = {"kind": kind, "data": data, "name": "bad.png"}
+    page.run()
+    assert not page.exception, page.exception
+    assert len(page.error) == 1 and phrase in page.error[0].value, [e.value for e in page.error]
+    assert page.error[0].value.startswith("bad.png cannot be used: ")
+    assert "Traceback" not in page.error[0].value
+    assert not page.get("plotly_chart")
+
+
+def test_page_refuses_a_huge_image(page):
+    data, _ = BAD["10000x10000"]
+    page.session_state["digit_input"] = {"kind": "upload", "data": data, "name": "huge.png"}
+    page.run()
+    assert not page.exception and "too large" in page.error[0].value
+
+
+# --- server settings that bound what a user can send ---------------------------------------------
+
+def test_server_limits_uploads_and_keeps_xsrf_protection():
+    import tomllib
+
+    from tests.conftest import ROOT
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    server = config["server"]
+    from cvae.bundle import MAX_BUNDLE_BYTES
+    assert 1 <= server["maxUploadSize"] <= MAX_BUNDLE_BYTES / 2**20  # MB: set, and no more than any loader takes
+    assert server["enableXsrfProtection"] is True
+    assert server.get("enableCORS", True) is True  # CORS protection is not switched off either
+
+
+@pytest.mark.slow
+def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
+    """streamlit-drawable-canvas on this Streamlit, in Debian's headless chromium: a stroke drawn
+    with the mouse becomes a digit, is encoded and placed on the map, with no error on the page."""
+    from tests import e2e_support as e2e
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if e2e.chromium_path() is None:
+        pytest.skip("needs Debian's chromium")
+    server = e2e.StreamlitServer(tmp_path / "runs", tmp_path / "streamlit.log")
+    url = server.start(timeout=120)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+            try:
+                e2e.open_page(browser, url + "/", "CVAE Explorer").context.close()
+                page = e2e.open_page(browser, url + "/your_digit", "Your digit")
+                page.get_by_role("tab", name="Draw").click()
+                box = page.wait_for_function("""() => {
+                    const find = (root) => { for (const el of root.querySelectorAll('*')) {
+                        if (el.tagName === 'CANVAS' && (el.className || '').includes('upper')) return el;
+                        if (el.shadowRoot) { const hit = find(el.shadowRoot); if (hit) return hit; } } return null; };
+                    const c = find(document); if (!c) return null;
+                    const r = c.getBoundingClientRect(); return r.width > 100 ? [r.x, r.y, r.width, r.height] : null;
+                }""", timeout=60_000).json_value()
+                x, y, w, h = box
+                result = page.get_by_text("Nearest test digits in latent space")
+                for attempt in range(3):  # fabric.js may still be wiring its mouse handlers
+                    page.wait_for_timeout(1_000)
+                    page.mouse.move(x + w * 0.5, y + h * 0.15)
+                    page.mouse.down()
+                    for k in range(1, 21):
+                        page.mouse.move(x + w * 0.5, y + h * (0.15 + 0.7 * k / 20), steps=2)
+                    page.mouse.up()
+                    try:
+                        result.wait_for(timeout=30_000)
+                        break
+                    except sync_api.TimeoutError:
+                        e2e.screenshot(page, f"your_digit_draw_attempt{attempt}")
+                result.wait_for(timeout=30_000)
+                e2e.wait_script_idle(page)
+                for caption in ("your digit, 28 x 28", "reconstruction (decoded at the mean)"):
+                    page.locator('[data-testid="stImageCaption"]', has_text=caption).first.wait_for()
+                errors = page.evaluate("""() => Array.from(document.querySelectorAll(
+                    '[data-testid="stException"], [data-testid="stAlertContentError"]')).map(e => e.innerText)""")
+                assert errors == []
+                page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the latent map
+                assert page.locator(".js-plotly-plot").count() == 1
+                e2e.screenshot(page, "your_digit_drawn")
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log_tail(100_000)

@@ -224,13 +224,13 @@ def test_disk_full_on_bundle_import_leaves_nothing(small_disk, tmp_path):
 # --- corrupt checkpoint files, fuzzed ------------------------------------------------------------
 
 _HOSTILE_JSON = [None, True, False, 0, -1, 1.5, 10**30, "", "x" * 1000, [], {}, [1, 2], {"a": 1},
-                 "INF", "NAN", "NEST"]
+                 "INF", "NAN", "NEST", "BIGINT"]
 
 
 def _json_dumps(tree) -> str:
     text = json.dumps(tree, allow_nan=True)
     return (text.replace('"INF"', "1e999").replace('"NAN"', "NaN")
-            .replace('"NEST"', "[" * 5_000 + "]" * 5_000))
+            .replace('"NEST"', "[" * 5_000 + "]" * 5_000).replace('"BIGINT"', "9" * 5_000))
 
 
 def _paths(tree, prefix=()):
@@ -353,11 +353,13 @@ def test_fuzz_load_checkpoint_with_corrupt_files(saved_files):
                      '"time_s": [1]}'),
     ("history.json", "[" * 100_000 + "]" * 100_000),
     ("config.json", "[" * 100_000 + "]" * 100_000),
+    ("config.json", '{"format_version": ' + "1" * 5_000 + "}"),
     ("params.npz", "HUGE"),
-], ids=["history-infinite-step", "history-400-digit-float", "history-deep", "config-deep", "npz-terabyte-shape"])
+], ids=["history-infinite-step", "history-400-digit-float", "history-deep", "config-deep", "config-5000-digit-int",
+     "npz-terabyte-shape"])
 def test_known_escapes_are_checkpoint_errors(saved_files, tmp_path, name, content):
-    """Regressions found by the fuzzers above: each once escaped load_checkpoint as an
-    OverflowError, RecursionError or MemoryError instead of a CheckpointError."""
+    """Regressions found by the fuzzers above: each escaped load_checkpoint as an OverflowError,
+    RecursionError, ValueError or MemoryError instead of a CheckpointError."""
     path, files = saved_files
     run_dir = tmp_path / "run"
     shutil.copytree(path, run_dir)

@@ -110,10 +110,6 @@ def active_encoded() -> EncodedSet:
     return encoded_for(active_path())
 
 
-def explorer() -> cvae.Explorer:
-    return cvae.Explorer(active_model().vae)
-
-
 def adopt_finished_job() -> None:
     """Make this session's just-finished training its active model, once."""
     job = job_registry().get(st.query_params.get("job") or st.session_state.get("job"))

@@ -1,0 +1,64 @@
+"""cvae.atomic: the exchange path and the two-rename fallback, SIGKILLed at every step."""
+import os
+import signal
+import sys
+
+import pytest
+
+from cvae import atomic
+from cvae.atomic import atomic_directory, recover
+
+_STEPS = {"open", "mkdir", "rmdir", "unlink", "replace", "fsync", "close", "TextIOWrapper.write"}
+
+
+def _write(target, text):
+    with atomic_directory(target) as tmp:
+        (tmp / "a.txt").write_text(text)
+        (tmp / "b.txt").write_text(text)
+
+
+def _state(target):
+    texts = {(target / f).read_text() for f in ("a.txt", "b.txt")}
+    assert len(texts) == 1, texts  # never half old, half new
+    return texts.pop()
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "fallback"])
+def test_kill_at_every_step_then_recover(tmp_path, monkeypatch, exchange):
+    if not exchange:
+        monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
+    target = tmp_path / "run"
+    for kill_at in range(1, 500):
+        _write(target, "old")
+        pid = os.fork()
+        if pid == 0:
+            count = [0]
+
+            def profile(frame, event, arg):
+                if event == "c_call" and getattr(arg, "__qualname__", "") in _STEPS:
+                    count[0] += 1
+                    if count[0] == kill_at:
+                        os.kill(os.getpid(), signal.SIGKILL)
+            sys.setprofile(profile)
+            try:
+                _write(target, "new")
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        recover(target)  # what the next save does first
+        assert _state(target) in ("old", "new")
+        if os.WIFEXITED(status):
+            assert _state(target) == "new"
+            break
+    else:
+        pytest.fail("never completed")
+    assert [p.name for p in tmp_path.iterdir() if ".old-" in p.name] == []
+
+
+def test_recover_puts_back_an_orphaned_old_copy(tmp_path):
+    _write(tmp_path / "run", "old")
+    orphan = tmp_path / ".run.old-x"
+    orphan.mkdir()
+    os.replace(tmp_path / "run", orphan / "run")
+    assert recover(tmp_path / "run") and _state(tmp_path / "run") == "old"
+    assert not orphan.exists() and not recover(tmp_path / "run")
