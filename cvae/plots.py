@@ -39,7 +39,9 @@ def latent_map(z: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], 
     at 1, 2 and 3 sd, `density` = (xs, ys, values) the aggregate posterior as a heatmap.
     """
     fig = go.Figure()
-    gx, gy = np.meshgrid(np.linspace(*x_range, grid_n), np.linspace(*y_range, grid_n))
+    # float32 halves what every rerun sends to the browser (plotly ships arrays as typed binary)
+    gx, gy = np.meshgrid(np.linspace(*x_range, grid_n, dtype=np.float32),
+                         np.linspace(*y_range, grid_n, dtype=np.float32))
     fig.add_trace(go.Scattergl(
         x=gx.ravel(), y=gy.ravel(), mode="markers", name=GRID_NAME, showlegend=False,
         marker={"size": 6, "opacity": 0.0, "color": "#000000"}, hoverinfo="none",
