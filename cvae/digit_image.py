@@ -16,7 +16,7 @@ from PIL import Image
 __all__ = ["FORMATS", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE", "DigitImageError", "from_canvas",
            "load_canvas", "load_digit"]
 
-MAX_BYTES = 8 * 1024 * 1024  # above the server's upload limit (5 MB): defence in depth
+MAX_BYTES = 8 * 1024 * 1024  # no digit image needs more; the upload limit (16 MB) is sized for run bundles
 MAX_SIDE = 8192
 MAX_PIXELS = 4096 * 4096  # 16.8 Mpx: ~64 MB as float32 at the largest
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # no TIFF/EPS/PSD/...: fewer parsers, fewer holes
