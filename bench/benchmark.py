@@ -58,7 +58,15 @@ def child_fit(args) -> dict:
         "first_elbo_s": (first[0] - t0) if first else None,
         "images_per_s": result.images_per_s,
         "first_neg_elbo": float(hist.neg_elbo[0]), "last_neg_elbo": float(hist.neg_elbo[-1]),
+        **_backend_info(),
     }
+
+
+def _backend_info() -> dict:
+    from cvae import _backend
+    blas = getattr(_backend, "BLAS", None)
+    return {"blas": blas.corename if blas else "numpy", "threads": getattr(_backend, "THREADS", None),
+            "malloc_tuned": getattr(_backend, "MALLOC_TUNED", None)}
 
 
 def _torch_nets(arch: str, latent: int = 2):
@@ -239,38 +247,49 @@ def measure(args) -> dict:
     quick = args.quick
     n_images = 1000 if quick else 0  # 0: all 4,000 training digits
     epochs = {"seed": 1, "classroom": 1 if quick else 2}
-    results: dict = {"archs": {}, "quick": quick, "repeats": args.repeats}
+    results: dict = {"archs": {}, "quick": quick, "repeats": args.repeats, "variant_env": args.variant_env}
     results["env"] = {
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "load_before": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")},
         "pytensor_flags": os.environ.get("PYTENSOR_FLAGS", ""),
+        "openblas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "CVAE_"))},
+        "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                     if line.startswith("model name")), platform.processor()),
     }
     for arch in args.arch:
-        row: dict = {}
+        row: dict = {"warm": [], "variant": [], "torch": []}
         fit_args = ["--arch", arch, "--epochs", str(epochs[arch]), "--n-images", str(n_images)]
+        torch_args = ["--arch", arch, "--steps", str(10 if quick else (40 if arch == "seed" else 80)),
+                      "--n-images", str(n_images)]
         with tempfile.TemporaryDirectory(prefix="cvae-bench-compiledir-") as compiledir:
             env = _env_with_compiledir(compiledir)
+            variant_env = {**env, **dict(kv.split("=", 1) for kv in args.variant_env or [])}
             print(f"[{arch}] cold fit (empty compiledir)...", file=sys.stderr, flush=True)
             row["cold"] = run_child("fit", fit_args, env)
-            row["warm"] = []
+            # one warm fit, one variant fit and one PyTorch run per repeat, back to back, so each
+            # repeat's ratio compares runs that saw the same load on a shared machine
             for r in range(args.repeats):
-                print(f"[{arch}] warm fit {r + 1}/{args.repeats}...", file=sys.stderr, flush=True)
+                print(f"[{arch}] repeat {r + 1}/{args.repeats}: warm fit...", file=sys.stderr, flush=True)
                 row["warm"].append(run_child("fit", fit_args, env))
+                if args.variant_env:
+                    print(f"[{arch}]   warm fit with {' '.join(args.variant_env)}...", file=sys.stderr, flush=True)
+                    row["variant"].append(run_child("fit", fit_args, variant_env))
+                if not args.skip_torch:
+                    print(f"[{arch}]   PyTorch...", file=sys.stderr, flush=True)
+                    row["torch"].append(run_child("torch", torch_args))
             print(f"[{arch}] decode latency...", file=sys.stderr, flush=True)
             calls = 20 if quick else 200
             row["decode"] = run_child("decode", ["--arch", arch, "--calls", str(calls)], env)
-        if not args.skip_torch:
-            row["torch"] = []
-            steps = 10 if quick else (40 if arch == "seed" else 80)
-            for r in range(args.repeats):
-                print(f"[{arch}] torch {r + 1}/{args.repeats}...", file=sys.stderr, flush=True)
-                row["torch"].append(run_child("torch", ["--arch", arch, "--steps", str(steps),
-                                                        "--n-images", str(n_images)]))
         results["archs"][arch] = row
     results["env"]["load_after"] = _load()
     results["summary"] = summarise(results)
     return results
+
+
+def _paired_ratio(ours: list[dict], torch: list[dict]):
+    ratios = [a["images_per_s"] / b["images_per_s"] for a, b in zip(ours, torch) if b["images_per_s"]]
+    return statistics.median(ratios) if ratios else None
 
 
 def summarise(results: dict) -> dict:
@@ -286,10 +305,15 @@ def summarise(results: dict) -> dict:
             "peak_rss_mb": _median(warm, "peak_rss_mb"), "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
             "decode_point_ms": row["decode"]["point_ms"], "decode_grid20_ms": row["decode"]["grid20_ms"],
         }
+        if row.get("variant"):
+            s["variant_images_per_s"] = _median(row["variant"], "images_per_s")
         if row.get("torch"):
             s["torch_images_per_s"] = _median(row["torch"], "images_per_s")
             s["torch_peak_rss_mb"] = _median(row["torch"], "peak_rss_mb")
-            s["ratio_to_torch"] = ips / s["torch_images_per_s"] if ips else None
+            # median over repeats of (ours / PyTorch) within a repeat: robust to load drifting between repeats
+            s["ratio_to_torch"] = _paired_ratio(warm, row["torch"])
+            if row.get("variant"):
+                s["variant_ratio_to_torch"] = _paired_ratio(row["variant"], row["torch"])
         summary[arch] = s
     return summary
 
@@ -304,7 +328,9 @@ def markdown(results: dict) -> str:
     rows = [
         ("training images/s (warm, median)", "images_per_s", ".0f"),
         ("PyTorch CPU images/s (same net, batch, threads)", "torch_images_per_s", ".0f"),
-        ("ratio to PyTorch", "ratio_to_torch", ".2f"),
+        ("ratio to PyTorch (median of per-repeat ratios)", "ratio_to_torch", ".2f"),
+        (f"training images/s with {' '.join(results.get('variant_env') or [])}", "variant_images_per_s", ".0f"),
+        ("ratio to PyTorch, with that", "variant_ratio_to_torch", ".2f"),
         ("one epoch of 4,000 digits, s (excl. compile)", "epoch_4000_s", ".1f"),
         ("compile s, cold (empty compiledir)", "compile_cold_s", ".1f"),
         ("compile s, warm (median)", "compile_warm_s", ".1f"),
@@ -317,6 +343,8 @@ def markdown(results: dict) -> str:
     ]
     lines = ["| metric | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
     for label, key, spec in rows:
+        if key.startswith("variant") and not results.get("variant_env"):
+            continue
         lines.append(f"| {label} | " + " | ".join(fmt(summary[a].get(key), spec) for a in archs) + " |")
     env = results["env"]
     lines.append("")
@@ -332,6 +360,9 @@ def main(argv=None) -> int:
     parser.add_argument("--arch", action="append", choices=["seed", "classroom"],
                         help="repeatable; default both")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--variant-env", action="append", metavar="KEY=VALUE",
+                        help="also time warm fits with these environment variables (repeatable), "
+                             "e.g. CVAE_BLAS_CORETYPE=SkylakeX")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     # child-process options
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)

@@ -1,16 +1,21 @@
-"""PyTensor settings every module relies on (float32 end to end) and the fast convolution Ops.
+"""PyTensor settings every module relies on (float32 end to end) and the Ops that make training fast.
 
-A 2-D convolution and its two gradients are three PyTensor Ops whose `perform` is
-NumPy: gather the k x k shifted (strided) slices into one patch matrix (im2col) and
-do one multi-threaded BLAS matrix multiply, or scatter-add it back (col2im). Each
-Op's gradient is written with the other two, so PyTensor/PyMC differentiate through
-them to any order, and the data input's gradient is never computed when nothing
-asks for it.
+A 2-D convolution is three bilinear PyTensor Ops (`ConvOp`: forward, adjoint = input
+gradient / transposed conv, kernel gradient) and a Dense layer one (`MatMulOp`), each
+with a NumPy `perform` and a symbolic gradient written with the others, so PyTensor and
+PyMC differentiate through them to any order and skip the data input's gradient.
+Inside, a convolution gathers the k x k shifted (strided) slices into a patch matrix
+(im2col) and does one BLAS matrix multiply per cache-sized piece of the batch; pieces run
+on THREADS Python threads. Matrix multiplies go to a private, single-threaded OpenBLAS
+(the `scipy-openblas32` wheel, when installed) rather than NumPy's: NumPy's multi-threaded
+OpenBLAS spin-waits between its threads once per block, which on a busy 2-core machine
+cost 10x (a 2 ms product took 300 ms).
 """
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import itertools
 import os
 import sys
 import threading
@@ -31,13 +36,15 @@ FLOAT = "float32"
 
 
 def tune_malloc() -> bool:
-    """Keep big freed buffers in the heap instead of unmapping them (glibc only).
+    """Keep big freed buffers in the heap instead of unmapping them (glibc only); opt-in.
 
-    The same as `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<huge>` before Python starts:
-    without it glibc mmaps every patch buffer (tens of MB) afresh, and the kernel
-    zeroes its pages, on every training step. Set CVAE_MALLOC_TUNING=0 to opt out.
+    The same as `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<huge>` before Python starts, so
+    no re-exec is needed. It mattered when im2col built one 45 MB patch matrix per layer
+    (glibc mmapped and the kernel zeroed it afresh every step); with the cache-sized pieces
+    below it changes the step's CPU time by about 2%, and it keeps freed memory from ever
+    going back to the OS, so it is off unless CVAE_MALLOC_TUNING=1.
     """
-    if os.environ.get("CVAE_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+    if os.environ.get("CVAE_MALLOC_TUNING", "0") != "1" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -100,10 +107,11 @@ def _avx512_coretype() -> str | None:
 
 
 class _PrivateBlas:
-    """A single-threaded OpenBLAS of our own (the `scipy-openblas32` wheel's library, which
-    nothing else loads): we pick its CPU kernels and thread count without touching NumPy's."""
+    """A single-threaded OpenBLAS apart from NumPy's: we pick its CPU kernels (when we are
+    the first to load it) and its thread count without touching NumPy."""
 
     def __init__(self, path: str):
+        self.path = path
         saved = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
         coretype = os.environ.get("CVAE_BLAS_CORETYPE") or saved["OPENBLAS_CORETYPE"] or _avx512_coretype()
         if coretype:
@@ -127,29 +135,51 @@ class _PrivateBlas:
         self.sgemm.restype = None
 
 
+def _openblas_paths() -> list[str]:
+    """The `scipy-openblas32` wheel's library (ours alone), then SciPy's bundled copy (shared with
+    scipy.linalg, whose calls then run single-threaded too): both export scipy_cblas_sgemm."""
+    choice = os.environ.get("CVAE_PRIVATE_BLAS", "1")
+    paths = []
+    for package, sub, wanted in (("scipy_openblas32", "lib", choice in ("1", "wheel")),
+                                 ("scipy", "../scipy.libs", choice in ("1", "scipy"))):
+        try:
+            spec = importlib.util.find_spec(package) if wanted else None
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            root = Path(next(iter(spec.submodule_search_locations)), sub)
+            paths += [str(p) for p in sorted(root.glob("libscipy_openblas*.so*")) if "64" not in p.name]
+    return paths
+
+
 def _load_private_blas() -> _PrivateBlas | None:
-    if os.environ.get("CVAE_PRIVATE_BLAS", "1") == "0":
-        return None
-    try:
-        spec = importlib.util.find_spec("scipy_openblas32")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    libs = sorted(Path(next(iter(spec.submodule_search_locations)), "lib").glob("libscipy_openblas*.so*"))
-    try:
-        return _PrivateBlas(str(libs[0])) if libs else None
-    except (OSError, AttributeError):
-        return None
+    for path in _openblas_paths():
+        try:
+            return _PrivateBlas(path)
+        except (OSError, AttributeError):  # not an OpenBLAS we know
+            continue
+    return None
 
 
 BLAS = _load_private_blas()
 # With our own single-threaded BLAS, each conv Op splits its batch over THREADS Python threads
 # (BLAS calls and NumPy copies release the GIL): one join per Op instead of OpenBLAS's spin-wait
 # per block, which costs a scheduler time slice per block on a busy machine.
-THREADS = max(1, int(os.environ.get("CVAE_NUM_THREADS", 0)) or len(os.sched_getaffinity(0))) if BLAS else 1
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+THREADS = max(1, int(os.environ.get("CVAE_NUM_THREADS", 0)) or _CPUS) if BLAS else 1
+CHUNK_BYTES = int(os.environ.get("CVAE_CHUNK_BYTES", 2_000_000))
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: start a fresh pool there when needed."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _blas_layout(a: np.ndarray) -> tuple[np.ndarray, bool, int]:
@@ -189,19 +219,46 @@ def _gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nda
     return out
 
 
-def _parallel(part, n: int, work: float) -> list:
-    """[part(lo, hi) for chunks of range(n)], the chunks run on THREADS threads
-    (one chunk for small `work`, in multiply-adds, where a thread hand-off costs more)."""
-    chunks = min(THREADS, n) if work >= 2**21 else 1
-    if chunks <= 1:
-        return [part(0, n)]
+def _parallel(part, n: int, work: float, item_bytes: int = 0) -> list:
+    """[part(lo, hi) for pieces covering range(n)], run by THREADS threads (one for small
+    `work`, in multiply-adds, where a hand-off costs more). Each piece's scratch
+    (`item_bytes` per item) fits in the cache, so im2col's patches are still there when
+    the matrix multiply reads them; threads take pieces as they come free, so a thread
+    the OS preempts (a busy machine) delays the Op by one piece, not by half of it."""
+    threads = min(THREADS, n) if work >= 2**21 else 1
+    step = max(1, CHUNK_BYTES // item_bytes) if item_bytes else -(-n // threads)
+    pieces = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, n)]
+    threads = min(threads, len(pieces))
+    if threads <= 1:
+        return [part(lo, hi) for lo, hi in pieces]
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = ThreadPoolExecutor(THREADS - 1, thread_name_prefix="cvae-blas")
-    bounds = [n * i // chunks for i in range(chunks + 1)]
-    futures = [_pool.submit(part, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
-    return [part(bounds[0], bounds[1]), *(f.result() for f in futures)]
+    results: list = [None] * len(pieces)
+    errors: list = []
+    taken = itertools.count()  # next() is atomic under the GIL
+    done = itertools.count(1)
+    finished = threading.Event()
+
+    def run():
+        for i in iter(lambda: next(taken), None):
+            if i >= len(pieces):
+                return
+            try:
+                results[i] = part(*pieces[i])
+            except BaseException as err:  # noqa: BLE001 - re-raised in the calling thread
+                errors.append(err)
+            if next(done) == len(pieces):
+                finished.set()
+
+    for _ in range(threads - 1):
+        _pool.submit(run)
+    run()
+    finished.wait()  # only for pieces a helper already took: one that never got a CPU is not waited for
+    if errors:
+        raise errors[0]
+    return results
 
 
 def matmul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -304,12 +361,14 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             _unshift(_gemm(x[lo:hi].reshape(-1, c), wm), g, out[lo:hi])
+        item = g.h_in * g.w_in * k * k * o * 4
     else:
         wm = w.reshape(k * k * c, o)
 
         def part(lo, hi):
             _gemm(_im2col(x[lo:hi], g), wm, out=out[lo:hi].reshape(-1, o))
-    _parallel(part, b, work)
+        item = g.h_out * g.w_out * k * k * c * 4
+    _parallel(part, b, work, item)
     return out
 
 
@@ -323,18 +382,21 @@ def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             _gemm(_shifted(y[lo:hi], g), wm, out=out[lo:hi].reshape(-1, c))
+        item = g.h_in * g.w_in * k * k * o * 4
     elif g.stride == 1:  # a 'full' cross-correlation of y with the flipped kernel: im2col, no scatter-add
         flipped = g.flipped()
         wm = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2).reshape(k * k * o, c))
 
         def part(lo, hi):
             _gemm(_im2col(y[lo:hi], flipped), wm, out=out[lo:hi].reshape(-1, c))
+        item = g.h_in * g.w_in * k * k * o * 4
     else:
         wm = w.reshape(k * k * c, o)
 
         def part(lo, hi):
             _col2im(_gemm(y[lo:hi].reshape(-1, o), wm.T), g, out[lo:hi])
-    _parallel(part, b, work)
+        item = g.h_out * g.w_out * k * k * c * 4
+    _parallel(part, b, work, item)
     return out
 
 
@@ -345,12 +407,12 @@ def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarra
     if g.shift_path(c, o):
         def part(lo, hi):  # (C, k*k*O)
             return _gemm(x[lo:hi].reshape(-1, c).T, _shifted(y[lo:hi], g))
-        gw = sum(_parallel(part, b, work))
+        gw = sum(_parallel(part, b, work, g.h_in * g.w_in * k * k * o * 4))
         return np.ascontiguousarray(gw.reshape(c, k, k, o).transpose(1, 2, 0, 3))
 
     def part(lo, hi):  # (k*k*C, O)
         return _gemm(_im2col(x[lo:hi], g).T, y[lo:hi].reshape(-1, o))
-    return sum(_parallel(part, b, work)).reshape(k, k, c, o)
+    return sum(_parallel(part, b, work, g.h_out * g.w_out * k * k * c * 4)).reshape(k, k, c, o)
 
 
 # ---------------------------------------------------------------- the Ops
@@ -387,7 +449,19 @@ class ConvOp(Op):
     def perform(self, node, inputs, outputs):
         dtype = node.outputs[0].dtype
         a, b = (np.ascontiguousarray(v, dtype=dtype) for v in inputs)
+        self._check_shapes(a.shape, b.shape)
         outputs[0][0] = np.asarray(self._kernels[self.kind](a, b, self.geom), dtype=dtype)
+
+    def _check_shapes(self, sa: tuple, sb: tuple) -> None:
+        g = self.geom
+        if self.kind == "forward":
+            ok = sa[1:3] == (g.h_in, g.w_in) and sb[:2] == (g.k, g.k) and sb[2] == sa[3]
+        elif self.kind == "adjoint":
+            ok = sa[1:3] == (g.h_out, g.w_out) and sb[:2] == (g.k, g.k) and sb[3] == sa[3]
+        else:
+            ok = sa[1:3] == (g.h_in, g.w_in) and sb[1:3] == (g.h_out, g.w_out) and sa[0] == sb[0]
+        if not ok:
+            raise ValueError(f"conv {self.kind} with {g} got inputs of shapes {sa} and {sb}")
 
     def infer_shape(self, fgraph, node, shapes):
         (sa, sb), g = shapes, self.geom

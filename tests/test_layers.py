@@ -14,22 +14,27 @@ def _fn(inputs, output):
     return pytensor.function(inputs, output)
 
 
+CHANNELS = [(3, 4), (4, 1)]  # (4, 1): fewer outputs than inputs, the stride-1 "shift" path
+
+
+@pytest.mark.parametrize("c_in,c_out", CHANNELS)
 @pytest.mark.parametrize("size,k,stride,padding", CASES)
-def test_conv2d_matches_numpy_loop(size, k, stride, padding):
+def test_conv2d_matches_numpy_loop(size, k, stride, padding, c_in, c_out):
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, size, size, 3)).astype("float32")
-    W = rng.normal(size=(k, k, 3, 4)).astype("float32")
+    x = rng.normal(size=(2, size, size, c_in)).astype("float32")
+    W = rng.normal(size=(k, k, c_in, c_out)).astype("float32")
     xv = pt.tensor4(dtype="float32")
     got = _fn([xv], conv2d(xv, pytensor.shared(W), (size, size), stride, padding))(x)
     np.testing.assert_allclose(got, reference.conv2d(x, W, stride, padding), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("c_in,c_out", CHANNELS)
 @pytest.mark.parametrize("size,k,stride,padding", CASES)
-def test_conv2d_transpose_is_exact_adjoint(size, k, stride, padding):
+def test_conv2d_transpose_is_exact_adjoint(size, k, stride, padding, c_in, c_out):
     """<conv(x), y> == <x, convT(y)> with the same kernel, and convT matches a scatter loop."""
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(2, size, size, 3))
-    W = rng.normal(size=(k, k, 3, 4)).astype("float32")
+    x = rng.normal(size=(2, size, size, c_in))
+    W = rng.normal(size=(k, k, c_in, c_out)).astype("float32")
     conv_out = reference.conv2d(x, W, stride, padding)
     y = rng.normal(size=conv_out.shape).astype("float32")
     yv = pt.tensor4(dtype="float32")
@@ -47,10 +52,12 @@ def _layers(rng):
         Conv2D((5, 5, 2), 3, 2, padding="valid", activation="sigmoid", rng=rng, name="t.convv"),
         Conv2DTranspose((3, 3, 2), 4, 3, stride=2, activation="softplus", rng=rng, name="t.deconv"),
         Conv2DTranspose((3, 3, 2), 4, 2, stride=2, padding="valid", rng=rng, name="t.deconvv"),
+        Conv2D((6, 6, 4), 1, 2, rng=rng, name="t.convout"),  # many channels -> 1: the shift path
+        Conv2DTranspose((5, 5, 1), 3, 3, rng=rng, name="t.deconvs"),  # and its transpose
     ]
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(7))
 def test_layer_values_shapes_and_names(index):
     layer = _layers(np.random.default_rng(2))[index]
     rng = np.random.default_rng(3)
@@ -72,7 +79,7 @@ def test_transpose_output_shapes():
     assert Conv2D((28, 28, 1), 8, 3, stride=2, rng=rng, name="c").output_shape() == (14, 14, 8)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(7))
 def test_gradients_match_finite_differences(index):
     """PyTensor's gradients (input and kernel) vs central differences of the float64 NumPy loop."""
     layer = _layers(np.random.default_rng(4))[index]
