@@ -94,7 +94,7 @@ def test_classroom_preset_fills_the_form(app):
     app.switch_page("pages/views/train.py").run()
     assert next(w for w in app.number_input if w.label == "Epochs").value == 5
     next(b for b in app.button if b.label.startswith("Classroom preset")).click().run()
-    assert next(w for w in app.number_input if w.label == "Epochs").value == 8
+    assert next(w for w in app.number_input if w.label == "Epochs").value == 30
     assert app.session_state["cfg_lr"] == 3e-3 and app.session_state["cfg_arch"] == "classroom"
     assert not app.exception
 

@@ -13,7 +13,7 @@ registry = state.job_registry()
 
 
 PRESET = {"cfg_dataset": "mnist-5k", "cfg_arch": "classroom", "cfg_latent": 2, "cfg_likelihood": "bernoulli",
-          "cfg_beta": 1.0, "cfg_epochs": 8, "cfg_batch": 100, "cfg_lr": 3e-3, "cfg_seed": 0}
+          "cfg_beta": 1.0, "cfg_epochs": 30, "cfg_batch": 100, "cfg_lr": 3e-3, "cfg_seed": 0}
 DEFAULTS = {**PRESET, "cfg_epochs": TrainConfig().epochs, "cfg_lr": TrainConfig().lr}
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
@@ -54,7 +54,7 @@ def use_preset() -> None:
 job = registry.get(st.query_params.get("job") or st.session_state.get("job"))
 
 st.button("Classroom preset: a clear latent map in under a minute", on_click=use_preset,
-          help="classroom network, 8 epochs of mnist-5k, learning rate 3e-3")
+          help="classroom network, 30 epochs of mnist-5k (about 25 s on 2 idle cores), learning rate 3e-3")
 with st.form("train-form", border=True):
     config, name = config_ui()
     start = st.form_submit_button("Start training", type="primary",
