@@ -344,3 +344,45 @@ def test_train_shows_live_elbo(open_tab, server):
     assert len(saved) == 1, f"expected one saved run in {server.runs_dir}: {list(server.runs_dir.iterdir())}"
     _no_error_elements(page)
     e2e.screenshot(page, "train_finished")
+
+
+_TRACE_NAMES = "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.data ? gd.data.map(t => t.name) : []; }"
+
+
+def _wait_for_trace(page, name: str) -> None:
+    page.wait_for_function(f"() => ({_TRACE_NAMES})().includes({json.dumps(name)})", timeout=e2e.STEP_MS)
+
+
+def test_teaching_overlays_and_interpolation(open_tab):
+    """Prior contours, the aggregate density, colour by KL and an interpolation path, in the browser."""
+    page = open_tab("/latent", "Latent space")
+    e2e.wait_script_idle(page)
+    page.get_by_text("Prior N(0, I) contours").click()
+    _wait_for_trace(page, "prior N(0, I): 1, 2, 3 sd")
+    page.get_by_text("Aggregate posterior density").click()
+    _wait_for_trace(page, "aggregate posterior")
+    e2e.wait_script_idle(page)
+    e2e.screenshot(page, "teaching_prior_density")
+    page.get_by_text("KL per image (nats)").click()
+    _wait_for_trace(page, "KL (nats)")
+    e2e.wait_script_idle(page)
+    e2e.screenshot(page, "teaching_colour_by_kl")
+    page.get_by_role("button", name="Current point as A").click()
+    e2e.wait_script_idle(page)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("End")  # z1 to its maximum
+    page.get_by_text("decoded at z = (4.00").first.wait_for(timeout=e2e.STEP_MS)
+    page.get_by_role("button", name="Current point as B").click()
+    _wait_for_trace(page, "interpolation")
+    e2e.wait_script_idle(page)
+    _no_error_elements(page)
+    e2e.screenshot(page, "teaching_interpolation")
+
+
+def test_training_timeline_replay(open_tab):
+    page = open_tab("/train", "Train")
+    page.get_by_text("How the active model learned").first.wait_for(timeout=e2e.STEP_MS)
+    page.get_by_text("s into training").first.wait_for(timeout=e2e.STEP_MS)
+    e2e.wait_script_idle(page)
+    _no_error_elements(page)
+    e2e.screenshot(page, "teaching_timeline_replay")
