@@ -19,6 +19,7 @@ import itertools
 import os
 import sys
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -32,6 +33,9 @@ from pytensor.graph.op import Op
 __all__ = ["BLAS", "FLOAT", "THREADS", "ConvGeometry", "ConvOp", "MatMulOp", "matmul", "tune_malloc"]
 
 pytensor.config.floatX = "float32"
+# The heavy matrix multiplies run in the Ops below on our own OpenBLAS, so PyTensor's advice to
+# link a BLAS (it cannot find one in a pip install) does not apply here.
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
 FLOAT = "float32"
 
 
