@@ -104,6 +104,8 @@ class JobRegistry:
                 self._fit(job)
             except (ConfigError, CheckpointError, ValueError, OSError, RuntimeError) as err:
                 job.status, job.message = "failed", f"training failed: {err}"
+            except Exception as err:  # noqa: BLE001 - a thread boundary: never leave a job "running" forever
+                job.status, job.message = "failed", f"training failed unexpectedly: {type(err).__name__}: {err}"
 
     def _fit(self, job: TrainingJob) -> None:
         job.started = time.time()
