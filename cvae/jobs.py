@@ -43,7 +43,6 @@ class TrainingJob:
     created: float = field(default_factory=time.time)
     started: float | None = None
     first_point_s: float | None = None
-    images_per_s: float = 0.0
     saved: bool = False
     timeline: Timeline | None = None  # latent-map snapshots, live while training
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -125,7 +124,6 @@ class JobRegistry:
                 job.status, job.message = "running", "training"
 
         result = trainer.fit(callbacks=[mark_running, timeline], stop_event=job.stop_event)
-        job.images_per_s = result.images_per_s
         timeline.take(result.steps)
         save_checkpoint(job.checkpoint, result.vae, result.history, timeline=timeline_arrays(timeline),
                         status=result.status,
