@@ -18,6 +18,7 @@ from cvae.checkpoint import load_checkpoint, save_checkpoint
 from cvae.config import TrainConfig
 from cvae.history import History
 from cvae.vae import VAE
+from tests.fuzzing import mutated_bytes
 
 
 def _history(n=3):
@@ -297,25 +298,9 @@ def test_pickle_exploit_in_bundle_never_runs(source, runs, tmp_path, monkeypatch
 
 # --- fuzzing: BundleError or a loadable run, nothing else -----------------------------------------
 
-@st.composite
-def _mutated_bundle(draw, data: bytes):
-    out = bytearray(data)
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete", "int32"]))
-        pos = draw(st.integers(0, len(out) - 1)) if out else 0
-        if op == "flip" and out:
-            out[pos] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and out:
-            out[pos] = draw(st.integers(0, 255))
-        elif op == "truncate":
-            del out[pos:]
-        elif op == "insert":
-            out[pos:pos] = draw(st.binary(min_size=1, max_size=16))
-        elif op == "delete":
-            del out[pos:pos + draw(st.integers(1, 16))]
-        else:
-            out[pos:pos + 4] = draw(st.sampled_from([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x10"]))
-    return bytes(out)
+def _mutated_bundle(data: bytes):
+    return mutated_bytes(st.just(data), max_ops=6, chunk=16,
+                         extremes=[b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x10"])
 
 
 @pytest.fixture(scope="module")

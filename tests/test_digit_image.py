@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cvae.digit_image import MAX_BYTES, DigitImageError, from_canvas, load_digit
+from tests.fuzzing import mutated_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # refused anyway
 
@@ -273,26 +274,10 @@ def test_fuzz_random_bytes_behind_real_magic(tail, magic):
     _check(magic + tail)
 
 
-@st.composite
-def _mutated(draw):
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 8))):
-        op = draw(st.sampled_from(["flip", "set", "truncate", "insert", "delete", "int32"]))
-        pos = draw(st.integers(0, max(0, len(data) - 1)))
-        if op == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif op == "set" and data:
-            data[pos] = draw(st.integers(0, 255))
-        elif op == "truncate":
-            del data[pos:]
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=32))
-        elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, 32))]
-        elif op == "int32":  # header sizes and lengths: a big-endian word to an extreme
-            data[pos:pos + 4] = draw(st.sampled_from([b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff",
-                                                      b"\x00\x00\x00\x00", b"\x00\x01\x00\x00"]))
-    return bytes(data)
+def _mutated():
+    return mutated_bytes(st.sampled_from(SEEDS), max_ops=8, chunk=32,
+                         extremes=[b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x00",
+                                   b"\x00\x01\x00\x00"])
 
 
 @settings(FUZZ, max_examples=600)
