@@ -1,12 +1,11 @@
 """cvae.atomic: the exchange path and the two-rename fallback, SIGKILLed at every step."""
 import os
-import signal
-import sys
 
 import pytest
 
 from cvae import atomic
 from cvae.atomic import atomic_directory, recover
+from tests.crash import run_killed_at
 
 _STEPS = {"open", "mkdir", "rmdir", "unlink", "replace", "fsync", "close", "TextIOWrapper.write"}
 
@@ -30,21 +29,7 @@ def test_kill_at_every_step_then_recover(tmp_path, monkeypatch, exchange):
     target = tmp_path / "run"
     for kill_at in range(1, 500):
         _write(target, "old")
-        pid = os.fork()
-        if pid == 0:
-            count = [0]
-
-            def profile(frame, event, arg):
-                if event == "c_call" and getattr(arg, "__qualname__", "") in _STEPS:
-                    count[0] += 1
-                    if count[0] == kill_at:
-                        os.kill(os.getpid(), signal.SIGKILL)
-            sys.setprofile(profile)
-            try:
-                _write(target, "new")
-            finally:
-                os._exit(0)
-        _, status = os.waitpid(pid, 0)
+        status = run_killed_at(lambda: _write(target, "new"), kill_at, _STEPS)
         recover(target)  # what the next save does first
         assert _state(target) in ("old", "new")
         if os.WIFEXITED(status):

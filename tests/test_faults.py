@@ -15,10 +15,8 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from cvae.config import TrainConfig
 from cvae.history import History
 from cvae.vae import VAE
 from tests.conftest import ROOT
+from tests.crash import run_killed_at
 
 # builtins whose call is a step on disk: a kill just before each one is a distinct crash state
 _DISK_STEPS = {"open", "mkdir", "rmdir", "unlink", "replace", "rename", "fsync", "close",
@@ -64,39 +63,11 @@ def _expect_version(path: Path, versions, allowed: set[int]) -> int:
     return seq
 
 
-def _fork(body) -> int:
-    """Run `body()` in a forked child; return its wait status. The child never returns."""
-    pid = os.fork()
-    if pid == 0:  # child: no pytest teardown, no buffered output, exit code says what happened
-        code = 0
-        try:
-            body()
-        except BaseException:
-            traceback.print_exc()
-            code = 3
-        finally:
-            os._exit(code)
-    return os.waitpid(pid, 0)[1]
-
-
 def _save_with_kill_at(target: Path, versions, seq: int, kill_at: int) -> int:
     """Save version `seq` in a child that SIGKILLs itself just before its `kill_at`-th disk step."""
-    def body():
-        count = [0]
-
-        def profile(frame, event, arg):
-            if event == "c_call" and getattr(arg, "__qualname__", "") in _DISK_STEPS:
-                count[0] += 1
-                if count[0] == kill_at:
-                    os.kill(os.getpid(), signal.SIGKILL)
-
-        vae, n = versions[seq % 2]
-        history = _history(n)
-        sys.setprofile(profile)
-        save_checkpoint(target, vae, history, seq=seq)
-        sys.setprofile(None)
-
-    return _fork(body)
+    vae, n = versions[seq % 2]
+    history = _history(n)
+    return run_killed_at(lambda: save_checkpoint(target, vae, history, seq=seq), kill_at, _DISK_STEPS)
 
 
 @pytest.mark.parametrize("first_save", [True, False], ids=["first-save", "overwrite"])
