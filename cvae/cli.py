@@ -7,13 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from cvae.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from cvae.checkpoint import CheckpointError, load_checkpoint
 from cvae.config import ARCHS, LIKELIHOODS, ConfigError, TrainConfig
 from cvae.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
 from cvae.download import DownloadError
 from cvae.explorer import Explorer
-from cvae.jobs import PROBE_SIZE
-from cvae.timeline import Timeline, timeline_arrays
 
 __all__ = ["main"]
 
@@ -73,31 +71,22 @@ class _ProgressBar:
 
 
 def _train(args) -> int:
-    from cvae.training import Trainer  # imports PyMC: only for training
+    from cvae.runs import TrainingRun  # imports PyMC: only for training
 
     config = TrainConfig(dataset=args.dataset, arch=args.arch, latent_dim=args.latent_dim,
                          likelihood=args.likelihood, sigma=args.sigma, beta=args.beta,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, data_dir=args.data_dir)
-    data = load_dataset(config.dataset, "train", data_dir=config.data_dir)
-    probe = load_dataset(config.dataset, "test", data_dir=config.data_dir)
-    trainer = Trainer(config, data.images)
-    timeline = Timeline(Explorer(trainer.vae), probe.images[:PROBE_SIZE], probe.labels[:PROBE_SIZE])
-    bar = _ProgressBar(trainer)
-    result = trainer.fit(callbacks=[timeline] if args.quiet else [timeline, bar])
+    run = TrainingRun.prepare(config)
+    bar = _ProgressBar(run.trainer)
+    result = run.fit(callbacks=[] if args.quiet else [bar])
     if not args.quiet:
         bar.close()
-    timeline.take(result.steps)
-    history = result.history
-    last_epoch = history.neg_elbo[-trainer.steps_per_epoch:]
-    summary = {"checkpoint": str(args.out), "status": result.status, "message": result.message,
-               "steps": result.steps, "images_per_s": round(result.images_per_s, 1),
-               "compile_s": round(result.compile_s, 2),
-               "train_neg_elbo": round(sum(last_epoch) / len(last_epoch), 3) if last_epoch else None}
-    save_checkpoint(args.out, result.vae, history, timeline=timeline_arrays(timeline),
-                    status=result.status, steps=result.steps,
-                    train_neg_elbo=summary["train_neg_elbo"], images_per_s=summary["images_per_s"])
-    print(json.dumps(summary))
+    run.save(args.out, result)
+    print(json.dumps({"checkpoint": str(args.out), "status": result.status, "message": result.message,
+                      "steps": result.steps, "images_per_s": round(result.images_per_s, 1),
+                      "compile_s": round(result.compile_s, 2),
+                      "train_neg_elbo": run.last_epoch_neg_elbo(result)}))
     return 3 if result.status == "diverged" else 0
 
 

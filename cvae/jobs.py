@@ -12,17 +12,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cvae.checkpoint import CheckpointError, run_dir, save_checkpoint
+from cvae.checkpoint import CheckpointError, run_dir
 from cvae.config import ConfigError, TrainConfig
-from cvae.datasets import load_dataset
-from cvae.explorer import Explorer
 from cvae.history import History, Progress
-from cvae.timeline import Timeline, timeline_arrays
+from cvae.timeline import Timeline
 
 __all__ = ["BusyError", "JobRegistry", "TrainingJob"]
 
 ACTIVE = ("queued", "preparing", "running")
-PROBE_SIZE = 1000  # test digits snapshotted for the live latent map
 
 
 class BusyError(RuntimeError):
@@ -109,25 +106,18 @@ class JobRegistry:
     def _fit(self, job: TrainingJob) -> None:
         job.started = time.time()
         job.status, job.message = "preparing", "loading data and compiling the model"
-        from cvae.training import Trainer  # PyMC is imported on the first training only
-        data = load_dataset(job.config.dataset, "train", data_dir=job.config.data_dir)
-        probe = load_dataset(job.config.dataset, "test", data_dir=job.config.data_dir)
-        trainer = Trainer(job.config, data.images)
-        job.history = trainer.history
-        job.total_steps, job.steps_per_epoch = trainer.total_steps, trainer.steps_per_epoch
-        timeline = Timeline(Explorer(trainer.vae), probe.images[:PROBE_SIZE], probe.labels[:PROBE_SIZE])
-        job.timeline = timeline
+        from cvae.runs import TrainingRun  # PyMC is imported on the first training only
+
+        run = TrainingRun.prepare(job.config)
+        job.history, job.timeline = run.trainer.history, run.timeline
+        job.total_steps, job.steps_per_epoch = run.trainer.total_steps, run.trainer.steps_per_epoch
 
         def mark_running(approx, losses, i):
             if job.status == "preparing":
                 job.first_point_s = time.time() - job.started
                 job.status, job.message = "running", "training"
 
-        result = trainer.fit(callbacks=[mark_running, timeline], stop_event=job.stop_event)
-        timeline.take(result.steps)
-        save_checkpoint(job.checkpoint, result.vae, result.history, timeline=timeline_arrays(timeline),
-                        status=result.status,
-                        steps=result.steps, images_per_s=round(result.images_per_s, 1),
-                        name=job.name)
+        result = run.fit(callbacks=[mark_running], stop_event=job.stop_event)
+        run.save(job.checkpoint, result, name=job.name)
         job.saved = True
         job.status, job.message = result.status, result.message

@@ -13,9 +13,10 @@ import numpy as np
 from cvae.explorer import Explorer
 from cvae.imaging import to_uint8
 
-__all__ = ["Snapshot", "Timeline", "load_timeline", "timeline_arrays"]
+__all__ = ["PROBE_SIZE", "Snapshot", "Timeline", "load_timeline", "timeline_arrays"]
 
 GRID, EXTENT = 8, 2.0
+PROBE_SIZE = 1000  # test digits snapshotted for the live latent map
 
 
 @dataclass(frozen=True)
