@@ -419,17 +419,18 @@ def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
                 e2e.open_page(browser, url + "/", "CVAE Explorer").context.close()
                 page = e2e.open_page(browser, url + "/your_digit", "Your digit")
                 page.get_by_role("tab", name="Draw").click()
-                box = page.wait_for_function("""() => {
+                find_canvas = """() => {
                     const find = (root) => { for (const el of root.querySelectorAll('*')) {
                         if (el.tagName === 'CANVAS' && (el.className || '').includes('upper')) return el;
                         if (el.shadowRoot) { const hit = find(el.shadowRoot); if (hit) return hit; } } return null; };
                     const c = find(document); if (!c) return null;
                     const r = c.getBoundingClientRect(); return r.width > 100 ? [r.x, r.y, r.width, r.height] : null;
-                }""", timeout=60_000).json_value()
-                x, y, w, h = box
+                }"""
                 result = page.get_by_text("Nearest test digits in latent space")
-                for attempt in range(3):  # fabric.js may still be wiring its mouse handlers
+                for attempt in range(4):  # fabric.js may still be wiring its mouse handlers
+                    e2e.wait_script_idle(page)  # a rerun can remount the canvas: find it afresh
                     page.wait_for_timeout(1_000)
+                    x, y, w, h = page.wait_for_function(find_canvas, timeout=60_000).json_value()
                     page.mouse.move(x + w * 0.5, y + h * 0.15)
                     page.mouse.down()
                     for k in range(1, 21):
