@@ -114,10 +114,9 @@ class _PrivateBlas:
     """A single-threaded OpenBLAS apart from NumPy's: we pick its CPU kernels (when we are
     the first to load it) and its thread count without touching NumPy."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, coretype: str | None):
         self.path = path
         saved = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
-        coretype = os.environ.get("CVAE_BLAS_CORETYPE") or saved["OPENBLAS_CORETYPE"] or _avx512_coretype()
         if coretype:
             os.environ["OPENBLAS_CORETYPE"] = coretype  # read once, when the library loads
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -138,6 +137,26 @@ class _PrivateBlas:
         self.sgemm.argtypes = [i, i, i, i, i, i, f, p, i, p, i, f, p, i]
         self.sgemm.restype = None
 
+    def gives_right_answers(self) -> bool:
+        """Known-answer test of sgemm against NumPy in float64: small and blocked kernels,
+        all four transposes, a block of a wider output (why: some OpenBLAS builds have
+        computed wrong results on some CPUs, the reason environments pin OPENBLAS_CORETYPE)."""
+        rng = np.random.default_rng(0)
+        for m, k, n in ((3, 5, 7), (16, 64, 16), (67, 576, 64), (300, 129, 33)):
+            for trans_a, trans_b in itertools.product((False, True), repeat=2):
+                a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
+                b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
+                a, b = (a.T if trans_a else a), (b.T if trans_b else b)
+                wide = np.full((m, n + 5), np.nan, dtype=np.float32)
+                self.sgemm(101, 112 if trans_a else 111, 112 if trans_b else 111, m, n, k, 1.0,
+                           a.ctypes.data, m if trans_a else k, b.ctypes.data, k if trans_b else n,
+                           0.0, wide.ctypes.data, n + 5)
+                expected = a.astype(np.float64) @ b.astype(np.float64)
+                if not np.allclose(wide[:, :n], expected, rtol=1e-4, atol=1e-4 * np.sqrt(k)) \
+                        or not np.isnan(wide[:, n:]).all():
+                    return False
+        return True
+
 
 def _openblas_paths() -> list[str]:
     """The `scipy-openblas32` wheel's library (ours alone), then SciPy's bundled copy (shared with
@@ -157,11 +176,24 @@ def _openblas_paths() -> list[str]:
 
 
 def _load_private_blas() -> _PrivateBlas | None:
+    """The first private OpenBLAS that loads and passes the known-answer test.
+
+    Its kernels: CVAE_BLAS_CORETYPE if set, else the CPU's AVX-512 ones where it has them,
+    else OPENBLAS_CORETYPE, else OpenBLAS's own choice. OPENBLAS_CORETYPE is an environment's
+    guard for the OpenBLAS that NumPy ships; ours is a pinned, current build whose answers
+    are checked here, and a PyTorch on the same CPU runs AVX-512 kernels regardless.
+    """
+    coretype = os.environ.get("CVAE_BLAS_CORETYPE") or _avx512_coretype() or os.environ.get("OPENBLAS_CORETYPE")
     for path in _openblas_paths():
         try:
-            return _PrivateBlas(path)
+            blas = _PrivateBlas(path, coretype)
         except (OSError, AttributeError):  # not an OpenBLAS we know
             continue
+        if blas.gives_right_answers():
+            return blas
+        warnings.warn(f"{path} with {blas.corename} kernels failed its known-answer test; not using it",
+                      RuntimeWarning, stacklevel=2)
+        coretype = os.environ.get("OPENBLAS_CORETYPE")  # SciPy's copy may be loaded already anyway
     return None
 
 
@@ -230,7 +262,9 @@ def _parallel(part, n: int, work: float, item_bytes: int = 0) -> list:
     the matrix multiply reads them; threads take pieces as they come free, so a thread
     the OS preempts (a busy machine) delays the Op by one piece, not by half of it."""
     threads = min(THREADS, n) if work >= 2**21 else 1
-    step = max(1, CHUNK_BYTES // item_bytes) if item_bytes else -(-n // threads)
+    step = -(-n // threads)  # at least one piece per thread, even when the scratch is small
+    if item_bytes:
+        step = max(1, min(step, CHUNK_BYTES // item_bytes))
     pieces = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, n)]
     threads = min(threads, len(pieces))
     if threads <= 1:
