@@ -18,6 +18,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+state.compile_warmup()
 state.adopt_finished_job()
 model_picker_ui()
 page.run()

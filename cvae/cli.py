@@ -1,4 +1,4 @@
-"""`python -m cvae train | evaluate | summary`: the command line over the package."""
+"""`python -m cvae train | evaluate | summary | warm`: the command line over the package."""
 from __future__ import annotations
 
 import argparse
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("summary", help="layer tables of a checkpoint")
     s.add_argument("checkpoint", type=Path)
+    w = sub.add_parser("warm", help="fill PyTensor's compile cache so the app's first Train starts at once")
+    w.add_argument("--arch", choices=ARCHS, action="append", help="default: every arch")
+    w.add_argument("--background", action="store_true", help="run at low CPU priority (the app's own warm-up)")
     return parser
 
 
@@ -111,9 +114,21 @@ def _summary(args) -> int:
     return 0
 
 
+def _warm(args) -> int:
+    import os
+
+    from cvae.warmup import warm_up
+
+    if args.background:
+        os.nice(10)
+    results = warm_up(tuple(args.arch or ARCHS))
+    print(json.dumps({r.arch: round(r.seconds, 1) for r in results}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"train": _train, "evaluate": _evaluate, "summary": _summary}
+    commands = {"train": _train, "evaluate": _evaluate, "summary": _summary, "warm": _warm}
     try:
         return commands[args.command](args)
     except (ConfigError, DatasetError, DownloadError, CheckpointError, ValueError) as err:

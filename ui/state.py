@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 import cvae
+import cvae.warmup
 from cvae.classroom import default_run_path, load_settings
 from cvae.jobs import JobRegistry
 
@@ -39,6 +41,18 @@ def job_registry() -> JobRegistry:
 @st.cache_resource
 def _registry(root: str) -> JobRegistry:
     return JobRegistry(Path(root), max_running=int(os.environ.get("CVAE_MAX_TRAININGS", "1")))
+
+
+@st.cache_resource(show_spinner=False)
+def compile_warmup() -> subprocess.Popen | None:
+    """Once per server: fill PyTensor's compile cache in a low-priority child process
+    unless it is already warm (the README's install command does it)."""
+    return cvae.warmup.warm_in_background()
+
+
+def warming_up() -> bool:
+    process = compile_warmup()
+    return process is not None and process.poll() is None
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading model...")

@@ -77,6 +77,9 @@ if others:
 if job is None:
     st.info("Choose settings and press **Start training**. The fit runs in the background: "
             "you can switch pages and come back.")
+    if state.warming_up():
+        st.caption("This server is compiling the training code in the background (once after an install, "
+                   "about 30 s): a Start now waits for it.")
     saved = load_timeline(state.active_path())
     if saved:
         st.subheader("How the active model learned")

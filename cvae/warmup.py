@@ -1,0 +1,89 @@
+"""Fill PyTensor's compile cache for what a fresh app compiles first.
+
+PyTensor caches each compiled C module on disk (its `compiledir`, shared by every process of
+the user), so once the default training step of each architecture and the encode / decode /
+log p(x|z) functions have been compiled, a Train press costs ~2 s instead of ~25 s.
+Hyperparameters that end up inside the C code (beta, sigma) and other likelihoods or latent
+sizes still compile their few modules on first use.
+
+`python -m cvae warm` does it (the README's install command runs it); the app starts it in
+the background on a server whose cache is not yet marked warm for this code and these versions.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pytensor
+
+from cvae.config import ARCHS, TrainConfig
+
+__all__ = ["WarmupResult", "is_warm", "warm_in_background", "warm_up"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class WarmupResult:
+    arch: str
+    seconds: float
+
+
+def warm_up(archs: tuple[str, ...] = ARCHS, config: TrainConfig = TrainConfig()) -> list[WarmupResult]:
+    """Compile, by running them once, a two-step fit with a timeline and the explorer's
+    functions, for `config` with each of `archs`; marks the cache warm; returns seconds per arch."""
+    from cvae.datasets import load_dataset
+    from cvae.explorer import Explorer
+    from cvae.timeline import PROBE_SIZE, Timeline
+    from cvae.training import Trainer  # imports PyMC
+
+    data = load_dataset(config.dataset, "train", data_dir=config.data_dir)
+    probe = load_dataset(config.dataset, "test", data_dir=config.data_dir).images[:PROBE_SIZE]
+    results = []
+    for arch in archs:
+        began = time.perf_counter()
+        arch_config = config.replace(arch=arch, epochs=1)
+        trainer = Trainer(arch_config, data.images[:2 * arch_config.batch_size])
+        explorer = Explorer(trainer.vae)
+        trainer.fit([Timeline(explorer, probe, np.zeros(len(probe), dtype=int))])
+        origin = np.zeros((1, arch_config.latent_dim))
+        explorer.decode(origin)
+        trainer.vae.log_px(probe[:1], origin)
+        results.append(WarmupResult(arch, time.perf_counter() - began))
+    if set(archs) == set(ARCHS) and config == TrainConfig():
+        _marker().write_text(f"{time.time():.0f}\n")
+    return results
+
+
+def is_warm() -> bool:
+    """Whether `warm_up()` ran for this code, these library versions and this compiledir."""
+    return _marker().exists()
+
+
+def warm_in_background() -> subprocess.Popen | None:
+    """Start `python -m cvae warm --background` unless the cache is marked warm."""
+    if is_warm():
+        return None
+    return subprocess.Popen([sys.executable, "-m", "cvae", "warm", "--background"], cwd=PACKAGE_DIR.parent,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _marker() -> Path:
+    """A file in PyTensor's compiledir (cleared with it), named for what the compiled code depends on."""
+    digest = hashlib.sha256()
+    for name in ("numpy", "pytensor", "pymc"):
+        try:
+            digest.update(f"{name}={version(name)};".encode())
+        except PackageNotFoundError:
+            pass
+    for source in sorted(PACKAGE_DIR.glob("*.py")):
+        digest.update(source.read_bytes())
+    digest.update(os.environ.get("PYTENSOR_FLAGS", "").encode())
+    return Path(pytensor.config.compiledir) / f"cvae-warm-{digest.hexdigest()[:16]}"

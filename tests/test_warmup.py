@@ -1,0 +1,60 @@
+"""`python -m cvae warm` fills PyTensor's compile cache so the app's first Train compiles nothing."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import cvae.warmup
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+FIRST_TRAIN = """
+import json, pytensor
+from pathlib import Path
+from cvae.config import TrainConfig
+from cvae.datasets import load_dataset
+from cvae.explorer import Explorer
+from cvae.training import Trainer
+from cvae.warmup import is_warm
+
+def modules():
+    return {p.name for p in Path(pytensor.config.compiledir).glob("*") if p.is_dir()}
+
+before = modules()
+images = load_dataset("mnist-5k", "train").images[:300]
+for arch in ("classroom", "seed"):
+    trainer = Trainer(TrainConfig(arch=arch, epochs=1), images)
+    trainer.fit()
+    Explorer(trainer.vae).decode_grid(20, 2.0)
+print(json.dumps({"warm": is_warm(), "new_modules": sorted(modules() - before)}))
+"""
+
+
+def _python(args: list[str], compiledir) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTENSOR_FLAGS": f"compiledir={compiledir}"}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900, check=True)
+
+
+def test_warm_command_leaves_nothing_for_the_first_training_to_compile(tmp_path):
+    cold = json.loads(_python(["-c", FIRST_TRAIN], tmp_path / "cold").stdout.splitlines()[-1])
+    assert not cold["warm"] and cold["new_modules"], "an empty compiledir must compile something"
+
+    warmed = _python(["-m", "cvae", "warm"], tmp_path / "warm")
+    assert set(json.loads(warmed.stdout.splitlines()[-1])) == {"classroom", "seed"}
+    after = json.loads(_python(["-c", FIRST_TRAIN], tmp_path / "warm").stdout.splitlines()[-1])
+    assert after == {"warm": True, "new_modules": []}
+
+
+def test_app_warm_up_starts_only_when_the_cache_is_not_marked_warm(monkeypatch):
+    monkeypatch.setattr(cvae.warmup, "is_warm", lambda: True)
+    assert cvae.warmup.warm_in_background() is None
+
+    monkeypatch.setattr(cvae.warmup, "is_warm", lambda: False)
+    process = cvae.warmup.warm_in_background()
+    assert process is not None and process.wait(timeout=900) == 0
+    monkeypatch.undo()
+    assert cvae.warmup.is_warm()
