@@ -74,6 +74,18 @@ class Trainer:
     def progress(self) -> Progress:
         return self.history.progress(self.total_steps, self.steps_per_epoch, self.config.batch_size)
 
+    def _objective_args(self) -> dict:
+        """What PyMC's fit compiles into the step: Adam over q's and the networks' parameters,
+        and the batch's closed-form KL stored on the side for the history."""
+        return {"obj_optimizer": pm.adam(learning_rate=self.config.lr),
+                "more_obj_params": self.vae.networks.params,
+                "more_updates": {self._kl: analytic_kl(self.vae_model.mu, self.vae_model.rho).mean().astype(FLOAT)}}
+
+    def step_function(self, **compile_kwargs):
+        """The compiled training step that `fit` runs, on its own (for profiling and graph checks)."""
+        return self.inference.objective.step_function(score=True, compile_kwargs=compile_kwargs or None,
+                                                      **self._objective_args())
+
     def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
         """Run the whole fit; returns what was learned even if stopped or diverged."""
         guard = _DivergenceGuard(self.vae)
@@ -97,14 +109,8 @@ class Trainer:
         pymc_log = logging.getLogger("pymc.variational.inference")
         level, pymc_log.level = pymc_log.level, logging.WARNING  # its summary is per batch, not per image
         try:
-            self.inference.fit(
-                self.total_steps,
-                obj_optimizer=pm.adam(learning_rate=self.config.lr),
-                more_obj_params=self.vae.networks.params,
-                more_updates={self._kl: analytic_kl(self.vae_model.mu, self.vae_model.rho).mean().astype(FLOAT)},
-                callbacks=[record, stop_on_request, *callbacks],
-                progressbar=False,
-            )
+            self.inference.fit(self.total_steps, **self._objective_args(),
+                               callbacks=[record, stop_on_request, *callbacks], progressbar=False)
         except (FloatingPointError, _Diverged) as err:
             guard.restore()
             status = "diverged"

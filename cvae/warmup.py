@@ -11,6 +11,7 @@ the background on a server whose cache is not yet marked warm for this code and 
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -68,11 +69,24 @@ def is_warm() -> bool:
 
 
 def warm_in_background() -> subprocess.Popen | None:
-    """Start `python -m cvae warm --background` unless the cache is marked warm."""
+    """Start `python -m cvae warm --background` unless the cache is marked warm or another
+    server's warm-up is running (the child holds a lock on the compiledir until it exits)."""
     if is_warm():
         return None
-    return subprocess.Popen([sys.executable, "-m", "cvae", "warm", "--background"], cwd=PACKAGE_DIR.parent,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock_path = Path(pytensor.config.compiledir) / "cvae-warm.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by a running warm-up
+        os.close(fd)
+        return None
+    try:
+        return subprocess.Popen([sys.executable, "-m", "cvae", "warm", "--background"], cwd=PACKAGE_DIR.parent,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                pass_fds=(fd,))
+    finally:
+        os.close(fd)  # the child's copy keeps the lock
 
 
 def _marker() -> Path:

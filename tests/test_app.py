@@ -103,3 +103,20 @@ def test_figure_downloads_on_latent_and_manifold(app):
     for page in ("pages/views/latent.py", "pages/views/manifold.py"):
         app.switch_page(page).run()
         assert {b.proto.label for b in app.get("download_button")} == {"Download PNG", "Download SVG"}
+
+
+def test_page_reruns_compile_nothing(app, monkeypatch):
+    """Compiled functions live with the server-wide cached model: a rerun only calls them."""
+    import pytensor
+
+    app.switch_page("pages/views/latent.py").run()
+    app.slider(key="z_0").set_value(0.5).run()
+    compiled = []
+    real = pytensor.function
+    monkeypatch.setattr(pytensor, "function", lambda *a, **k: compiled.append(a) or real(*a, **k))
+    app.slider(key="z_0").set_value(1.0).run()
+    assert "decoded at z = (1.00, 0.00)" in _images(app)
+    app.switch_page("pages/views/manifold.py").run()
+    app.switch_page("pages/views/latent.py").run()
+    assert not app.exception
+    assert compiled == []

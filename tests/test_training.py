@@ -122,3 +122,16 @@ def test_collapse_is_detected_from_the_kl_term():
     assert "Posterior collapse" in collapsed.collapse_warning()
     assert healthy.collapse_warning() is None
     assert History().collapse_warning() is None
+
+
+@pytest.mark.parametrize("arch", ["classroom", "seed"])
+def test_training_step_is_float32_end_to_end(mnist5k, arch):
+    """No silent float64 upcast anywhere in the compiled step PyMC's fit runs."""
+    from cvae._backend import ConvOp, MatMulOp
+
+    step = Trainer(TrainConfig(arch=arch, epochs=1), mnist5k[0].images[:200]).step_function()
+    nodes = step.maker.fgraph.toposort()
+    wide = [(node.op, v.type) for node in nodes for v in node.outputs if getattr(v.type, "dtype", "") == "float64"]
+    assert not wide
+    assert sum(isinstance(node.op, (ConvOp, MatMulOp)) for node in nodes) >= 10  # the fast Ops are in the graph
+    assert np.isfinite(float(step()))

@@ -1,9 +1,12 @@
 """`python -m cvae warm` fills PyTensor's compile cache so the app's first Train compiles nothing."""
+import fcntl
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytensor
 import pytest
 
 import cvae.warmup
@@ -55,6 +58,16 @@ def test_app_warm_up_starts_only_when_the_cache_is_not_marked_warm(monkeypatch):
 
     monkeypatch.setattr(cvae.warmup, "is_warm", lambda: False)
     process = cvae.warmup.warm_in_background()
-    assert process is not None and process.wait(timeout=900) == 0
+    assert process is not None
+    assert cvae.warmup.warm_in_background() is None, "a second server must not start another warm-up"
+    assert process.wait(timeout=900) == 0
     monkeypatch.undo()
     assert cvae.warmup.is_warm()
+
+
+def test_only_one_background_warm_up_runs_at_a_time(monkeypatch):
+    monkeypatch.setattr(cvae.warmup, "is_warm", lambda: False)
+    lock = Path(pytensor.config.compiledir) / "cvae-warm.lock"
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert cvae.warmup.warm_in_background() is None
