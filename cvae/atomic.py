@@ -4,16 +4,20 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_directory", "fsync_file", "recover"]
+__all__ = ["atomic_directory", "fsync_file", "recover", "sweep"]
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
+STALE_S = 3600.0
+_DEBRIS = re.compile(r"^\.(.+)\.(?:tmp|old)-[^/]+$")
 _AT_FDCWD = -100
 
 
@@ -59,11 +63,19 @@ def recover(target: Path) -> bool:
     """Put back a previous `target` that a crash left in a `.NAME.old-*` directory; True if it did.
 
     Only the fallback path (no atomic exchange) can leave one, and only when killed between its
-    two renames; left-over copies are removed once `target` exists again.
+    two renames; left-over copies are removed once `target` exists again. Staging directories
+    (`.NAME.tmp-*`) of saves killed midway are removed once they are STALE_S old: a live save
+    finishes in seconds, so an old one has no writer left.
     """
     target = Path(target)
     if not target.parent.is_dir():
         return False
+    for staging in target.parent.glob(f".{target.name}.tmp-*"):
+        try:
+            if time.time() - staging.stat().st_mtime > STALE_S:
+                shutil.rmtree(staging, ignore_errors=True)
+        except OSError:  # removed by another process meanwhile
+            pass
     olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
     restored = False
     for old in olds:
@@ -73,6 +85,16 @@ def recover(target: Path) -> bool:
             restored = True
         shutil.rmtree(old, ignore_errors=True)
     return restored
+
+
+def sweep(directory: Path) -> None:
+    """`recover` every target in `directory` that a killed save left debris for."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    names = {m.group(1) for p in directory.iterdir() if (m := _DEBRIS.match(p.name))}
+    for name in names:
+        recover(directory / name)
 
 
 def _exchange(a: Path, b: Path) -> bool:

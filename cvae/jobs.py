@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cvae.atomic import sweep
 from cvae.checkpoint import CheckpointError, run_dir
 from cvae.config import ConfigError, TrainConfig
 from cvae.history import History, Progress
@@ -60,6 +61,7 @@ class JobRegistry:
 
     def __init__(self, runs_root: Path, *, max_running: int = 1, max_queued: int = 4):
         self.runs_root = Path(runs_root)
+        sweep(self.runs_root)  # what saves killed with an earlier server left behind
         self.max_queued = max_queued
         self._slots = threading.Semaphore(max_running)
         self._jobs: dict[str, TrainingJob] = {}

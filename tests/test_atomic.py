@@ -1,5 +1,6 @@
 """cvae.atomic: the exchange path and the two-rename fallback, SIGKILLed at every step."""
 import os
+import time
 
 import pytest
 
@@ -47,3 +48,23 @@ def test_recover_puts_back_an_orphaned_old_copy(tmp_path):
     os.replace(tmp_path / "run", orphan / "run")
     assert recover(tmp_path / "run") and _state(tmp_path / "run") == "old"
     assert not orphan.exists() and not recover(tmp_path / "run")
+
+
+def test_sweep_removes_stale_staging_and_restores_old_copies_but_spares_live_saves(tmp_path):
+    for name in ("a.b", "c"):
+        _write(tmp_path / name, name)
+    stale = tmp_path / ".a.b.tmp-dead"
+    live = tmp_path / ".c.tmp-live"
+    for staging in (stale, live):
+        staging.mkdir()
+        (staging / "params.npz").write_bytes(b"half")
+    long_ago = time.time() - atomic.STALE_S - 60
+    os.utime(stale, (long_ago, long_ago))
+    orphan = tmp_path / ".c.old-x"
+    orphan.mkdir()
+    os.replace(tmp_path / "c", orphan / "c")
+
+    atomic.sweep(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".c.tmp-live", "a.b", "c"]
+    assert _state(tmp_path / "a.b") == "a.b" and _state(tmp_path / "c") == "c"
+    atomic.sweep(tmp_path / "missing")  # nothing to do, no error

@@ -50,3 +50,17 @@ def test_bad_run_name_and_failing_job(tmp_path):
     job = registry.start(TrainConfig(dataset="mnist", data_dir=str(tmp_path / "missing")), "nodata")
     _wait(job, 60)
     assert job.status == "failed" and "train-images-idx3-ubyte" in job.message
+
+
+def test_a_new_server_sweeps_what_killed_saves_left_in_the_runs_directory(tmp_path):
+    import os
+
+    from cvae import atomic
+
+    debris = tmp_path / ".run-1.tmp-k9"
+    debris.mkdir(parents=True)
+    (debris / "params.npz").write_bytes(b"half written")
+    long_ago = time.time() - atomic.STALE_S - 1
+    os.utime(debris, (long_ago, long_ago))
+    JobRegistry(tmp_path)
+    assert list(tmp_path.iterdir()) == []
