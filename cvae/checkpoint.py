@@ -13,6 +13,7 @@ import numpy as np
 
 from cvae.atomic import atomic_directory
 from cvae.config import ConfigError, TrainConfig
+from cvae.datasets import load_dataset
 from cvae.history import History
 from cvae.vae import VAE, WeightsError
 
@@ -37,6 +38,18 @@ class Checkpoint:
     @property
     def config(self) -> TrainConfig:
         return self.vae.config
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Minibatches per epoch as the trainer counted them: saved with the run, else (older
+        runs) implied by a finished run's steps, else the trainer's rule on the training set."""
+        saved, steps = self.meta.get("steps_per_epoch"), self.meta.get("steps")
+        if _positive_int(saved):
+            return saved
+        if self.meta.get("status") == "finished" and _positive_int(steps) and steps >= self.config.epochs:
+            return steps // self.config.epochs
+        train = load_dataset(self.config.dataset, "train", data_dir=self.config.data_dir)
+        return max(len(train.images) // self.config.batch_size, 1)
 
 
 def run_dir(runs_root: Path, name: str) -> Path:
@@ -109,6 +122,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
     except (KeyError, TypeError, ValueError, OverflowError) as err:  # OverflowError: int(1e999)
         raise CheckpointError(f"{path}: bad history.json: {err}") from err
     return Checkpoint(path, vae, history, meta)
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _read_json(file: Path):

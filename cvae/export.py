@@ -12,33 +12,27 @@ from matplotlib.patches import Circle, Rectangle
 from cvae.config import TrainConfig
 from cvae.plots import PALETTE, map_range, smooth
 
-__all__ = ["FORMATS", "RUN_COLOURS", "TRAIN_IMAGES", "comparison_image", "compare_row", "differing_fields",
-           "elbo_image", "epoch_axis", "latent_map_image", "mosaic_image", "steps_per_epoch"]
+__all__ = ["FORMATS", "RUN_COLOURS", "comparison_image", "compare_row", "differing_fields", "elbo_image",
+           "epoch_axis", "latent_map_image", "mosaic_image"]
 
 FORMATS = ("png", "svg")
 # Paul Tol's "bright" scheme: one colour per compared run, distinct from the digit palette's order
 RUN_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB")
-# training images per epoch of each dataset (mnist-5k: 400 per class); the trainer drops the last partial batch
-TRAIN_IMAGES = {"mnist-5k": 4_000, "mnist": 60_000, "fashion-mnist": 60_000}
 _PRIOR_SDS = (1, 2, 3)  # N(0, I) in 2-D: circles holding 39%, 86% and 99% of the prior mass
 _DPI = 100
 
 
 # ---- run comparison: plain rows and axes the page and the figures share -------------------------
 
-def steps_per_epoch(config: TrainConfig) -> int:
-    return max(TRAIN_IMAGES.get(config.dataset, 0) // config.batch_size, 1)
+def epoch_axis(steps: Sequence[int], steps_per_epoch: int) -> np.ndarray:
+    """History steps (1-based minibatches) -> epochs."""
+    return np.asarray(steps, dtype=float) / steps_per_epoch
 
 
-def epoch_axis(steps: Sequence[int], config: TrainConfig) -> np.ndarray:
-    """History steps (1-based minibatches) -> epochs, from the dataset size and batch size."""
-    return np.asarray(steps, dtype=float) / steps_per_epoch(config)
-
-
-def compare_row(name: str, config: TrainConfig, history: Mapping[str, Sequence[float]]) -> dict:
+def compare_row(name: str, config: TrainConfig, history: Mapping[str, Sequence[float]], steps_per_epoch: int) -> dict:
     """One table row: the settings that shape the latent map and the last epoch's mean -ELBO and KL."""
     steps = np.asarray(history.get("step", ()), dtype=float)
-    last = steps > steps[-1] - steps_per_epoch(config) if len(steps) else steps.astype(bool)  # the last epoch
+    last = steps > steps[-1] - steps_per_epoch if len(steps) else steps.astype(bool)  # the last epoch
     return {"run": name, "arch": config.arch, "latent dim": config.latent_dim, "likelihood": config.likelihood,
             "beta": config.beta, "epochs": config.epochs,
             "final train -ELBO": _mean(history.get("neg_elbo", ()), last),

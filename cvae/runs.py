@@ -46,6 +46,6 @@ class TrainingRun:
 
     def save(self, path: Path, result: TrainResult, **meta) -> Path:
         return save_checkpoint(path, result.vae, result.history, timeline=timeline_arrays(self.timeline),
-                               status=result.status, steps=result.steps,
+                               status=result.status, steps=result.steps, steps_per_epoch=self.trainer.steps_per_epoch,
                                images_per_s=round(result.images_per_s, 1),
                                train_neg_elbo=self.last_epoch_neg_elbo(result), **meta)

@@ -118,3 +118,24 @@ def test_missing_directory_and_run_names(tmp_path):
     for bad in ["../etc", "a/b", "..", ".hidden", "", "a" * 200, "/abs"]:
         with pytest.raises(CheckpointError):
             run_dir(tmp_path, bad)
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ({"steps_per_epoch": 7, "status": "stopped", "steps": 3}, 7),  # saved by the trainer
+    ({"status": "finished", "steps": 200}, 40),  # an older finished run: 200 steps over 5 epochs
+    ({"status": "stopped", "steps": 3}, 40),  # an older stopped run: 4,000 mnist-5k digits / batch 100
+    ({"steps_per_epoch": "7", "status": "stopped"}, 40),  # nonsense is ignored, not trusted
+    ({"steps_per_epoch": True, "status": "finished", "steps": 0}, 40),
+])
+def test_steps_per_epoch_comes_from_the_run_itself(tmp_path, meta, expected):
+    path = save_checkpoint(tmp_path / "run", VAE(TrainConfig(epochs=5)), _history(), **meta)
+    assert load_checkpoint(path).steps_per_epoch == expected
+
+
+def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
+    from cvae.runs import TrainingRun
+
+    run = TrainingRun.prepare(TrainConfig(epochs=1, batch_size=250))
+    path = run.save(tmp_path / "run", run.fit())
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.meta["steps_per_epoch"] == checkpoint.steps_per_epoch == 16

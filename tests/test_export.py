@@ -131,19 +131,18 @@ def test_no_pyplot_state_is_touched(cloud):
 
 
 def test_epoch_axis_and_compare_row():
-    config = TrainConfig(batch_size=100, beta=0.0)  # mnist-5k: 4,000 images, 40 steps per epoch
-    assert export.steps_per_epoch(config) == 40
-    np.testing.assert_allclose(export.epoch_axis([1, 40, 80], config), [0.025, 1.0, 2.0])
+    config = TrainConfig(batch_size=100, beta=0.0)
+    np.testing.assert_allclose(export.epoch_axis([1, 40, 80], 40), [0.025, 1.0, 2.0])
     history = _history(80)
     history["neg_elbo"] = [500.0] * 40 + [100.0] * 40
     history["kl"] = [0.0] * 40 + [2.0] * 40
-    row = export.compare_row("ae", config, history)
+    row = export.compare_row("ae", config, history, 40)
     assert row == {"run": "ae", "arch": "classroom", "latent dim": 2, "likelihood": "bernoulli", "beta": 0.0,
                    "epochs": 5, "final train -ELBO": 100.0, "final KL": 2.0}
-    assert export.compare_row("new", config, {k: [] for k in history})["final train -ELBO"] is None
+    assert export.compare_row("new", config, {k: [] for k in history}, 40)["final train -ELBO"] is None
 
 
 def test_differing_fields():
-    rows = [export.compare_row(n, TrainConfig(beta=b), _history()) for n, b in (("a", 0.0), ("b", 1.0))]
+    rows = [export.compare_row(n, TrainConfig(beta=b), _history(), 40) for n, b in (("a", 0.0), ("b", 1.0))]
     assert export.differing_fields(rows) == ["beta"]
     assert export.differing_fields(rows[:1]) == []

@@ -35,22 +35,24 @@ if not names:
     st.info("Pick one or more runs above.")
     st.stop()
 
-loaded = {}
+loaded, steps_per_epoch = {}, {}
 for name in names:
     try:
         loaded[name] = state.model_for(runs[name]), state.encoded_for(runs[name])
+        steps_per_epoch[name] = loaded[name][0].steps_per_epoch
     except (cvae.CheckpointError, cvae.DatasetError) as err:
+        loaded.pop(name, None)
         st.warning(f"`{name}` cannot be shown: {err}")
 if not loaded:
     st.stop()
 
-curves = {name: {**ck.history.to_dict(), "epoch": export.epoch_axis(ck.history.step, ck.config).tolist()}
+curves = {name: {**ck.history.to_dict(), "epoch": export.epoch_axis(ck.history.step, steps_per_epoch[name]).tolist()}
           for name, (ck, _) in loaded.items()}
 st.plotly_chart(elbo_compare_figure(curves), width="stretch", key="compare_elbo")
 st.caption("-ELBO = reconstruction + beta x KL, in nats per image, smoothed; lower is better, but only "
            "between runs with the same beta and likelihood: with beta = 0 the KL is not counted at all.")
 
-rows = [export.compare_row(name, ck.config, curves[name]) for name, (ck, _) in loaded.items()]
+rows = [export.compare_row(name, ck.config, curves[name], steps_per_epoch[name]) for name, (ck, _) in loaded.items()]
 differ = export.differing_fields(rows)
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption(("Settings that differ: **" + "**, **".join(differ) + "**. " if differ else
