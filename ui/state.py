@@ -11,6 +11,7 @@ import streamlit as st
 
 import cvae
 import cvae.warmup
+from cvae.bundle import export_bundle
 from cvae.classroom import default_run_path, load_settings
 from cvae.jobs import JobRegistry
 
@@ -110,6 +111,16 @@ def model_for(path: Path) -> cvae.Checkpoint:
 def encoded_for(path: Path) -> EncodedSet:
     """Any saved run's encoded test split, from the cache the active model uses."""
     return _encode(str(path), _stamp(path))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _bundle(path: str, stamp: float) -> bytes:
+    return export_bundle(Path(path))
+
+
+def bundle_for(path: Path) -> bytes:
+    """Any saved run as the bytes of a .zip bundle, built once per saved version."""
+    return _bundle(str(path), _stamp(path))
 
 
 def set_active(path: Path) -> None:

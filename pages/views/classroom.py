@@ -4,17 +4,11 @@ from pathlib import Path
 import streamlit as st
 
 import cvae
-from cvae.bundle import MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
+from cvae.bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
 from cvae.classroom import ClassroomSettings, check_teacher_code, load_settings, save_settings
 from ui import state
 
 MAX_TRIES = 5  # wrong codes per session before the sign-in form is disabled
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _bundle(path: str, stamp: float) -> bytes:
-    return export_bundle(Path(path))
-
 
 st.title("Classroom")
 root = state.runs_root()
@@ -90,7 +84,7 @@ def export_ui() -> None:
     name = st.selectbox("Run to export", list(runs), key="bundle_export_run")
     path = runs[name]
     try:
-        data = _bundle(str(path), state._stamp(path))
+        data = state.bundle_for(path)
     except (BundleError, cvae.CheckpointError) as err:
         st.error(f"`{name}` cannot be exported: {err}")
         return
