@@ -204,7 +204,47 @@ def child_decode(args) -> dict:
             "grid20_ms": timed(lambda: explorer.decode_grid(20, 2.0), args.calls)}
 
 
-CHILDREN = {"fit": child_fit, "torch": child_torch, "decode": child_decode}
+def child_clustered(args) -> dict:
+    """Press Train on the app's default classroom run, stop it `--seconds` later (compile
+    included, as the app's Start does), and measure how clustered the latent map is."""
+    import threading
+
+    import numpy as np
+
+    from cvae.checkpoint import load_checkpoint
+    from cvae.config import TrainConfig
+    from cvae.datasets import load_dataset
+    from cvae.evaluation import evaluate, knn_accuracy
+    from cvae.export import latent_map_image
+    from cvae.runs import TrainingRun
+
+    train_set, test_set = load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
+    reference = slice(0, 2000)
+
+    def clustering(vae) -> float:
+        z_train, z_test = vae.encode(train_set.images[reference])[0], vae.encode(test_set.images)[0]
+        return knn_accuracy(z_train, train_set.labels[reference], z_test, test_set.labels)
+
+    pressed = time.perf_counter()
+    stop = threading.Event()
+    threading.Timer(args.seconds, stop.set).start()
+    run = TrainingRun.prepare(TrainConfig(arch="classroom", epochs=10_000))
+    result = run.fit(stop_event=stop)
+    stopped_s = time.perf_counter() - pressed
+    mu = result.vae.encode(test_set.images)[0]
+    picture = args.out.parent / f"latent_map_after_{args.seconds:.0f}s.png"
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    picture.write_bytes(latent_map_image(mu, test_set.labels, test_set.class_names))
+    shipped = load_checkpoint(ROOT / "assets" / "pretrained")
+    return {
+        "seconds": args.seconds, "stopped_after_s": stopped_s, "compile_s": result.compile_s,
+        "epochs": result.steps / run.trainer.steps_per_epoch, "knn5_accuracy": clustering(result.vae),
+        "test_neg_elbo": evaluate(result.vae, test_set.images)["neg_elbo"],
+        "shipped_knn5_accuracy": clustering(shipped.vae), "chance": 0.1, "picture": str(picture),
+    }
+
+
+CHILDREN = {"fit": child_fit, "torch": child_torch, "decode": child_decode, "clustered": child_clustered}
 
 
 # --------------------------------------------------------------------------- parent
@@ -281,6 +321,10 @@ def measure(args) -> dict:
             print(f"[{arch}] decode latency...", file=sys.stderr, flush=True)
             calls = 20 if quick else 200
             row["decode"] = run_child("decode", ["--arch", arch, "--calls", str(calls)], env)
+            if arch == "classroom":
+                seconds = 20 if quick else 60
+                print(f"[{arch}] latent map {seconds} s after Train...", file=sys.stderr, flush=True)
+                row["clustered"] = run_child("clustered", ["--seconds", str(seconds), "--out", str(args.out)], env)
         results["archs"][arch] = row
     results["env"]["load_after"] = _load()
     results["summary"] = summarise(results)
@@ -305,6 +349,10 @@ def summarise(results: dict) -> dict:
             "peak_rss_mb": _median(warm, "peak_rss_mb"), "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
             "decode_point_ms": row["decode"]["point_ms"], "decode_grid20_ms": row["decode"]["grid20_ms"],
         }
+        if row.get("clustered"):
+            c = row["clustered"]
+            s |= {"clustered_seconds": c["seconds"], "clustered_epochs": c["epochs"],
+                  "clustered_knn5": c["knn5_accuracy"], "shipped_knn5": c["shipped_knn5_accuracy"]}
         if row.get("variant"):
             s["variant_images_per_s"] = _median(row["variant"], "images_per_s")
         if row.get("torch"):
@@ -340,11 +388,19 @@ def markdown(results: dict) -> str:
         ("decode 20x20 grid ms (median of calls)", "decode_grid20_ms", ".1f"),
         ("peak RSS of a training process MB (warm)", "peak_rss_mb", ".0f"),
         ("peak RSS of a PyTorch training process MB", "torch_peak_rss_mb", ".0f"),
+        ("latent map N s after Train: epochs done", "clustered_epochs", ".1f"),
+        ("latent map N s after Train: 5-NN label accuracy (chance 0.10)", "clustered_knn5", ".2f"),
+        ("shipped 60-epoch model: 5-NN label accuracy", "shipped_knn5", ".2f"),
     ]
     lines = ["| metric | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
     for label, key, spec in rows:
         if key.startswith("variant") and not results.get("variant_env"):
             continue
+        if "N s" in label:
+            seconds = next((summary[a]["clustered_seconds"] for a in archs if "clustered_seconds" in summary[a]), None)
+            if seconds is None:
+                continue
+            label = label.replace("N s", f"{seconds:.0f} s")
         lines.append(f"| {label} | " + " | ".join(fmt(summary[a].get(key), spec) for a in archs) + " |")
     env = results["env"]
     lines.append("")
@@ -370,6 +426,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n-images", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=40, help=argparse.SUPPRESS)
     parser.add_argument("--calls", type=int, default=200, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=60.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         sys.path.insert(0, str(ROOT))

@@ -5,7 +5,7 @@ import numpy as np
 
 from cvae.vae import VAE
 
-__all__ = ["evaluate", "gaussian_kl"]
+__all__ = ["evaluate", "gaussian_kl", "knn_accuracy"]
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -13,6 +13,17 @@ _LOG_2PI = np.log(2.0 * np.pi)
 def gaussian_kl(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """KL(N(mu, sd^2) || N(0, 1)) summed over the last axis."""
     return 0.5 * np.sum(mu**2 + sd**2 - 1.0 - 2.0 * np.log(sd), axis=-1)
+
+
+def knn_accuracy(reference_z: np.ndarray, reference_labels: np.ndarray, z: np.ndarray, labels: np.ndarray,
+                 k: int = 5) -> float:
+    """How often the majority label of a code's k nearest reference codes is its own label:
+    a number for "the latent map is clustered by class" (chance is 1 / number of classes)."""
+    d = ((z[:, None, :] - reference_z[None, :, :]) ** 2).sum(-1)
+    nearest = reference_labels[np.argsort(d, axis=1)[:, :k]]
+    n_classes = int(max(reference_labels.max(), labels.max())) + 1
+    votes = np.array([np.bincount(row, minlength=n_classes).argmax() for row in nearest])
+    return float(np.mean(votes == labels))
 
 
 def _log_normal(z: np.ndarray, mu, sd) -> np.ndarray:

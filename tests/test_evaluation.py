@@ -18,3 +18,15 @@ def test_evaluate_terms_add_up_and_iw_is_tighter(trained, mnist5k):
     assert result["iw_neg_log_likelihood"] < result["neg_elbo"]
     untrained = evaluate(VAE(TrainConfig()), test_images)
     assert result["neg_elbo"] < untrained["neg_elbo"] - 100
+
+
+def test_knn_accuracy_is_one_for_separate_clusters_and_near_chance_for_shuffled_labels():
+    from cvae.evaluation import knn_accuracy
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 50)
+    centres = rng.uniform(-20, 20, size=(10, 2))
+    z = centres[labels] + 0.1 * rng.standard_normal((500, 2))
+    queries = centres[labels] + 0.1 * rng.standard_normal((500, 2))
+    assert knn_accuracy(z, labels, queries, labels) == 1.0
+    assert knn_accuracy(z, rng.permutation(labels), queries, labels) < 0.3

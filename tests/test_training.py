@@ -5,14 +5,8 @@ import numpy as np
 import pytest
 
 from cvae.config import ConfigError, TrainConfig
+from cvae.evaluation import knn_accuracy
 from cvae.training import Trainer, train
-
-
-def knn_accuracy(train_z, train_y, test_z, test_y, k=5):
-    d = ((test_z[:, None, :] - train_z[None, :, :]) ** 2).sum(-1)
-    nearest = train_y[np.argsort(d, axis=1)[:, :k]]
-    votes = np.array([np.bincount(row, minlength=10).argmax() for row in nearest])
-    return float(np.mean(votes == test_y))
 
 
 def test_short_fit_lowers_loss_and_separates_digits(trained, mnist5k):
