@@ -4,9 +4,10 @@ A 2-D convolution is three bilinear PyTensor Ops (`ConvOp`: forward, adjoint = i
 gradient / transposed conv, kernel gradient) and a Dense layer one (`MatMulOp`), each
 with a NumPy `perform` and a symbolic gradient written with the others, so PyTensor and
 PyMC differentiate through them to any order and skip the data input's gradient.
-Inside, a convolution gathers the k x k shifted (strided) slices into a patch matrix
-(im2col) and does one BLAS matrix multiply per cache-sized piece of the batch; pieces run
-on THREADS Python threads. Matrix multiplies go to a private, single-threaded OpenBLAS
+Inside, a 3x3 stride-1 convolution runs Winograd F(2x2, 3x3) (`_winograd.py`: C transforms
+and 16 smaller matrix multiplies, 2.25x fewer multiply-adds); the others gather the k x k
+shifted (strided) slices into a patch matrix (im2col) and do one BLAS matrix multiply. Both
+work on cache-sized pieces of the batch, which run on THREADS Python threads. Matrix multiplies go to a private, single-threaded OpenBLAS
 (the `scipy-openblas32` wheel, when installed) rather than NumPy's: NumPy's multi-threaded
 OpenBLAS spin-waits between its threads once per block, which on a busy 2-core machine
 cost 10x (a 2 ms product took 300 ms).
@@ -204,6 +205,19 @@ BLAS = _load_private_blas()
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 THREADS = max(1, int(os.environ.get("CVAE_NUM_THREADS", 0)) or _CPUS) if BLAS else 1
 CHUNK_BYTES = int(os.environ.get("CVAE_CHUNK_BYTES", 2_000_000))
+
+
+def _load_winograd():
+    """Winograd kernels for the 3x3 stride-1 convolutions, on the private BLAS (CVAE_WINOGRAD=0: off)."""
+    if BLAS is None or not pytensor.config.cxx or os.environ.get("CVAE_WINOGRAD", "1") == "0":
+        return None
+    from cvae import _winograd
+
+    address = ctypes.cast(BLAS.sgemm, ctypes.c_void_p).value
+    return _winograd.load(address, Path(pytensor.config.compiledir), pytensor.config.cxx)
+
+
+WINOGRAD = _load_winograd()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -389,12 +403,23 @@ def _unshift(z: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
                 out[:, i0 + g.top - u:i1 + g.top - u, j0 + g.left - v:j1 + g.left - v, :] += z[:, i0:i1, j0:j1, u, v, :]
 
 
+def _winograd_fits(g: ConvGeometry, *arrays: np.ndarray) -> bool:
+    return (WINOGRAD is not None and g.k == 3 and g.stride == 1
+            and all(a.dtype == np.float32 for a in arrays))
+
+
 def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """Cross-correlation: x (B, H, W, C), w (k, k, C, O) -> (B, Ho, Wo, O)."""
     b, (k, _, c, o) = x.shape[0], w.shape
     out = np.empty((b, g.h_out, g.w_out, o), dtype=x.dtype)
     work = b * g.h_out * g.w_out * k * k * c * o
-    if g.shift_path(c, o):  # every input pixel times the whole kernel, then add the shifted outputs
+    if _winograd_fits(g, x, w):  # 16 products of (tiles, C) @ (C, O): 2.25x fewer multiplies
+        u = WINOGRAD.transform_kernel(w)
+
+        def part(lo, hi):
+            WINOGRAD.forward(x[lo:hi], u, g.top, g.left, out[lo:hi])
+        item = 16 * WINOGRAD.tiles(g.h_out, g.w_out) * (c + o) * 4
+    elif g.shift_path(c, o):  # every input pixel times the whole kernel, then add the shifted outputs
         wm = np.ascontiguousarray(w.transpose(2, 0, 1, 3).reshape(c, k * k * o))
 
         def part(lo, hi):
@@ -412,6 +437,8 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
 def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """Adjoint of `conv_forward` in x (the input gradient, or a transposed conv): y (B, Ho, Wo, O) -> (B, H, W, C)."""
+    if _winograd_fits(g, y, w):  # the forward convolution of y with the flipped kernel
+        return conv_forward(y, np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)), g.flipped())
     b, (k, _, c, o) = y.shape[0], w.shape
     out = np.empty((b, g.h_in, g.w_in, c), dtype=y.dtype)
     work = b * g.h_out * g.w_out * k * k * c * o
@@ -442,6 +469,11 @@ def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarra
     """d<conv_forward(x, w), y>/dw: x (B, H, W, C), y (B, Ho, Wo, O) -> (k, k, C, O)."""
     b, c, o, k = x.shape[0], x.shape[3], y.shape[3], g.k
     work = b * g.h_out * g.w_out * k * k * c * o
+    if _winograd_fits(g, x, y):
+        def part(lo, hi):  # (16, C, O) in the Winograd domain
+            return WINOGRAD.kernel_grad(x[lo:hi], y[lo:hi], g.top, g.left)
+        item = 16 * WINOGRAD.tiles(g.h_out, g.w_out) * (c + o) * 4
+        return WINOGRAD.kernel_from(sum(_parallel(part, b, work, item)))
     if g.shift_path(c, o):
         def part(lo, hi):  # (C, k*k*O)
             return _gemm(x[lo:hi].reshape(-1, c).T, _shifted(y[lo:hi], g))

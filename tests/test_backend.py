@@ -15,8 +15,8 @@ needs_private_blas = pytest.mark.skipif(_backend.BLAS is None, reason="no privat
 
 
 def _blas_in_child(**env) -> dict:
-    code = ("import json; from cvae import _backend as b; "
-            "print(json.dumps({'corename': b.BLAS and b.BLAS.corename, 'threads': b.THREADS}))")
+    code = ("import json; from cvae import _backend as b; print(json.dumps({'corename': b.BLAS and b.BLAS.corename, "
+            "'threads': b.THREADS, 'winograd': b.WINOGRAD is not None}))")
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CVAE_")} | env
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True,
                          text=True, timeout=120, check=True).stdout
@@ -65,8 +65,9 @@ def test_kernels_follow_the_cpu_not_numpys_pin():
     assert _blas_in_child(OPENBLAS_CORETYPE="Haswell", CVAE_BLAS_CORETYPE="Haswell")["corename"] == "Haswell"
 
 
-def test_thread_count_knob():
+def test_thread_count_and_winograd_knobs():
     assert _blas_in_child(CVAE_NUM_THREADS="1")["threads"] == 1
+    assert _blas_in_child(CVAE_WINOGRAD="0")["winograd"] is False
 
 
 def test_every_thread_gets_a_piece_even_when_scratch_is_small(monkeypatch):
@@ -76,3 +77,57 @@ def test_every_thread_gets_a_piece_even_when_scratch_is_small(monkeypatch):
     pieces = _backend._parallel(lambda lo, hi: (lo, hi), 100, work=2**30, item_bytes=_backend.CHUNK_BYTES // 10)
     assert pieces == [(lo, lo + 10) for lo in range(0, 100, 10)]
     assert _backend._parallel(lambda lo, hi: (lo, hi), 100, work=10, item_bytes=16) == [(0, 100)]
+
+
+needs_winograd = pytest.mark.skipif(_backend.WINOGRAD is None, reason="no C compiler for the Winograd kernels")
+GEOMETRIES = [  # (batch, h, w, c, o, padding): 'same' and 'valid', odd sizes, more images than one piece
+    (37, 14, 14, 64, 64, "same"), (3, 7, 5, 3, 4, "same"), (2, 9, 6, 5, 2, "valid"), (4, 3, 3, 1, 8, "valid"),
+]
+
+
+def _geometry(h, w, padding):
+    from cvae.layers import _geometry
+
+    return _geometry(3, (h, w), 1, padding)
+
+
+@needs_winograd
+@pytest.mark.parametrize("b,h,w,c,o,padding", GEOMETRIES)
+def test_winograd_agrees_with_im2col_in_all_three_kernels(monkeypatch, b, h, w, c, o, padding):
+    g = _geometry(h, w, padding)
+    rng = np.random.default_rng(b)
+    x = rng.standard_normal((b, h, w, c), dtype=np.float32)
+    k = rng.standard_normal((3, 3, c, o), dtype=np.float32)
+    dy = rng.standard_normal((b, g.h_out, g.w_out, o), dtype=np.float32)
+    fast = [_backend.conv_forward(x, k, g), _backend.conv_adjoint(dy, k, g), _backend.conv_kernel_grad(x, dy, g)]
+    monkeypatch.setattr(_backend, "WINOGRAD", None)
+    slow = [_backend.conv_forward(x, k, g), _backend.conv_adjoint(dy, k, g), _backend.conv_kernel_grad(x, dy, g)]
+    for got, expected in zip(fast, slow):
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * scale)
+
+
+@needs_winograd
+def test_winograd_known_answer_test_rejects_a_wrong_transform(monkeypatch):
+    from cvae import _winograd
+
+    assert _backend.WINOGRAD.agrees_with_direct_convolution()
+    monkeypatch.setattr(_winograd, "G", _winograd.G * np.float32(1.001))
+    assert not _backend.WINOGRAD.agrees_with_direct_convolution()
+
+
+@needs_winograd
+def test_winograd_library_is_built_once_and_a_missing_compiler_falls_back(tmp_path):
+    import pytensor
+
+    from cvae import _winograd
+
+    address = _backend.WINOGRAD.sgemm
+    assert _winograd.load(address, tmp_path, pytensor.config.cxx) is not None
+    (library,) = tmp_path.glob("cvae-winograd-*.so")
+    built = library.stat().st_mtime_ns
+    assert _winograd.load(address, tmp_path, pytensor.config.cxx) is not None
+    assert library.stat().st_mtime_ns == built and len(list(tmp_path.iterdir())) == 1
+    with pytest.warns(RuntimeWarning, match="using im2col"):
+        assert _winograd.load(address, tmp_path / "other", str(tmp_path / "no-such-compiler")) is None
+    assert list((tmp_path / "other").iterdir()) == []  # no half-built library left behind
