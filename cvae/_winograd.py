@@ -141,20 +141,23 @@ def _data(a: np.ndarray) -> int:
     return a.ctypes.data
 
 
-def _direct(x, k, top, left, h_out, w_out):
+def _padded(x: np.ndarray, top: int, left: int, h_out: int, w_out: int) -> np.ndarray:
+    """x zero-padded (float64) so that output (i, j) reads rows i..i+2 and columns j..j+2."""
     b, h, w, c = x.shape
     xp = np.zeros((b, h_out + 2, w_out + 2, c), dtype=np.float64)
     rows, cols = min(h, h_out + 2 - top), min(w, w_out + 2 - left)
     xp[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
+    return xp
+
+
+def _direct(x, k, top, left, h_out, w_out):
+    xp = _padded(x, top, left, h_out, w_out)
     return sum(np.einsum("bhwc,co->bhwo", xp[:, u:u + h_out, v:v + w_out], k[u, v].astype(np.float64))
                for u in range(3) for v in range(3))
 
 
 def _direct_kernel_grad(x, dy, top, left):
-    b, h_out, w_out, o = dy.shape
-    h, w, c = x.shape[1:]
-    xp = np.zeros((b, h_out + 2, w_out + 2, c), dtype=np.float64)
-    rows, cols = min(h, h_out + 2 - top), min(w, w_out + 2 - left)
-    xp[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
+    h_out, w_out = dy.shape[1:3]
+    xp = _padded(x, top, left, h_out, w_out)
     return np.stack([np.stack([np.einsum("bhwc,bhwo->co", xp[:, u:u + h_out, v:v + w_out], dy)
                                for v in range(3)]) for u in range(3)])
