@@ -7,10 +7,10 @@ PyMC differentiate through them to any order and skip the data input's gradient.
 Inside, a 3x3 stride-1 convolution runs Winograd F(2x2, 3x3) (`_winograd.py`: C transforms
 and 16 smaller matrix multiplies, 2.25x fewer multiply-adds); the others gather the k x k
 shifted (strided) slices into a patch matrix (im2col) and do one BLAS matrix multiply. Both
-work on cache-sized pieces of the batch, which run on THREADS Python threads. Matrix multiplies go to a private, single-threaded OpenBLAS
-(the `scipy-openblas32` wheel, when installed) rather than NumPy's: NumPy's multi-threaded
-OpenBLAS spin-waits between its threads once per block, which on a busy 2-core machine
-cost 10x (a 2 ms product took 300 ms).
+work on cache-sized pieces of the batch, which run on THREADS Python threads. Matrix
+multiplies go to a private, single-threaded OpenBLAS (the `scipy-openblas32` wheel, when
+installed) rather than NumPy's: NumPy's multi-threaded OpenBLAS spin-waits between its
+threads once per block, which on a busy 2-core machine cost 10x (a 2 ms product took 300 ms).
 """
 from __future__ import annotations
 
