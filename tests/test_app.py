@@ -120,3 +120,13 @@ def test_page_reruns_compile_nothing(app, monkeypatch):
     app.switch_page("pages/views/latent.py").run()
     assert not app.exception
     assert compiled == []
+
+
+def test_train_page_says_when_the_compile_cache_is_still_warming(app, monkeypatch):
+    from ui import state
+
+    app.switch_page("pages/views/train.py").run()
+    assert not any("compiling the training code" in c.value for c in app.caption)
+    monkeypatch.setattr(state, "warming_up", lambda: True)
+    app.run()
+    assert any("compiling the training code in the background" in c.value for c in app.caption)
