@@ -45,15 +45,16 @@ class Winograd:
 
     @staticmethod
     def transform_kernel(w: np.ndarray) -> np.ndarray:
-        """(3, 3, C, O) -> U (16, C, O)."""
+        """(3, 3, C, O) -> U (16, C, O): U[4i+j] = sum over u, v of G[i, u] G[j, v] w[u, v]."""
         c, o = w.shape[2:]
-        return np.ascontiguousarray(np.einsum("iu,jv,uvco->ijco", G, G, w).reshape(16, c, o), dtype=np.float32)
+        g = np.kron(G, G)  # (16, 9)
+        return (g @ w.reshape(9, c * o).astype(np.float32, copy=False)).reshape(16, c, o)
 
     @staticmethod
     def kernel_from(du: np.ndarray) -> np.ndarray:
         """The adjoint of `transform_kernel`: dU (16, C, O) -> dW (3, 3, C, O)."""
         c, o = du.shape[1:]
-        return np.ascontiguousarray(np.einsum("iu,jv,ijco->uvco", G, G, du.reshape(4, 4, c, o)), dtype=np.float32)
+        return (np.kron(G, G).T @ du.reshape(16, c * o)).reshape(3, 3, c, o)
 
     def forward(self, x: np.ndarray, u: np.ndarray, pad_top: int, pad_left: int, y: np.ndarray) -> None:
         """y (b, Ho, Wo, O) = the cross-correlation of x (b, H, W, C) with the kernel whose transform is u."""
