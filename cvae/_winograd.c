@@ -107,6 +107,44 @@ static void gradient_transform(const float *dy, int nb, int h_out, int w_out, in
             }
 }
 
+/* U (16, n) = G g G^T for each of the n = c * o kernels g of w (3, 3, n). */
+void winograd_transform_kernel(const float *w, int n, float *U) {
+    for (int k = 0; k < n; k++) {
+        float g[3][3], t[4][3];
+        for (int u = 0; u < 3; u++)
+            for (int v = 0; v < 3; v++) g[u][v] = w[(size_t)(3 * u + v) * n + k];
+        for (int v = 0; v < 3; v++) {  /* G g: rows */
+            t[0][v] = g[0][v]; t[1][v] = 0.5f * (g[0][v] + g[1][v] + g[2][v]);
+            t[2][v] = 0.5f * (g[0][v] - g[1][v] + g[2][v]); t[3][v] = g[2][v];
+        }
+        for (int i = 0; i < 4; i++) {  /* (G g) G^T: columns */
+            U[(size_t)(4 * i + 0) * n + k] = t[i][0];
+            U[(size_t)(4 * i + 1) * n + k] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            U[(size_t)(4 * i + 2) * n + k] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            U[(size_t)(4 * i + 3) * n + k] = t[i][2];
+        }
+    }
+}
+
+/* dw (3, 3, n) = G^T dU G: the adjoint of winograd_transform_kernel. */
+void winograd_kernel_from(const float *dU, int n, float *dw) {
+    for (int k = 0; k < n; k++) {
+        float d[4][4], s[3][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) d[i][j] = dU[(size_t)(4 * i + j) * n + k];
+        for (int j = 0; j < 4; j++) {  /* G^T dU: rows */
+            s[0][j] = d[0][j] + 0.5f * (d[1][j] + d[2][j]);
+            s[1][j] = 0.5f * (d[1][j] - d[2][j]);
+            s[2][j] = 0.5f * (d[1][j] + d[2][j]) + d[3][j];
+        }
+        for (int u = 0; u < 3; u++) {  /* (G^T dU) G: columns */
+            dw[(size_t)(3 * u + 0) * n + k] = s[u][0] + 0.5f * (s[u][1] + s[u][2]);
+            dw[(size_t)(3 * u + 1) * n + k] = 0.5f * (s[u][1] - s[u][2]);
+            dw[(size_t)(3 * u + 2) * n + k] = 0.5f * (s[u][1] + s[u][2]) + s[u][3];
+        }
+    }
+}
+
 /* y = conv(x, g) for the transformed kernel U (16, c, o). */
 void winograd_forward(sgemm_fn sgemm, const float *x, int nb, int h, int w, int c, int pad_top, int pad_left,
                       const float *U, int o, int h_out, int w_out, float *y, float *V, float *M,

@@ -21,8 +21,6 @@ __all__ = ["Winograd", "load"]
 
 SOURCE = Path(__file__).with_name("_winograd.c")
 FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-fno-math-errno")
-# G of F(2, 3): U = G g G^T maps a 3x3 kernel to the 4x4 Winograd domain
-G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]], dtype=np.float32)
 _p, _i = ctypes.c_void_p, ctypes.c_int
 
 
@@ -37,24 +35,29 @@ class Winograd:
         self._kernel_grad = lib.winograd_kernel_grad
         self._kernel_grad.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
         self._kernel_grad.restype = None
+        # in C, not NumPy: a NumPy matmul would run on NumPy's multi-threaded BLAS (see _backend)
+        self._transform_kernel, self._kernel_from = lib.winograd_transform_kernel, lib.winograd_kernel_from
+        for function in (self._transform_kernel, self._kernel_from):
+            function.argtypes, function.restype = [_p, _i, _p], None
 
     @staticmethod
     def tiles(h_out: int, w_out: int) -> int:
         """2x2 output tiles per image."""
         return -(-h_out // 2) * -(-w_out // 2)
 
-    @staticmethod
-    def transform_kernel(w: np.ndarray) -> np.ndarray:
-        """(3, 3, C, O) -> U (16, C, O): U[4i+j] = sum over u, v of G[i, u] G[j, v] w[u, v]."""
+    def transform_kernel(self, w: np.ndarray) -> np.ndarray:
+        """(3, 3, C, O) -> U (16, C, O) = G w G^T for every channel pair."""
         c, o = w.shape[2:]
-        g = np.kron(G, G)  # (16, 9)
-        return (g @ w.reshape(9, c * o).astype(np.float32, copy=False)).reshape(16, c, o)
+        u = np.empty((16, c, o), dtype=np.float32)
+        self._transform_kernel(_data(np.ascontiguousarray(w, dtype=np.float32)), c * o, u.ctypes.data)
+        return u
 
-    @staticmethod
-    def kernel_from(du: np.ndarray) -> np.ndarray:
+    def kernel_from(self, du: np.ndarray) -> np.ndarray:
         """The adjoint of `transform_kernel`: dU (16, C, O) -> dW (3, 3, C, O)."""
         c, o = du.shape[1:]
-        return (np.kron(G, G).T @ du.reshape(16, c * o)).reshape(3, 3, c, o)
+        dw = np.empty((3, 3, c, o), dtype=np.float32)
+        self._kernel_from(_data(np.ascontiguousarray(du, dtype=np.float32)), c * o, dw.ctypes.data)
+        return dw
 
     def forward(self, x: np.ndarray, u: np.ndarray, pad_top: int, pad_left: int, y: np.ndarray) -> None:
         """y (b, Ho, Wo, O) = the cross-correlation of x (b, H, W, C) with the kernel whose transform is u."""
