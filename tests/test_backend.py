@@ -16,7 +16,7 @@ needs_private_blas = pytest.mark.skipif(_backend.BLAS is None, reason="no privat
 
 def _blas_in_child(**env) -> dict:
     code = ("import json; from cvae import _backend as b; print(json.dumps({'corename': b.BLAS and b.BLAS.corename, "
-            "'threads': b.THREADS, 'winograd': b.WINOGRAD is not None}))")
+            "'threads': b.THREADS, 'winograd': b.WINOGRAD is not None, 'malloc': b.MALLOC_TUNED}))")
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CVAE_")} | env
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True,
                          text=True, timeout=120, check=True).stdout
@@ -65,9 +65,12 @@ def test_kernels_follow_the_cpu_not_numpys_pin():
     assert _blas_in_child(OPENBLAS_CORETYPE="Haswell", CVAE_BLAS_CORETYPE="Haswell")["corename"] == "Haswell"
 
 
-def test_thread_count_and_winograd_knobs():
+def test_thread_count_winograd_and_malloc_knobs():
     assert _blas_in_child(CVAE_NUM_THREADS="1")["threads"] == 1
     assert _blas_in_child(CVAE_WINOGRAD="0")["winograd"] is False
+    assert _blas_in_child(CVAE_MALLOC_TUNING="0")["malloc"] is False
+    if sys.platform.startswith("linux"):
+        assert _blas_in_child()["malloc"] is True
 
 
 def test_every_thread_gets_a_piece_even_when_scratch_is_small(monkeypatch):
