@@ -125,6 +125,7 @@ def test_page_reruns_compile_nothing(app, monkeypatch):
 def test_train_page_says_when_the_compile_cache_is_still_warming(app, monkeypatch):
     from ui import state
 
+    monkeypatch.setattr(state, "warming_up", lambda: False)
     app.switch_page("pages/views/train.py").run()
     assert not any("compiling the training code" in c.value for c in app.caption)
     monkeypatch.setattr(state, "warming_up", lambda: True)
