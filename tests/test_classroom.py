@@ -99,6 +99,15 @@ def _page():
     return at
 
 
+def _sign_in(monkeypatch, typed: str):
+    """The Classroom page, teacher code 'open-sesame' configured, after typing `typed` into its form."""
+    monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
+    at = _page()
+    at.text_input(key="teacher_code_input").input(typed)
+    at.button[0].click().run()
+    return at
+
+
 def test_teacher_mode_disabled_without_a_code(runs, monkeypatch):
     monkeypatch.delenv("CVAE_TEACHER_CODE", raising=False)
     at = _page()
@@ -107,10 +116,7 @@ def test_teacher_mode_disabled_without_a_code(runs, monkeypatch):
 
 
 def test_wrong_code_is_refused(runs, monkeypatch):
-    monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
-    at = _page()
-    at.text_input(key="teacher_code_input").input("guess")
-    at.button[0].click().run()
+    at = _sign_in(monkeypatch, "guess")
     assert not at.exception
     assert any("not the teacher code" in e.value for e in at.error)
     assert "teacher" not in at.session_state or not at.session_state["teacher"]
@@ -119,10 +125,7 @@ def test_wrong_code_is_refused(runs, monkeypatch):
 
 
 def test_right_code_sets_the_default_run(runs, monkeypatch):
-    monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
-    at = _page()
-    at.text_input(key="teacher_code_input").input("open-sesame")
-    at.button[0].click().run()
+    at = _sign_in(monkeypatch, "open-sesame")
     assert not at.exception, at.exception
     assert at.session_state["teacher"] is True
     assert set(at.selectbox(key="classroom_default").options) == {"pretrained (shipped)", "beta0", "beta1"}
