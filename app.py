@@ -6,15 +6,15 @@ from ui.components import model_picker_ui
 
 st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
 
-# Page scripts live in pages/views/ (pages/__init__.py explains the shims beside them).
+# Page scripts live in app_pages/: a folder named pages/ would switch Streamlit to its legacy mode.
 PAGES = [
-    st.Page("pages/views/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/views/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/views/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-    st.Page("pages/views/manifold.py", title="Manifold", icon=":material/grid_on:"),
-    st.Page("pages/views/your_digit.py", title="Your digit", icon=":material/draw:"),
-    st.Page("pages/views/compare.py", title="Compare runs", icon=":material/compare:"),
-    st.Page("pages/views/classroom.py", title="Classroom", icon=":material/school:"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    st.Page("app_pages/manifold.py", title="Manifold", icon=":material/grid_on:"),
+    st.Page("app_pages/your_digit.py", title="Your digit", icon=":material/draw:"),
+    st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare:"),
+    st.Page("app_pages/classroom.py", title="Classroom", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

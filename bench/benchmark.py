@@ -28,7 +28,7 @@ THREADS = 2
 # --------------------------------------------------------------------------- children
 
 def _load_images(n_images: int):
-    from cvae.datasets import load_dataset
+    from cvae.data.datasets import load_dataset
     images = load_dataset("mnist-5k", "train").images
     return images[:n_images] if n_images else images
 
@@ -37,7 +37,7 @@ def child_fit(args) -> dict:
     """One PyMC fit through the project's own Trainer, as the CLI/app runs it."""
     t_proc = time.perf_counter()
     from cvae.config import TrainConfig
-    from cvae.training import Trainer
+    from cvae.training.trainer import Trainer
     images = _load_images(args.n_images)
     import_s = time.perf_counter() - t_proc
     config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=BATCH, seed=0)
@@ -70,7 +70,6 @@ def _backend_info() -> dict:
 
 
 def _torch_nets(arch: str, latent: int = 2):
-    import torch
     import torch.nn.functional as F
     from torch import nn
 
@@ -181,9 +180,10 @@ def child_torch(args) -> dict:
 def child_decode(args) -> dict:
     """Warm decode latency of one point and of a 20 x 20 grid through the Explorer API."""
     import numpy as np
+
     from cvae.config import TrainConfig
-    from cvae.explorer import Explorer
-    from cvae.vae import VAE
+    from cvae.model.vae import VAE
+    from cvae.service.explorer import Explorer
     explorer = Explorer(VAE(TrainConfig(arch=args.arch, seed=0)))
     point = np.array([[0.5, -0.25]], dtype=np.float32)
     t0 = time.perf_counter()
@@ -209,14 +209,12 @@ def child_clustered(args) -> dict:
     included, as the app's Start does), and measure how clustered the latent map is."""
     import threading
 
-    import numpy as np
-
-    from cvae.checkpoint import load_checkpoint
     from cvae.config import TrainConfig
-    from cvae.datasets import load_dataset
-    from cvae.evaluation import evaluate, knn_accuracy
-    from cvae.export import latent_map_image
-    from cvae.runs import TrainingRun
+    from cvae.data.datasets import load_dataset
+    from cvae.service.evaluation import evaluate, knn_accuracy
+    from cvae.service.training_run import TrainingRun
+    from cvae.store.checkpoint import load_checkpoint
+    from cvae.viz.static import latent_map_image
 
     train_set, test_set = load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
     reference = slice(0, 2000)
@@ -294,7 +292,7 @@ def measure(args) -> dict:
         "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")},
         "pytensor_flags": os.environ.get("PYTENSOR_FLAGS", ""),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "CVAE_"))},
-        "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                      if line.startswith("model name")), platform.processor()),
     }
     for arch in args.arch:

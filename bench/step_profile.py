@@ -20,8 +20,8 @@ def main() -> None:
     p.add_argument("--profile", action="store_true")
     args = p.parse_args()
     from cvae.config import TrainConfig
-    from cvae.datasets import load_dataset
-    from cvae.training import Trainer
+    from cvae.data.datasets import load_dataset
+    from cvae.training.trainer import Trainer
     images = load_dataset("mnist-5k", "train").images
     trainer = Trainer(TrainConfig(arch=args.arch, epochs=1), images)
     t0 = time.perf_counter()
@@ -35,7 +35,8 @@ def main() -> None:
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     print(f"step ms: min {min(times)*1e3:.1f} median {statistics.median(times[1:])*1e3:.1f} "
-          f"-> {100 / statistics.median(times[1:]):.0f} images/s; cpu ms/step median {statistics.median(cpu[1:])*1e3:.1f}; "
+          f"-> {100 / statistics.median(times[1:]):.0f} images/s; "
+          f"cpu ms/step median {statistics.median(cpu[1:])*1e3:.1f}; "
           f"loss {float(loss) / 100:.1f}")
     if args.profile:
         step.profile.summary(n_ops_to_print=25, n_apply_to_print=30)

@@ -1,16 +1,30 @@
 """CVAE Explorer's model package: a convolutional VAE as a PyMC model, fitted by amortized ADVI.
 
-Data -> layers/networks -> PyMC model -> training -> checkpoint -> explorer. Training
-(`cvae.training`) imports PyMC; everything the explorer needs imports only PyTensor.
+The subpackages follow the data: data -> nn -> model -> training -> store -> service -> viz
+(the Streamlit app in app.py, app_pages/ and ui/ sits on top and is not part of the package).
+The names below load their module on first use, so `import cvae` itself is instant.
 """
-from cvae.checkpoint import Checkpoint, CheckpointError, load_checkpoint, run_dir, save_checkpoint
-from cvae.config import ConfigError, TrainConfig
-from cvae.datasets import DATASET_NAMES, Dataset, DatasetError, load_dataset
-from cvae.explorer import Explorer
-from cvae.history import History
-from cvae.vae import VAE
+from __future__ import annotations
 
-__all__ = [
-    "DATASET_NAMES", "VAE", "Checkpoint", "CheckpointError", "ConfigError", "Dataset", "DatasetError",
-    "Explorer", "History", "TrainConfig", "load_checkpoint", "load_dataset", "run_dir", "save_checkpoint",
-]
+import importlib
+
+_PUBLIC = {  # name -> module that defines it
+    "TrainConfig": "cvae.config", "ConfigError": "cvae.config",
+    "DATASET_NAMES": "cvae.data.datasets", "Dataset": "cvae.data.datasets", "DatasetError": "cvae.data.datasets",
+    "load_dataset": "cvae.data.datasets", "load_split": "cvae.data.datasets",
+    "VAE": "cvae.model.vae", "History": "cvae.training.history",
+    "Checkpoint": "cvae.store.checkpoint", "CheckpointError": "cvae.store.checkpoint",
+    "load_checkpoint": "cvae.store.checkpoint", "run_dir": "cvae.store.checkpoint",
+    "save_checkpoint": "cvae.store.checkpoint", "Explorer": "cvae.service.explorer",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'cvae' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -9,11 +9,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-__all__ = ["atomic_directory", "fsync_file", "recover", "sweep"]
+__all__ = ["atomic_directory", "atomic_file", "fsync_file", "recover", "sweep", "write_atomic"]
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 STALE_S = 3600.0
@@ -24,6 +24,32 @@ _AT_FDCWD = -100
 def fsync_file(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary path beside `target`; on success it is synced and renamed over
+    `target`, so readers see the old file or the new one, never half of one. On any error the
+    temporary file is removed and `target` is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        yield partial
+        fsync_file(partial)
+        os.replace(partial, target)
+        _fsync_dir(target.parent)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_atomic(target: Path, data: bytes | str) -> Path:
+    """Write `data` (text as UTF-8) to `target` through `atomic_file`."""
+    with atomic_file(target) as partial:
+        partial.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(target)
 
 
 @contextmanager

@@ -4,16 +4,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-from cvae.checkpoint import CheckpointError, load_checkpoint
-from cvae.config import ARCHS, LIKELIHOODS, ConfigError, TrainConfig
-from cvae.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
-from cvae.download import DownloadError
-from cvae.explorer import Explorer
+from cvae.config import ConfigError, TrainConfig
+from cvae.data.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
+from cvae.data.download import DownloadError
+from cvae.model.likelihoods import LIKELIHOODS
+from cvae.nn.networks import ARCHITECTURES
+from cvae.service.explorer import Explorer
+from cvae.settings import SettingsError
+from cvae.store.checkpoint import CheckpointError, load_checkpoint
 
 __all__ = ["main"]
+
+
+ARCH_CHOICES = (*ARCHITECTURES.names(), *ARCHITECTURES.aliases())  # "seed", "classroom": older names
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,9 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     t = sub.add_parser("train", help="fit a VAE with PyMC's ADVI and save a checkpoint")
     t.add_argument("--dataset", choices=DATASET_NAMES, default=d.dataset)
-    t.add_argument("--arch", choices=ARCHS, default=d.arch)
+    t.add_argument("--arch", choices=ARCH_CHOICES, default=d.arch)
     t.add_argument("--latent-dim", type=int, default=d.latent_dim)
-    t.add_argument("--likelihood", choices=LIKELIHOODS, default=d.likelihood)
+    t.add_argument("--likelihood", choices=LIKELIHOODS.names(), default=d.likelihood)
     t.add_argument("--sigma", type=float, default=d.sigma, help="Normal likelihood's pixel sd")
     t.add_argument("--beta", type=float, default=d.beta, help="KL weight (1 = the true ELBO)")
     t.add_argument("--epochs", type=int, default=d.epochs)
@@ -33,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--data-dir", default=None, help="directory with the idx files")
     t.add_argument("--out", required=True, type=Path, help="checkpoint directory to write")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (also none when stderr is not a terminal)")
     e = sub.add_parser("evaluate", help="held-out -ELBO of a checkpoint, nats per image")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--dataset", choices=DATASET_NAMES, default=None, help="default: the training dataset")
@@ -44,47 +49,22 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="layer tables of a checkpoint")
     s.add_argument("checkpoint", type=Path)
     w = sub.add_parser("warm", help="fill PyTensor's compile cache so the app's first Train starts at once")
-    w.add_argument("--arch", choices=ARCHS, action="append", help="default: every arch")
+    w.add_argument("--arch", choices=ARCH_CHOICES, action="append", help="default: every arch")
     w.add_argument("--background", action="store_true", help="run at low CPU priority (the app's own warm-up)")
     return parser
 
 
-class _ProgressBar:
-    """A one-line stderr bar: PyMC callback protocol, redrawn at most 5 times a second."""
-
-    def __init__(self, trainer, stream=sys.stderr):
-        self.trainer, self.stream, self._last = trainer, stream, 0.0
-
-    def __call__(self, approx, losses, i) -> None:
-        now = time.monotonic()
-        if now - self._last < 0.2 and i < self.trainer.total_steps:
-            return
-        self._last = now
-        p = self.trainer.progress()
-        recent = self.trainer.history.neg_elbo[-self.trainer.steps_per_epoch:]
-        filled = int(30 * p.step / p.total_steps)
-        eta = f"{p.eta_s:5.0f}s" if p.eta_s == p.eta_s else "    ?"
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] step {p.step}/{p.total_steps} "
-                          f"epoch {p.epoch:.1f}  avg -ELBO {sum(recent) / len(recent):8.2f} nats/image  "
-                          f"{p.images_per_s:6.0f} img/s  ETA {eta}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-
-
 def _train(args) -> int:
-    from cvae.runs import TrainingRun  # imports PyMC: only for training
+    from cvae.service.training_run import TrainingRun  # imports PyMC: only for training
+    from cvae.training.progress import ProgressBar
 
     config = TrainConfig(dataset=args.dataset, arch=args.arch, latent_dim=args.latent_dim,
                          likelihood=args.likelihood, sigma=args.sigma, beta=args.beta,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, data_dir=args.data_dir)
     run = TrainingRun.prepare(config)
-    bar = _ProgressBar(run.trainer)
-    result = run.fit(callbacks=[] if args.quiet else [bar])
-    if not args.quiet:
-        bar.close()
+    with ProgressBar(run.trainer.history, run.trainer.plan, quiet=args.quiet) as bar:
+        result = run.fit(callbacks=[bar])
     run.save(args.out, result)
     print(json.dumps({"checkpoint": str(args.out), "status": result.status, "message": result.message,
                       "steps": result.steps, "images_per_s": round(result.images_per_s, 1),
@@ -94,7 +74,7 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from cvae.evaluation import evaluate
+    from cvae.service.evaluation import evaluate
 
     checkpoint = load_checkpoint(args.checkpoint)
     dataset = args.dataset or checkpoint.config.dataset
@@ -117,11 +97,11 @@ def _summary(args) -> int:
 def _warm(args) -> int:
     import os
 
-    from cvae.warmup import warm_up
+    from cvae.training.warmup import warm_up
 
     if args.background:
         os.nice(10)
-    results = warm_up(tuple(args.arch or ARCHS))
+    results = warm_up(tuple(args.arch or ARCHITECTURES.names()))
     print(json.dumps({r.arch: round(r.seconds, 1) for r in results}))
     return 0
 
@@ -131,6 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": _train, "evaluate": _evaluate, "summary": _summary, "warm": _warm}
     try:
         return commands[args.command](args)
-    except (ConfigError, DatasetError, DownloadError, CheckpointError, ValueError) as err:
+    except (ConfigError, DatasetError, DownloadError, CheckpointError, SettingsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -5,12 +5,16 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from cvae.datasets import DATASET_NAMES
+from cvae.data.datasets import DATASET_NAMES
+from cvae.model.likelihoods import LIKELIHOODS
+from cvae.nn.networks import ARCHITECTURES
+from cvae.registry import UnknownName
 
-__all__ = ["ARCHS", "LIKELIHOODS", "ConfigError", "TrainConfig"]
+__all__ = ["LIMITS", "ConfigError", "TrainConfig"]
 
-ARCHS = ("classroom", "seed")
-LIKELIHOODS = ("bernoulli", "normal")
+# (low, high) of each bounded field, inclusive: the config checks them and the Train form offers them
+LIMITS = {"latent_dim": (2, 64), "epochs": (1, 10_000), "batch_size": (1, 10_000), "seed": (0, 2**31 - 1),
+          "beta": (0.0, 100.0), "sigma": (1e-3, 10.0)}
 
 
 class ConfigError(ValueError):
@@ -22,9 +26,9 @@ class TrainConfig:
     """Everything that defines a model and how it is fitted."""
 
     dataset: str = "mnist-5k"
-    arch: str = "classroom"
+    arch: str = "keras-example"  # a name or alias in cvae.nn.networks.ARCHITECTURES
     latent_dim: int = 2
-    likelihood: str = "bernoulli"
+    likelihood: str = "bernoulli"  # a name in cvae.model.likelihoods.LIKELIHOODS
     sigma: float = 0.1
     beta: float = 1.0
     epochs: int = 5
@@ -37,21 +41,16 @@ class TrainConfig:
         _check_types(self)
         if self.dataset not in DATASET_NAMES:
             raise ConfigError(f"dataset must be one of {', '.join(DATASET_NAMES)}; got {self.dataset!r}")
-        if self.arch not in ARCHS:
-            raise ConfigError(f"arch must be one of {', '.join(ARCHS)}; got {self.arch!r}")
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(
-                f"likelihood must be one of {', '.join(LIKELIHOODS)}; got {self.likelihood!r}"
-            )
-        _check_range("latent_dim", self.latent_dim, 2, 64)
-        _check_range("epochs", self.epochs, 1, 10_000)
-        _check_range("batch_size", self.batch_size, 1, 10_000)
-        _check_range("seed", self.seed, 0, 2**31 - 1)
-        _check_range("beta", self.beta, 0.0, 100.0)
+        for name, registry in (("arch", ARCHITECTURES), ("likelihood", LIKELIHOODS)):
+            try:  # an alias (e.g. arch "seed", as older runs saved it) becomes the registered name
+                object.__setattr__(self, name, registry.canonical(getattr(self, name)))
+            except UnknownName:
+                raise ConfigError(f"{name} must be one of {', '.join(registry.names())}; "
+                                  f"got {getattr(self, name)!r}") from None
+        for name in ("latent_dim", "epochs", "batch_size", "seed", "beta", "sigma"):
+            _check_range(name, getattr(self, name), *LIMITS[name])
         if not 0.0 < self.lr <= 1.0:
             raise ConfigError(f"lr must be in (0, 1]; got {self.lr!r} (Adam diverges far above 1e-2)")
-        if not 1e-3 <= self.sigma <= 10.0:
-            raise ConfigError(f"sigma must be in [0.001, 10]; got {self.sigma!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

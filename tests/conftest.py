@@ -1,12 +1,11 @@
-import os
-import sys
+"""Fixtures shared by the suite: real data, one real short fit, and the app under AppTest."""
+import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+APP_TIMEOUT = 180  # s for one script run under AppTest: a page's first run imports PyMC or encodes digits
 
 
 def pytest_configure(config):
@@ -15,15 +14,54 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def mnist5k():
-    from cvae.datasets import load_dataset
+    from cvae.data.datasets import load_dataset
     return load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
 
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, mnist5k):
-    """One real short classroom fit shared by the tests that need a trained model."""
+    """One real short fit of the default network shared by the tests that need a trained model."""
     from cvae.config import TrainConfig
-    from cvae.training import train
+    from cvae.training.trainer import train
     train_set, _ = mnist5k
-    config = TrainConfig(arch="classroom", epochs=4, seed=0)
+    config = TrainConfig(arch="keras-example", epochs=4, seed=0)
     return train(config, train_set.images)
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch) -> Path:
+    """An empty runs directory that the app (CVAE_RUNS_DIR) saves to."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
+    return root
+
+
+def page_path(name: str) -> str:
+    """The script of app page `name` (e.g. "latent"), as AppTest's switch_page takes it."""
+    return f"app_pages/{name}.py"
+
+
+def open_app(page: str | None = None, *, timeout: float = APP_TIMEOUT):
+    """A fresh AppTest session of app.py, switched to `page` when given; fails on an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if page is not None:
+        at.switch_page(page_path(page)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def app(runs_dir):
+    """The app's home page in a fresh session, runs saved under a temporary directory."""
+    return open_app()
+
+
+def wait_until_done(job, timeout: float = 300.0) -> None:
+    """Poll a training job until it is no longer queued or running."""
+    deadline = time.monotonic() + timeout
+    while job.active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not job.active, f"job {job.name} still {job.status} after {timeout:.0f} s"

@@ -3,7 +3,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import Callable, Collection
+from collections.abc import Callable, Collection
 
 __all__ = ["run_killed_at"]
 

@@ -7,6 +7,7 @@ re-queries the elements it needs instead of holding on to handles.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -60,7 +61,7 @@ class StreamlitServer:
 
     def start(self, timeout: float = 90.0) -> str:
         env = dict(os.environ, CVAE_RUNS_DIR=str(self.runs_dir), PYTHONUNBUFFERED="1")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - held for the server's lifetime, closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
              "--server.address=127.0.0.1", f"--server.port={self.port}",
@@ -84,17 +85,13 @@ class StreamlitServer:
         """SIGTERM the server (its own process group), SIGKILL if it does not exit in time."""
         proc = self.proc
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait(timeout=10)
         if self._log is not None:
             self._log.close()
@@ -120,7 +117,7 @@ def open_page(browser, url: str, heading: str, *, timeout_ms: float = LOAD_MS):
     except Exception as err:
         try:
             text = page.evaluate("() => document.body.innerText")[:1500]
-        except Exception:  # noqa: BLE001 - diagnostics only
+        except Exception:
             text = "(page text unavailable)"
         context.close()
         raise AssertionError(f"{url}: no <h1> {heading!r} ({type(err).__name__}); page text:\n{text}") from err

@@ -1,7 +1,7 @@
 """Independent NumPy implementations the PyTensor code is checked against (naive loops)."""
 import numpy as np
 
-from cvae.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, same_padding
+from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, same_padding
 
 
 def conv2d(x, W, stride, padding):

@@ -1,27 +1,15 @@
 """Every page under Streamlit's AppTest with the shipped model; a tiny training to completion."""
-import time
-
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import page_path, wait_until_done
 
-PAGES = ["pages/views/home.py", "pages/views/train.py", "pages/views/latent.py", "pages/views/manifold.py",
-         "pages/views/your_digit.py"]
-
-
-@pytest.fixture
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    return at
+PAGES = ["home", "train", "latent", "manifold", "your_digit"]
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_with_the_shipped_model(app, page):
-    app.switch_page(page).run()
+    app.switch_page(page_path(page)).run()
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
 
@@ -38,7 +26,7 @@ def _images(app) -> dict[str, str]:
 
 
 def test_latent_sliders_decode_the_point(app):
-    app.switch_page("pages/views/latent.py").run()
+    app.switch_page(page_path("latent")).run()
     assert "decoded at z = (0.00, 0.00)" in _images(app)
     before = _images(app)["decoded at z = (0.00, 0.00)"]
     app.slider(key="z_0").set_value(1.5).run()
@@ -50,7 +38,7 @@ def test_latent_sliders_decode_the_point(app):
 
 
 def test_latent_picked_digit_shows_original_reconstruction_and_posterior(app):
-    app.switch_page("pages/views/latent.py").run()
+    app.switch_page(page_path("latent")).run()
     app.session_state["picked"] = 7
     app.run()
     assert not app.exception
@@ -60,7 +48,7 @@ def test_latent_picked_digit_shows_original_reconstruction_and_posterior(app):
 
 
 def test_manifold_controls(app):
-    app.switch_page("pages/views/manifold.py").run()
+    app.switch_page(page_path("manifold")).run()
     assert "10 x 10 decoded grid" in _images(app)
     app.slider(key="manifold_n").set_value(5).run()
     assert not app.exception
@@ -69,7 +57,7 @@ def test_manifold_controls(app):
 
 @pytest.mark.slow
 def test_train_page_trains_a_tiny_model_to_completion(app):
-    app.switch_page("pages/views/train.py").run()
+    app.switch_page(page_path("train")).run()
     epochs = next(w for w in app.number_input if w.label == "Epochs")
     batch = next(w for w in app.number_input if w.label == "Batch size")
     epochs.set_value(1)
@@ -78,9 +66,7 @@ def test_train_page_trains_a_tiny_model_to_completion(app):
     assert not app.exception, app.exception
     from ui import state
     job = state.job_registry().get(app.session_state["job"])
-    deadline = time.time() + 600
-    while job.active and time.time() < deadline:
-        time.sleep(1)
+    wait_until_done(job, timeout=600)
     assert job.status == "finished", job.message
     app.run()
     assert not app.exception
@@ -91,17 +77,17 @@ def test_train_page_trains_a_tiny_model_to_completion(app):
 
 
 def test_classroom_preset_fills_the_form(app):
-    app.switch_page("pages/views/train.py").run()
+    app.switch_page(page_path("train")).run()
     assert next(w for w in app.number_input if w.label == "Epochs").value == 5
     next(b for b in app.button if b.label.startswith("Classroom preset")).click().run()
     assert next(w for w in app.number_input if w.label == "Epochs").value == 30
-    assert app.session_state["cfg_lr"] == 3e-3 and app.session_state["cfg_arch"] == "classroom"
+    assert app.session_state["cfg_lr"] == 3e-3 and app.session_state["cfg_arch"] == "keras-example"
     assert not app.exception
 
 
 def test_figure_downloads_on_latent_and_manifold(app):
-    for page in ("pages/views/latent.py", "pages/views/manifold.py"):
-        app.switch_page(page).run()
+    for page in ("latent", "manifold"):
+        app.switch_page(page_path(page)).run()
         assert {b.proto.label for b in app.get("download_button")} == {"Download PNG", "Download SVG"}
 
 
@@ -109,15 +95,15 @@ def test_page_reruns_compile_nothing(app, monkeypatch):
     """Compiled functions live with the server-wide cached model: a rerun only calls them."""
     import pytensor
 
-    app.switch_page("pages/views/latent.py").run()
+    app.switch_page(page_path("latent")).run()
     app.slider(key="z_0").set_value(0.5).run()
     compiled = []
     real = pytensor.function
     monkeypatch.setattr(pytensor, "function", lambda *a, **k: compiled.append(a) or real(*a, **k))
     app.slider(key="z_0").set_value(1.0).run()
     assert "decoded at z = (1.00, 0.00)" in _images(app)
-    app.switch_page("pages/views/manifold.py").run()
-    app.switch_page("pages/views/latent.py").run()
+    app.switch_page(page_path("manifold")).run()
+    app.switch_page(page_path("latent")).run()
     assert not app.exception
     assert compiled == []
 
@@ -126,7 +112,7 @@ def test_train_page_says_when_the_compile_cache_is_still_warming(app, monkeypatc
     from ui import state
 
     monkeypatch.setattr(state, "warming_up", lambda: False)
-    app.switch_page("pages/views/train.py").run()
+    app.switch_page(page_path("train")).run()
     assert not any("compiling the training code" in c.value for c in app.caption)
     monkeypatch.setattr(state, "warming_up", lambda: True)
     app.run()

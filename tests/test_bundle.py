@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvae import bundle as bundle_module
-from cvae.bundle import LIMITS, MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
-from cvae.checkpoint import load_checkpoint, save_checkpoint
 from cvae.config import TrainConfig
-from cvae.history import History
-from cvae.vae import VAE
+from cvae.model.vae import VAE
+from cvae.store import bundle as bundle_module
+from cvae.store.bundle import LIMITS, MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
+from cvae.store.checkpoint import load_checkpoint, save_checkpoint
+from cvae.training.history import History
 from tests.fuzzing import mutated_bytes
 
 
@@ -80,13 +80,13 @@ def test_export_import_round_trip(source, runs):
 
 
 def test_shipped_model_exports_with_its_timeline_under_the_upload_limit(tmp_path):
-    from cvae.timeline import load_timeline
+    from cvae.training.timeline import load_timeline
     from ui.state import PRETRAINED
     data = export_bundle(PRETRAINED)
     assert "timeline.npz" in zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert len(data) < 5 * 2**20  # fits .streamlit/config.toml's maxUploadSize
     target = import_bundle(data, tmp_path, "shipped")
-    assert load_checkpoint(target).config.arch == "classroom"
+    assert load_checkpoint(target).config.arch == "keras-example"  # saved as "classroom", its old name
     snapshots, labels = load_timeline(target)
     original, _ = load_timeline(PRETRAINED)
     assert len(snapshots) == len(original) and len(labels) == 1000
@@ -108,30 +108,28 @@ def _timeline(n: int = 4) -> bytes:
 
 
 def test_bundle_with_a_timeline_round_trips(source, runs):
-    from cvae.timeline import load_timeline
+    from cvae.training.timeline import load_timeline
     _, _, files = source
     target = import_bundle(_zip(list(files.items()) + [("timeline.npz", _timeline())]), runs, "with-timeline")
     snapshots, labels = load_timeline(target)
     assert len(snapshots) == 3 and list(labels) == [0, 1, 2, 3]
 
 
-def test_existing_run_is_kept_unless_overwrite(source, runs):
+def test_an_existing_run_is_never_overwritten(source, runs):
     _, data, files = source
     other = save_checkpoint(runs / "taken", VAE(TrainConfig(seed=9)), _history(5))
     with pytest.raises(BundleError, match="already exists"):
         import_bundle(data, runs, "taken")
-    assert len(load_checkpoint(other).history) == 5
-    import_bundle(data, runs, "taken", overwrite=True)
-    assert len(load_checkpoint(other).history) == 3 and sorted(p.name for p in runs.iterdir()) == ["taken"]
+    assert len(load_checkpoint(other).history) == 5 and sorted(p.name for p in runs.iterdir()) == ["taken"]
 
 
-def test_failed_import_over_an_existing_run_keeps_it(source, runs):
+def test_failed_import_beside_an_existing_run_keeps_it_and_writes_nothing(source, runs):
     _, _, files = source
     save_checkpoint(runs / "keep", VAE(TrainConfig(seed=9)), _history(5))
     bad = _zip([("config.json", files["config.json"]), ("params.npz", _npz({"x": np.zeros(3, "f4")})),
                 ("history.json", files["history.json"])])
     with pytest.raises(BundleError, match="not a valid model"):
-        import_bundle(bad, runs, "keep", overwrite=True)
+        import_bundle(bad, runs, "new")
     assert len(load_checkpoint(runs / "keep").history) == 5 and [p.name for p in runs.iterdir()] == ["keep"]
 
 

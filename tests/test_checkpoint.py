@@ -1,14 +1,12 @@
 import json
-import os
-import shutil
 
 import numpy as np
 import pytest
 
-from cvae.checkpoint import CheckpointError, load_checkpoint, run_dir, save_checkpoint
 from cvae.config import TrainConfig
-from cvae.history import History
-from cvae.vae import VAE
+from cvae.model.vae import VAE
+from cvae.store.checkpoint import CheckpointError, load_checkpoint, run_dir, save_checkpoint
+from cvae.training.history import History
 
 
 def _history():
@@ -35,7 +33,7 @@ def test_round_trip_gives_identical_decodes(saved):
     meta = json.loads((path / "config.json").read_text())
     assert meta["format_version"] == 1 and meta["status"] == "finished"
     assert {"pymc", "pytensor", "numpy"} <= set(meta["versions"])
-    assert meta["config"]["arch"] == "classroom" and meta["config"]["dataset"] == "mnist-5k"
+    assert meta["config"]["arch"] == "keras-example" and meta["config"]["dataset"] == "mnist-5k"
 
 
 def test_overwrite_replaces_whole_checkpoint_and_leaves_no_temp(saved, tmp_path):
@@ -133,7 +131,7 @@ def test_steps_per_epoch_comes_from_the_run_itself(tmp_path, meta, expected):
 
 
 def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
-    from cvae.runs import TrainingRun
+    from cvae.service.training_run import TrainingRun
 
     run = TrainingRun.prepare(TrainConfig(epochs=1, batch_size=250))
     path = run.save(tmp_path / "run", run.fit())

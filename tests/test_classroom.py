@@ -1,27 +1,26 @@
-"""Classroom settings (atomic JSON, confined run names, teacher code) and the Classroom page."""
+"""Teacher settings (atomic JSON, confined run names, teacher code) and the Classroom page."""
 import json
 import logging
 import os
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import cvae
-from cvae import classroom
-from cvae.classroom import ClassroomSettings, check_teacher_code, load_settings, save_settings
-from cvae.history import History
-from tests.conftest import ROOT
+from cvae.store import teacher_settings as classroom
+from cvae.store.teacher_settings import TeacherSettings, check_teacher_code, load_settings, save_settings
+from cvae.training.history import History
+from tests.conftest import open_app
 
 
 def test_missing_file_gives_defaults(tmp_path):
-    assert load_settings(tmp_path / "nowhere") == ClassroomSettings(None, False)
+    assert load_settings(tmp_path / "nowhere") == TeacherSettings(None)
 
 
 def test_save_and_load_round_trip(tmp_path):
-    path = save_settings(tmp_path / "runs", ClassroomSettings("beta1", locked=True))
+    path = save_settings(tmp_path / "runs", TeacherSettings("beta1"))
     assert path == tmp_path / "runs" / "classroom.json"
-    assert json.loads(path.read_text()) == {"default_run": "beta1", "locked": True}
-    assert load_settings(tmp_path / "runs") == ClassroomSettings("beta1", True)
+    assert json.loads(path.read_text()) == {"default_run": "beta1"}
+    assert load_settings(tmp_path / "runs") == TeacherSettings("beta1")
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["classroom.json"]  # no temp file left
 
 
@@ -29,26 +28,31 @@ def test_save_and_load_round_trip(tmp_path):
                                   '{"default_run": "../etc"}', '{"locked": "yes"}', '{"extra": 1}', "\xff"])
 def test_corrupt_or_invalid_file_gives_defaults_and_logs(tmp_path, caplog, text):
     (tmp_path / "classroom.json").write_text(text, encoding="latin-1")
-    with caplog.at_level(logging.WARNING, logger="cvae.classroom"):
-        assert load_settings(tmp_path) == ClassroomSettings()
+    with caplog.at_level(logging.WARNING, logger="cvae.store.teacher_settings"):
+        assert load_settings(tmp_path) == TeacherSettings()
     assert "classroom settings" in caplog.text
 
 
 @pytest.mark.parametrize("name", ["../outside", "a/b", "", ".hidden", "classroom.json"])
 def test_save_refuses_names_outside_the_runs_dir(tmp_path, name):
     with pytest.raises(cvae.CheckpointError):
-        save_settings(tmp_path, ClassroomSettings(name))
+        save_settings(tmp_path, TeacherSettings(name))
     assert not (tmp_path / "classroom.json").exists()
 
 
+def test_an_older_file_with_a_lock_still_loads(tmp_path):
+    (tmp_path / "classroom.json").write_text('{"default_run": "beta1", "locked": true}')
+    assert load_settings(tmp_path) == TeacherSettings("beta1")
+
+
 def test_failed_replace_keeps_the_old_file(tmp_path, monkeypatch):
-    save_settings(tmp_path, ClassroomSettings("old"))
+    save_settings(tmp_path, TeacherSettings("old"))
 
     def broken(src, dst):
         raise OSError("disk full")
-    monkeypatch.setattr(classroom.os, "replace", broken)
+    monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError):
-        save_settings(tmp_path, ClassroomSettings("new"))
+        save_settings(tmp_path, TeacherSettings("new"))
     assert load_settings(tmp_path).default_run == "old"
     assert sorted(os.listdir(tmp_path)) == ["classroom.json"]
 
@@ -62,15 +66,11 @@ def test_check_teacher_code():
     assert not check_teacher_code("anything", None)
 
 
-def test_default_run_path_and_protection(tmp_path):
+def test_default_run_path(tmp_path):
     _save_run(tmp_path / "beta1")
-    assert classroom.default_run_path(tmp_path, ClassroomSettings("beta1")) == tmp_path / "beta1"
-    assert classroom.default_run_path(tmp_path, ClassroomSettings("gone")) is None
-    assert classroom.default_run_path(tmp_path, ClassroomSettings()) is None
-    save_settings(tmp_path, ClassroomSettings("beta1", locked=False))
-    assert not classroom.is_protected(tmp_path, "beta1")
-    save_settings(tmp_path, ClassroomSettings("beta1", locked=True))
-    assert classroom.is_protected(tmp_path, "beta1") and not classroom.is_protected(tmp_path, "other")
+    assert classroom.default_run_path(tmp_path, TeacherSettings("beta1")) == tmp_path / "beta1"
+    assert classroom.default_run_path(tmp_path, TeacherSettings("gone")) is None
+    assert classroom.default_run_path(tmp_path, TeacherSettings()) is None
 
 
 def _save_run(path, **config):
@@ -92,11 +92,7 @@ def runs(tmp_path, monkeypatch):
 
 
 def _page():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("pages/views/classroom.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("classroom")
 
 
 def _sign_in(monkeypatch, typed: str):
@@ -130,12 +126,11 @@ def test_right_code_sets_the_default_run(runs, monkeypatch):
     assert at.session_state["teacher"] is True
     assert set(at.selectbox(key="classroom_default").options) == {"pretrained (shipped)", "beta0", "beta1"}
     at.selectbox(key="classroom_default").set_value("beta1")
-    at.checkbox(key="classroom_locked").check()
     next(b for b in at.button if b.label == "Save classroom settings").click().run()
     assert not at.exception, at.exception
-    assert json.loads((runs / "classroom.json").read_text()) == {"default_run": "beta1", "locked": True}
+    assert json.loads((runs / "classroom.json").read_text()) == {"default_run": "beta1"}
     assert any("Saved" in s.value for s in at.success)
-    assert any("`beta1`" in m.value and "locked" in m.value for m in at.markdown)
+    assert any("**Default model:** `beta1`" in m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("n_runs, shipped", [(0, False), (0, True), (1, False)])
@@ -159,7 +154,7 @@ def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs, shipped):
 
 
 def test_export_and_import_a_run_as_zip(runs, monkeypatch):
-    from cvae.bundle import export_bundle
+    from cvae.store.bundle import export_bundle
     monkeypatch.delenv("CVAE_TEACHER_CODE", raising=False)
     at = _page()
     at.selectbox(key="bundle_export_run").set_value("beta0").run()
@@ -176,7 +171,7 @@ def test_export_and_import_a_run_as_zip(runs, monkeypatch):
 
 
 def test_import_refuses_a_bad_zip_and_an_existing_name(runs, monkeypatch):
-    from cvae.bundle import export_bundle
+    from cvae.store.bundle import export_bundle
     at = _page()
     at.file_uploader(key="bundle_upload").set_value(("junk.zip", b"not a zip", "application/zip"))
     at.run()
@@ -195,10 +190,8 @@ def test_new_sessions_start_on_the_teacher_default(tmp_path, monkeypatch):
     monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
     _save_run(root / "beta0", beta=0.0)
     _save_run(root / "beta1", beta=1.0)
-    save_settings(root, ClassroomSettings("beta0", locked=True))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    assert not at.exception, at.exception
+    save_settings(root, TeacherSettings("beta0"))
+    at = open_app()
     assert at.sidebar.selectbox[0].value == "beta0"
     at.sidebar.selectbox[0].set_value("beta1").run()  # a student may still pick another model
     assert at.sidebar.selectbox[0].value == "beta1" and not at.exception
@@ -209,7 +202,6 @@ def test_without_a_shipped_model_the_newest_run_is_active(tmp_path, monkeypatch)
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
     _save_run(tmp_path / "runs" / "only")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    at = open_app()
+    assert not at.error, [e.value for e in at.error]
     assert at.sidebar.selectbox[0].value == "only"

@@ -1,12 +1,9 @@
 """The Compare runs page under AppTest with 0, 1 and 2 saved runs (the shipped model hidden)."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import cvae
-from cvae.history import History
-from tests.conftest import ROOT
-
-PAGE = "pages/views/compare.py"
+from cvae.training.history import History
+from tests.conftest import open_app
 
 
 def _save_run(path, **config):
@@ -26,14 +23,10 @@ def runs_root(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
-def _compare(at_runs: int, root) -> AppTest:
+def _compare(at_runs: int, root):
     for beta in (0.0, 1.0)[:at_runs]:
         _save_run(root / f"beta{beta:g}", beta=beta, epochs=2)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("compare")
 
 
 def test_no_runs(runs_root):

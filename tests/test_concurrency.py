@@ -9,30 +9,22 @@ import time
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from cvae.checkpoint import save_checkpoint
 from cvae.config import TrainConfig
-from cvae.history import History
-from cvae.jobs import BusyError, JobRegistry
-from cvae.vae import VAE
-from tests.conftest import ROOT
+from cvae.model.vae import VAE
+from cvae.service.jobs import BusyError, JobRegistry
+from cvae.store.checkpoint import save_checkpoint
+from cvae.training.history import History
+from tests.conftest import open_app
 
 
-def _session(path: str = "pages/views/home.py") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.run()
-    if path != "pages/views/home.py":
-        at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
+def _session(page: str | None = None):
+    return open_app(page, timeout=300)
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
-    return root
+def runs(runs_dir):
+    return runs_dir
 
 
 def _history() -> History:
@@ -65,7 +57,7 @@ def test_a_model_chosen_in_one_session_is_not_the_other_sessions(runs):
 
 def test_shared_cached_objects_are_read_only_and_unchanged_by_sessions(runs):
     from ui import state
-    a, b = _session("pages/views/latent.py"), _session("pages/views/your_digit.py")
+    a, b = _session("latent"), _session("your_digit")
     checkpoint = state._load(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
     encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
     weights_before = _digest(checkpoint.vae.weights().values())
@@ -173,8 +165,8 @@ def test_two_sessions_training_at_once_each_keep_their_own_model(runs, monkeypat
     a third session that trained nothing keeps the shipped model throughout."""
     monkeypatch.setenv("CVAE_MAX_TRAININGS", "1")
     from ui import state
-    a, b = _session("pages/views/train.py"), _session("pages/views/train.py")
-    bystander = _session("pages/views/latent.py")
+    a, b = _session("train"), _session("train")
+    bystander = _session("latent")
     for session, name in ((a, "run-a"), (b, "run-b")):
         next(w for w in session.number_input if w.label == "Epochs").set_value(1)
         next(w for w in session.number_input if w.label == "Batch size").set_value(400)  # 10 steps

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cvae import datasets
-from cvae.datasets import (
+from cvae.data import datasets
+from cvae.data.datasets import (
     DATASET_NAMES,
     FASHION_MNIST_SYSTEM_DIR,
     SPLITS,
@@ -21,8 +21,8 @@ from cvae.datasets import (
     DatasetError,
     load_dataset,
 )
-from cvae.download import DownloadError
-from cvae.idx import write_idx
+from cvae.data.download import DownloadError
+from cvae.data.idx import write_idx
 
 N = 50
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from cvae.digit_image import MAX_BYTES, DigitImageError, from_canvas, load_digit
+from cvae.data.user_digit import MAX_BYTES, DigitImageError, from_canvas, load_digit
 from tests.fuzzing import mutated_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # refused anyway
@@ -198,9 +198,13 @@ def test_bad_inputs_are_refused_with_a_clear_message(name):
     assert "Traceback" not in str(info.value)
 
 
-def test_pil_pixel_limit_is_never_looser_than_ours():
-    from cvae.digit_image import MAX_PIXELS
-    assert Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS <= MAX_PIXELS
+def test_our_pixel_limit_applies_before_decoding_without_changing_pils_global():
+    from cvae.data.user_digit import MAX_PIXELS
+    before = Image.MAX_IMAGE_PIXELS
+    side = int(MAX_PIXELS**0.5) + 1  # just over our limit, far under PIL's own
+    with pytest.raises(DigitImageError, match="megapixels"):
+        load_digit(_png_header_only(side, side))
+    assert before == Image.MAX_IMAGE_PIXELS  # importing and using the loader leaves PIL's setting alone
 
 
 # --- drawing canvas --------------------------------------------------------------------------------
@@ -297,19 +301,11 @@ def test_fuzz_canvas_arrays(h, w, seed):
 
 # --- the "Your digit" page (AppTest cannot upload: inputs go in through the page's session key) ---
 
-PAGE = "pages/views/your_digit.py"
-
-
 @pytest.fixture
-def page(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
+def page(runs_dir):
+    from tests.conftest import open_app
 
-    from tests.conftest import ROOT
-    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page(PAGE).run()
-    return at
+    return open_app("your_digit")
 
 
 def _captions(at) -> set[str]:
@@ -339,7 +335,7 @@ def test_page_example_digit_is_encoded_placed_and_reconstructed(page):
 
 
 def test_page_places_an_uploaded_test_digit_where_the_model_put_it(page):
-    from cvae.imaging import to_png
+    from cvae.viz.images import to_png
     from ui import state
     encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
     index = 3
@@ -392,7 +388,7 @@ def test_server_limits_uploads_and_keeps_xsrf_protection():
     from tests.conftest import ROOT
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     server = config["server"]
-    from cvae.bundle import MAX_BUNDLE_BYTES
+    from cvae.store.bundle import MAX_BUNDLE_BYTES
     assert 1 <= server["maxUploadSize"] <= MAX_BUNDLE_BYTES / 2**20  # MB: set, and no more than any loader takes
     assert server["enableXsrfProtection"] is True
     assert server.get("enableCORS", True) is True  # CORS protection is not switched off either

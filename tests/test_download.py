@@ -1,4 +1,4 @@
-"""Tests for cvae.download against a real local HTTP server."""
+"""Tests for cvae.data.download against a real local HTTP server."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import cvae.download as dl
-from cvae.download import DownloadError, default_cache_dir, download
+import cvae.data.download as dl
+from cvae.data.download import DownloadError, default_cache_dir, download
 
 PAYLOAD = bytes(range(256)) * 40
 
@@ -106,41 +106,16 @@ def test_checksum_mismatch(server: Server, tmp_path: Path) -> None:
     _assert_clean(tmp_path)
 
 
-def test_sha256_mismatch(server: Server, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("path", "options", "message"), [
+    ("error/f", {}, "HTTP 500"), ("ok/missing", {}, "HTTP 404"), ("short/f", {}, "short read"),
+    ("slow/f", {"timeout": 0.2}, "timed out"), ("ok/f", {"sha256": "0" * 64}, "sha256 mismatch"),
+], ids=["server-error", "not-found", "short-read", "timeout", "sha256-mismatch"])
+def test_a_failed_download_says_why_and_leaves_nothing(server: Server, tmp_path: Path, path, options, message) -> None:
     server.files["f"] = PAYLOAD
-    with pytest.raises(DownloadError, match="sha256 mismatch"):
-        download(f"{server.url}/ok/f", tmp_path / "f", sha256="0" * 64)
-    _assert_clean(tmp_path)
-
-
-def test_server_error(server: Server, tmp_path: Path) -> None:
-    server.files["f"] = PAYLOAD
-    url = f"{server.url}/error/f"
-    with pytest.raises(DownloadError, match="HTTP 500") as info:
-        download(url, tmp_path / "f")
+    url = f"{server.url}/{path}"
+    with pytest.raises(DownloadError, match=message) as info:
+        download(url, tmp_path / "f", **options)
     assert url in str(info.value)
-    _assert_clean(tmp_path)
-
-
-def test_not_found(server: Server, tmp_path: Path) -> None:
-    with pytest.raises(DownloadError, match="HTTP 404"):
-        download(f"{server.url}/ok/missing", tmp_path / "f")
-    _assert_clean(tmp_path)
-
-
-def test_short_read(server: Server, tmp_path: Path) -> None:
-    server.files["f"] = PAYLOAD
-    url = f"{server.url}/short/f"
-    with pytest.raises(DownloadError, match="short read") as info:
-        download(url, tmp_path / "f")
-    assert url in str(info.value)
-    _assert_clean(tmp_path)
-
-
-def test_timeout(server: Server, tmp_path: Path) -> None:
-    server.files["f"] = PAYLOAD
-    with pytest.raises(DownloadError, match="timed out"):
-        download(f"{server.url}/slow/f", tmp_path / "f", timeout=0.2)
     _assert_clean(tmp_path)
 
 

@@ -234,7 +234,7 @@ def test_latent_click_to_image_latency(open_tab):
     digits = page.evaluate(e2e.JS_DIGITS)
     empties = _empty_spots(digits, page.evaluate(e2e.JS_AXES), CLICKS // 2)
     targets = []
-    for (dx, dy, index, _), (ex, ey) in zip(_spread_digits(digits, CLICKS // 2), empties):
+    for (dx, dy, _, _), (ex, ey) in zip(_spread_digits(digits, CLICKS // 2), empties):
         targets += [("digit", dx, dy), ("empty", ex, ey)]
     samples = []
     for kind, x, y in targets:
@@ -346,7 +346,8 @@ def test_train_shows_live_elbo(open_tab, server):
     e2e.screenshot(page, "train_finished")
 
 
-_TRACE_NAMES = "() => { const gd = document.querySelector('.js-plotly-plot'); return gd && gd.data ? gd.data.map(t => t.name) : []; }"
+_TRACE_NAMES = ("() => { const gd = document.querySelector('.js-plotly-plot'); "
+                "return gd && gd.data ? gd.data.map(t => t.name) : []; }")
 
 
 def _wait_for_trace(page, name: str) -> None:

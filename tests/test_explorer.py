@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
-from cvae.explorer import Explorer
-from cvae.vae import VAE
+from cvae.model.vae import VAE
+from cvae.service.explorer import Explorer
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def test_encode_decode_shapes_and_ranges(explorer, mnist5k):
     assert mu.shape == sd.shape == (7, 2) and np.all(sd > 0)
     images = explorer.decode(mu)
     assert images.shape == (7, 28, 28) and images.dtype == np.float32
-    assert 0 <= images.min() and images.max() <= 1
+    assert images.min() >= 0 and images.max() <= 1
     np.testing.assert_array_equal(explorer.reconstruct(x), images)
 
 
@@ -65,7 +65,7 @@ def test_bad_latents_and_images_are_refused(explorer):
 
 
 def test_summary_table_matches_seed_counts():
-    summary = Explorer(VAE(TrainConfig(arch="seed"))).summary()
+    summary = Explorer(VAE(TrainConfig(arch="pymc3-example"))).summary()
     assert sum(r["params"] for r in summary["encoder"]) == 1_680_457
     assert sum(r["params"] for r in summary["decoder"]) == 128_199
     assert summary["decoder"][-1]["output_shape"] == (None, 28, 28, 1)

@@ -2,14 +2,14 @@
 import io
 import struct
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from cvae import export
-from cvae.config import TrainConfig
-from cvae.plots import PALETTE
+from cvae.viz import static as export
+from cvae.viz.figures import PALETTE
 
 NAMES = tuple(str(i) for i in range(10))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -126,23 +126,5 @@ def test_no_pyplot_state_is_touched(cloud):
     export.latent_map_image(*cloud, NAMES)
     export.elbo_image({"a": _history()}, "png")
     assert plt.get_fignums() == before
-    source = open(export.__file__).read()
+    source = Path(export.__file__).read_text()
     assert "import matplotlib.pyplot" not in source and "from matplotlib import pyplot" not in source
-
-
-def test_epoch_axis_and_compare_row():
-    config = TrainConfig(batch_size=100, beta=0.0)
-    np.testing.assert_allclose(export.epoch_axis([1, 40, 80], 40), [0.025, 1.0, 2.0])
-    history = _history(80)
-    history["neg_elbo"] = [500.0] * 40 + [100.0] * 40
-    history["kl"] = [0.0] * 40 + [2.0] * 40
-    row = export.compare_row("ae", config, history, 40)
-    assert row == {"run": "ae", "arch": "classroom", "latent dim": 2, "likelihood": "bernoulli", "beta": 0.0,
-                   "epochs": 5, "final train -ELBO": 100.0, "final KL": 2.0}
-    assert export.compare_row("new", config, {k: [] for k in history}, 40)["final train -ELBO"] is None
-
-
-def test_differing_fields():
-    rows = [export.compare_row(n, TrainConfig(beta=b), _history(), 40) for n, b in (("a", 0.0), ("b", 1.0))]
-    assert export.differing_fields(rows) == ["beta"]
-    assert export.differing_fields(rows[:1]) == []

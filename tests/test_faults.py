@@ -2,7 +2,7 @@
 disk, and corrupt checkpoint files (fuzzed): only a complete checkpoint or a CheckpointError, ever.
 
 Covered elsewhere, not repeated here: a download that fails halfway leaves no partial file
-(tests/test_download.py::test_short_read, ::test_disk_full_cleans_up,
+(tests/test_download.py::test_a_failed_download_says_why_and_leaves_nothing[short-read], ::test_disk_full_cleans_up,
 ::test_failed_replacement_keeps_no_partial); a stopped training keeps and saves its model
 (tests/test_jobs.py::test_stop_keeps_the_model_and_saves_it).
 """
@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvae.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from cvae.config import TrainConfig
-from cvae.history import History
-from cvae.vae import VAE
+from cvae.model.vae import VAE
+from cvae.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from cvae.training.history import History
 from tests.conftest import ROOT
 from tests.crash import run_killed_at
 
@@ -182,7 +182,7 @@ def test_disk_full_on_save_keeps_previous_checkpoint(small_disk):
 
 
 def test_disk_full_on_bundle_import_leaves_nothing(small_disk, tmp_path):
-    from cvae.bundle import BundleError, export_bundle, import_bundle
+    from cvae.store.bundle import BundleError, export_bundle, import_bundle
     source = save_checkpoint(tmp_path / "src", VAE(TrainConfig(seed=1)), _history(5_000))
     data = export_bundle(source)
     import_bundle(data, small_disk, "one")  # ~1.3 MB of 2 MB: one fits, two do not
@@ -351,6 +351,7 @@ def test_referenced_fault_tests_exist():
     """The faults this file leaves to other test files are really tested there."""
     download = (ROOT / "tests" / "test_download.py").read_text()
     jobs = (ROOT / "tests" / "test_jobs.py").read_text()
-    for name in ("def test_short_read", "def test_disk_full_cleans_up", "def test_failed_replacement_keeps_no_partial"):
+    for name in ("def test_a_failed_download_says_why_and_leaves_nothing", '"short-read"',
+                 "def test_disk_full_cleans_up", "def test_failed_replacement_keeps_no_partial"):
         assert name in download
     assert "def test_stop_keeps_the_model_and_saves_it" in jobs

@@ -3,16 +3,10 @@ import time
 
 import pytest
 
-from cvae.checkpoint import load_checkpoint
 from cvae.config import TrainConfig
-from cvae.jobs import BusyError, JobRegistry
-
-
-def _wait(job, timeout=300):
-    deadline = time.time() + timeout
-    while job.active and time.time() < deadline:
-        time.sleep(0.1)
-    assert not job.active, job.status
+from cvae.service.jobs import BusyError, JobRegistry
+from cvae.store.checkpoint import load_checkpoint
+from tests.conftest import wait_until_done as _wait
 
 
 def test_jobs_queue_behind_the_running_one_and_save(tmp_path):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from cvae.plots import GRID_NAME, PALETTE, elbo_figure, latent_map, map_range, smooth
+from cvae.viz.figures import GRID_NAME, PALETTE, elbo_figure, latent_map, map_range, smooth
 
 
 def test_latent_map_layers_grid_first_then_one_trace_per_label():

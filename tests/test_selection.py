@@ -1,6 +1,6 @@
 import numpy as np
 
-from cvae.selection import LatentPick, pick_from_selection
+from cvae.viz.selection import LatentPick, pick_from_selection
 
 POINTS = np.array([[0.0, 0.0], [1.0, 1.0], [-2.0, 0.5]])
 

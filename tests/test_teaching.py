@@ -2,19 +2,13 @@
 import json
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import open_app
 
 
 @pytest.fixture
-def latent(tmp_path, monkeypatch):
-    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("pages/views/latent.py").run()
-    assert not at.exception
-    return at
+def latent(runs_dir):
+    return open_app("latent")
 
 
 def _captions(at) -> list[str]:
@@ -73,11 +67,8 @@ def test_prior_contours_and_aggregate_density(latent):
     assert traces[0]["name"] == "click-grid"
 
 
-def test_train_page_replays_the_active_models_timeline(tmp_path, monkeypatch):
-    monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page("pages/views/train.py").run()
+def test_train_page_replays_the_active_models_timeline(runs_dir):
+    at = open_app("train")
     assert any("How the active model learned" in s.value for s in at.subheader)
     replay = at.select_slider(key="replay-active")
     last = replay.value

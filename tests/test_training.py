@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from cvae.config import ConfigError, TrainConfig
-from cvae.evaluation import knn_accuracy
-from cvae.training import Trainer, train
+from cvae.service.evaluation import knn_accuracy
+from cvae.training.trainer import Trainer, train
 
 
 def test_short_fit_lowers_loss_and_separates_digits(trained, mnist5k):
@@ -101,14 +101,14 @@ def test_absurd_hyperparameters_are_refused(mnist5k):
 def test_progress_reports_rate_and_eta(mnist5k):
     trainer = Trainer(_tiny(epochs=2), mnist5k[0].images[:500])
     seen = []
-    trainer.fit(callbacks=[lambda a, l, i: seen.append(trainer.progress())])
+    trainer.fit(callbacks=[lambda approx, losses, i: seen.append(trainer.history.progress(trainer.plan))])
     assert seen[-1].step == seen[-1].total_steps == 20
     assert seen[-1].images_per_s > 0 and seen[-1].epoch == 2.0
     assert seen[5].eta_s > 0
 
 
 def test_collapse_is_detected_from_the_kl_term():
-    from cvae.history import History
+    from cvae.training.history import History
     collapsed, healthy = History(), History()
     for i in range(1, 101):
         collapsed.append(i, 206.0, 0.05, 1.0, i * 0.1)
@@ -118,10 +118,10 @@ def test_collapse_is_detected_from_the_kl_term():
     assert History().collapse_warning() is None
 
 
-@pytest.mark.parametrize("arch", ["classroom", "seed"])
+@pytest.mark.parametrize("arch", ["keras-example", "pymc3-example"])
 def test_training_step_is_float32_end_to_end(mnist5k, arch):
     """No silent float64 upcast anywhere in the compiled step PyMC's fit runs."""
-    from cvae._backend import ConvOp, MatMulOp
+    from cvae.nn.ops import ConvOp, MatMulOp
 
     step = Trainer(TrainConfig(arch=arch, epochs=1), mnist5k[0].images[:200]).step_function()
     nodes = step.maker.fgraph.toposort()

@@ -1,14 +1,14 @@
 """Small reusable widgets; each `*_ui()` draws and returns plain values."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
 
 import cvae
-from cvae.imaging import to_png
-from cvae.plots import elbo_figure, latent_map
+from cvae.viz.figures import elbo_figure, latent_map
+from cvae.viz.images import to_png
 from ui import state
 
 
@@ -36,13 +36,6 @@ def model_picker_ui() -> None:
 
 def digit_ui(image: np.ndarray, caption: str, size: int = 140) -> None:
     st.image(to_png(image, size), caption=caption, width=size, output_format="PNG")
-
-
-def pixel_meaning(likelihood: str) -> str:
-    if likelihood == "bernoulli":
-        return ("Each pixel is the decoder's mean E[x|z]: the probability that the pixel is on "
-                "under the Bernoulli likelihood (white = 1).")
-    return "Each pixel is the decoder's mean E[x|z]: the mean grey level of a Normal likelihood."
 
 
 def timeline_ui(history: dict, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *,

@@ -1,7 +1,6 @@
 """Server-wide cached objects (shared by every session, never mutated) and per-session state."""
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +9,13 @@ import numpy as np
 import streamlit as st
 
 import cvae
-import cvae.warmup
-from cvae.bundle import export_bundle
-from cvae.classroom import default_run_path, load_settings
-from cvae.jobs import JobRegistry
+from cvae.service.evaluation import kl_per_image
+from cvae.service.jobs import JobRegistry
+from cvae.settings import ROOT, settings
+from cvae.store.bundle import export_bundle
+from cvae.store.teacher_settings import default_run_path, load_settings
+from cvae.training import warmup
 
-ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED = ROOT / "assets" / "pretrained"
 
 
@@ -27,12 +27,13 @@ class EncodedSet:
     labels: np.ndarray  # (N,)
     mu: np.ndarray  # (N, latent)
     sd: np.ndarray  # (N, latent)
+    kl: np.ndarray  # (N,) KL(q(z|x) || p(z)) in nats
     class_names: tuple[str, ...]
 
 
 def runs_root() -> Path:
     """Where trainings are saved: $CVAE_RUNS_DIR, else runs/ beside the app."""
-    return Path(os.environ.get("CVAE_RUNS_DIR", ROOT / "runs"))
+    return settings().runs_dir
 
 
 def job_registry() -> JobRegistry:
@@ -41,14 +42,14 @@ def job_registry() -> JobRegistry:
 
 @st.cache_resource
 def _registry(root: str) -> JobRegistry:
-    return JobRegistry(Path(root), max_running=int(os.environ.get("CVAE_MAX_TRAININGS", "1")))
+    return JobRegistry(Path(root), max_running=settings().max_trainings, max_queued=settings().max_queued)
 
 
 @st.cache_resource(show_spinner=False)
 def compile_warmup() -> subprocess.Popen | None:
     """Once per server: fill PyTensor's compile cache in a low-priority child process
     unless it is already warm (the README's install command does it)."""
-    return cvae.warmup.warm_in_background()
+    return warmup.warm_in_background()
 
 
 def warming_up() -> bool:
@@ -64,12 +65,12 @@ def _load(path: str, stamp: float) -> cvae.Checkpoint:
 @st.cache_resource(max_entries=8, show_spinner="Encoding the test digits...")
 def _encode(path: str, stamp: float) -> EncodedSet:
     checkpoint = _load(path, stamp)
-    config = checkpoint.config
-    data = cvae.load_dataset(config.dataset, "test", data_dir=config.data_dir)
+    data = cvae.load_split(checkpoint.config, "test")
     mu, sd = checkpoint.vae.encode(data.images)
-    for array in (mu, sd):
+    kl = kl_per_image(mu, sd)
+    for array in (mu, sd, kl):
         array.setflags(write=False)
-    return EncodedSet(data.images, data.labels, mu, sd, data.class_names)
+    return EncodedSet(data.images, data.labels, mu, sd, kl, data.class_names)
 
 
 def _stamp(path: Path) -> float:

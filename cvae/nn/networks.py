@@ -1,0 +1,138 @@
+"""Encoder and decoder networks, and the registry of architectures every layer of the project reads.
+
+`ARCHITECTURES["keras-example"]` (alias "classroom", the default: small and fast) and
+`ARCHITECTURES["pymc3-example"]` (alias "seed": the 2016 PyMC3 example's network).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Layer, Reshape
+from cvae.registry import Registry
+
+__all__ = ["ARCHITECTURES", "Architecture", "Network", "Networks", "build_networks", "summary_rows"]
+
+
+class Network:
+    """A stack of layers applied in order; `params` in layer order, dotted names."""
+
+    def __init__(self, name: str, layers: list[Layer]):
+        self.name, self.layers = name, layers
+        self.params = [p for layer in layers for p in layer.params]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+
+class _Stack:
+    """Builds a layer list while tracking the running output shape."""
+
+    def __init__(self, prefix: str, input_shape: tuple[int, ...], rng: np.random.Generator):
+        self.prefix, self.shape, self.rng, self.layers = prefix, input_shape, rng, []
+
+    def add(self, cls: Callable[..., Layer], label: str, *args, **kwargs) -> _Stack:
+        if cls in (Flatten, Reshape):
+            layer = cls(self.shape, *args, name=f"{self.prefix}.{label}", **kwargs)
+        else:
+            layer = cls(self.shape, *args, rng=self.rng, name=f"{self.prefix}.{label}", **kwargs)
+        self.layers.append(layer)
+        self.shape = layer.output_shape()
+        return self
+
+
+def _pymc3_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Layer], list[Layer]]:
+    """The 2016 PyMC3 example's network (1,680,457 + 128,199 parameters at latent 2)."""
+    enc = (_Stack("enc", (28, 28, 1), rng)
+           .add(Conv2D, "conv1", 1, 2, activation="relu")
+           .add(Conv2D, "conv2", 64, 2, stride=2, activation="relu")
+           .add(Conv2D, "conv3", 64, 3, activation="relu")
+           .add(Conv2D, "conv4", 64, 3, activation="relu")
+           .add(Flatten, "flatten")
+           .add(Dense, "dense1", 128, activation="relu")
+           .add(Dense, "out", 2 * latent_dim))
+    dec = (_Stack("dec", (latent_dim,), rng)
+           .add(Dense, "dense1", latent_dim, activation="relu")
+           .add(Dense, "dense2", 64 * 14 * 14, activation="relu")
+           .add(Reshape, "reshape", (14, 14, 64))
+           .add(Conv2DTranspose, "deconv1", 64, 3, activation="relu")
+           .add(Conv2DTranspose, "deconv2", 64, 3, activation="relu")
+           .add(Conv2DTranspose, "deconv3", 64, 2, stride=2, padding="valid", activation="relu")
+           .add(Conv2D, "out", 1, 2))
+    return enc.layers, dec.layers
+
+
+def _keras_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Layer], list[Layer]]:
+    """A small strided network (Keras VAE example shape) that trains in seconds and clusters well."""
+    enc = (_Stack("enc", (28, 28, 1), rng)
+           .add(Conv2D, "conv1", 16, 3, stride=2, activation="relu")
+           .add(Conv2D, "conv2", 32, 3, stride=2, activation="relu")
+           .add(Flatten, "flatten")
+           .add(Dense, "dense1", 64, activation="relu")
+           .add(Dense, "out", 2 * latent_dim))
+    dec = (_Stack("dec", (latent_dim,), rng)
+           .add(Dense, "dense1", 64, activation="relu")
+           .add(Dense, "dense2", 7 * 7 * 32, activation="relu")
+           .add(Reshape, "reshape", (7, 7, 32))
+           .add(Conv2DTranspose, "deconv1", 32, 3, stride=2, activation="relu")
+           .add(Conv2DTranspose, "deconv2", 16, 3, stride=2, activation="relu")
+           .add(Conv2D, "out", 1, 3))
+    return enc.layers, dec.layers
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """An encoder/decoder pair: `build(latent_dim, rng)` -> (encoder layers, decoder layers)."""
+
+    build: Callable[[int, np.random.Generator], tuple[list[Layer], list[Layer]]]
+    description: str
+
+
+ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+ARCHITECTURES.register("keras-example", Architecture(
+    _keras_example, "small and fast: two strided convolutions each way, shaped like the Keras VAE example"),
+    aliases=("classroom",))
+ARCHITECTURES.register("pymc3-example", Architecture(
+    _pymc3_example, "the 2016 PyMC3 example's network: 1.8 M parameters, 64 filters at 14 x 14"),
+    aliases=("seed",))
+
+
+@dataclass
+class Networks:
+    encoder: Network
+    decoder: Network
+    latent_dim: int
+
+    @property
+    def params(self) -> list:
+        return self.encoder.params + self.decoder.params
+
+    def encode(self, images):
+        """images (B, 1, 28, 28) -> (mu, rho) each (B, latent); sd = softplus(rho)."""
+        out = self.encoder(images.dimshuffle(0, 2, 3, 1))
+        return out[:, :self.latent_dim], out[:, self.latent_dim:]
+
+    def decode_logits(self, z):
+        """z (B, latent) -> decoder output (B, 1, 28, 28) before the output nonlinearity."""
+        return self.decoder(z).dimshuffle(0, 3, 1, 2)
+
+
+def build_networks(arch: str, latent_dim: int, seed: int) -> Networks:
+    """Fresh, seeded encoder and decoder for `arch` (a name or alias in ARCHITECTURES)."""
+    rng = np.random.default_rng(seed)
+    enc, dec = ARCHITECTURES[arch].build(latent_dim, rng)
+    return Networks(Network("encoder", enc), Network("decoder", dec), latent_dim)
+
+
+def summary_rows(network: Network) -> list[dict]:
+    """Keras-style table: one row per layer with its output shape and parameter count."""
+    return [{"layer": f"{layer.name} ({type(layer).__name__})", "output_shape": (None, *layer.output_shape()),
+             "params": layer.n_params} for layer in network.layers]

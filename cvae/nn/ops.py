@@ -1,0 +1,112 @@
+"""PyTensor Ops for the network's products: a convolution is three bilinear Ops, a Dense layer one.
+
+`ConvOp` (forward, adjoint = input gradient / transposed conv, kernel gradient) and `MatMulOp`
+each have a NumPy `perform` (`cvae.nn.conv_kernels`, on the private BLAS) and a symbolic
+gradient written with the others, so PyTensor and PyMC differentiate through them to any order
+and skip the data input's gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+
+from cvae.nn.conv_kernels import ConvGeometry, conv_adjoint, conv_forward, conv_kernel_grad, matmul_kernel
+
+__all__ = ["ConvOp", "MatMulOp", "matmul"]
+
+
+class ConvOp(Op):
+    """One of the three bilinear maps of a convolution with geometry `geom`.
+
+    kind "forward": (x, w) -> y;  "adjoint": (y, w) -> x;  "kernel_grad": (x, y) -> w,
+    with x (B, H, W, C), y (B, Ho, Wo, O), w (k, k, C, O).
+    """
+
+    __props__ = ("kind", "geom")
+    _kernels = {"forward": conv_forward, "adjoint": conv_adjoint, "kernel_grad": conv_kernel_grad}
+
+    def __init__(self, kind: str, geom: ConvGeometry):
+        if kind not in self._kernels:
+            raise ValueError(f"unknown conv kind {kind!r}")
+        self.kind, self.geom = kind, ConvGeometry(*geom)
+
+    def make_node(self, a, b):
+        a, b = pt.as_tensor_variable(a), pt.as_tensor_variable(b)
+        if a.ndim != 4 or b.ndim != 4:
+            raise TypeError(f"conv {self.kind} needs two 4-d tensors; got {a.type} and {b.type}")
+        g = self.geom
+        dtype = pytensor.scalar.upcast(a.dtype, b.dtype)
+        if self.kind == "forward":
+            shape = (a.type.shape[0], g.h_out, g.w_out, b.type.shape[3])
+        elif self.kind == "adjoint":
+            shape = (a.type.shape[0], g.h_in, g.w_in, b.type.shape[2])
+        else:
+            shape = (g.k, g.k, a.type.shape[3], b.type.shape[3])
+        return Apply(self, [a, b], [pt.tensor(dtype=dtype, shape=shape)])
+
+    def perform(self, node, inputs, outputs):
+        dtype = node.outputs[0].dtype
+        a, b = (np.ascontiguousarray(v, dtype=dtype) for v in inputs)
+        self._check_shapes(a.shape, b.shape)
+        outputs[0][0] = np.asarray(self._kernels[self.kind](a, b, self.geom), dtype=dtype)
+
+    def _check_shapes(self, sa: tuple, sb: tuple) -> None:
+        g = self.geom
+        if self.kind == "forward":
+            ok = sa[1:3] == (g.h_in, g.w_in) and sb[:2] == (g.k, g.k) and sb[2] == sa[3]
+        elif self.kind == "adjoint":
+            ok = sa[1:3] == (g.h_out, g.w_out) and sb[:2] == (g.k, g.k) and sb[3] == sa[3]
+        else:
+            ok = sa[1:3] == (g.h_in, g.w_in) and sb[1:3] == (g.h_out, g.w_out) and sa[0] == sb[0]
+        if not ok:
+            raise ValueError(f"conv {self.kind} with {g} got inputs of shapes {sa} and {sb}")
+
+    def infer_shape(self, fgraph, node, shapes):
+        (sa, sb), g = shapes, self.geom
+        if self.kind == "forward":
+            return [(sa[0], g.h_out, g.w_out, sb[3])]
+        if self.kind == "adjoint":
+            return [(sa[0], g.h_in, g.w_in, sb[2])]
+        return [(g.k, g.k, sa[3], sb[3])]
+
+    def grad(self, inputs, output_grads):
+        (a, b), (gz,), g = inputs, output_grads, self.geom
+        forward, adjoint, kernel_grad = (ConvOp(kind, g) for kind in ("forward", "adjoint", "kernel_grad"))
+        if self.kind == "forward":  # a = x, b = w
+            return [adjoint(gz, b), kernel_grad(a, gz)]
+        if self.kind == "adjoint":  # a = y, b = w
+            return [forward(gz, b), kernel_grad(gz, a)]
+        return [adjoint(b, gz), forward(a, gz)]  # a = x, b = y, gz like w
+
+
+class MatMulOp(Op):
+    """a (M, K) @ b (K, N) through the same BLAS and threads as the convolutions."""
+
+    __props__ = ()
+
+    def make_node(self, a, b):
+        a, b = pt.as_tensor_variable(a), pt.as_tensor_variable(b)
+        if a.ndim != 2 or b.ndim != 2:
+            raise TypeError(f"matmul needs two matrices; got {a.type} and {b.type}")
+        dtype = pytensor.scalar.upcast(a.dtype, b.dtype)
+        return Apply(self, [a, b], [pt.tensor(dtype=dtype, shape=(a.type.shape[0], b.type.shape[1]))])
+
+    def perform(self, node, inputs, outputs):
+        dtype = node.outputs[0].dtype
+        a, b = (np.asarray(v, dtype=dtype) for v in inputs)
+        outputs[0][0] = matmul_kernel(a, b)
+
+    def infer_shape(self, fgraph, node, shapes):
+        return [(shapes[0][0], shapes[1][1])]
+
+    def grad(self, inputs, output_grads):
+        (a, b), (gz,) = inputs, output_grads
+        return [matmul(gz, b.T), matmul(a.T, gz)]
+
+
+def matmul(a, b):
+    """Symbolic a @ b for matrices (the Dense layers' product)."""
+    return MatMulOp()(a, b)

@@ -1,0 +1,160 @@
+"""Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions: C kernels in `winograd.c`.
+
+The C file is compiled once per CPU and compiler into PyTensor's compiledir (the compile
+cache `python -m cvae warm` fills), with the C compiler PyTensor itself needs. Loading checks
+the kernels against direct NumPy convolution; without a compiler, or if that check fails,
+`load()` returns None and the convolutions stay on im2col.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from cvae.atomic import atomic_file
+
+__all__ = ["Winograd", "load"]
+
+SOURCE = Path(__file__).with_name("winograd.c")
+FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-fno-math-errno")
+_p, _i = ctypes.c_void_p, ctypes.c_int
+
+
+class Winograd:
+    """The compiled kernels, bound to one sgemm (a CBLAS `scipy_cblas_sgemm` address)."""
+
+    def __init__(self, lib: ctypes.CDLL, sgemm_address: int):
+        self.sgemm = sgemm_address
+        self._forward = lib.winograd_forward
+        self._forward.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
+        self._forward.restype = None
+        self._kernel_grad = lib.winograd_kernel_grad
+        self._kernel_grad.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
+        self._kernel_grad.restype = None
+        # in C, not NumPy: a NumPy matmul would run on NumPy's multi-threaded BLAS (see cvae.nn.blas)
+        self._transform_kernel, self._kernel_from = lib.winograd_transform_kernel, lib.winograd_kernel_from
+        for function in (self._transform_kernel, self._kernel_from):
+            function.argtypes, function.restype = [_p, _i, _p], None
+
+    @staticmethod
+    def tiles(h_out: int, w_out: int) -> int:
+        """2x2 output tiles per image."""
+        return -(-h_out // 2) * -(-w_out // 2)
+
+    def transform_kernel(self, w: np.ndarray) -> np.ndarray:
+        """(3, 3, C, O) -> U (16, C, O) = G w G^T for every channel pair."""
+        c, o = w.shape[2:]
+        u = np.empty((16, c, o), dtype=np.float32)
+        self._transform_kernel(_data(np.ascontiguousarray(w, dtype=np.float32)), c * o, u.ctypes.data)
+        return u
+
+    def kernel_from(self, du: np.ndarray) -> np.ndarray:
+        """The adjoint of `transform_kernel`: dU (16, C, O) -> dW (3, 3, C, O)."""
+        c, o = du.shape[1:]
+        dw = np.empty((3, 3, c, o), dtype=np.float32)
+        self._kernel_from(_data(np.ascontiguousarray(du, dtype=np.float32)), c * o, dw.ctypes.data)
+        return dw
+
+    def forward(self, x: np.ndarray, u: np.ndarray, pad_top: int, pad_left: int, y: np.ndarray) -> None:
+        """y (b, Ho, Wo, O) = the cross-correlation of x (b, H, W, C) with the kernel whose transform is u."""
+        (b, h, w, c), (_, h_out, w_out, o) = x.shape, y.shape
+        tiles = b * self.tiles(h_out, w_out)
+        scratch_v = np.empty(16 * tiles * c, dtype=np.float32)
+        scratch_m = np.empty(16 * tiles * o, dtype=np.float32)
+        zeros = np.zeros(max(c, o), dtype=np.float32)
+        self._forward(self.sgemm, _data(x), b, h, w, c, pad_top, pad_left, _data(u), o, h_out, w_out,
+                      _data(y), scratch_v.ctypes.data, scratch_m.ctypes.data, zeros.ctypes.data)
+
+    def kernel_grad(self, x: np.ndarray, dy: np.ndarray, pad_top: int, pad_left: int) -> np.ndarray:
+        """dU (16, C, O) of <conv(x, w), dy>, for x (b, H, W, C) and dy (b, Ho, Wo, O)."""
+        (b, h, w, c), (_, h_out, w_out, o) = x.shape, dy.shape
+        tiles = b * self.tiles(h_out, w_out)
+        du = np.empty((16, c, o), dtype=np.float32)
+        scratch_v = np.empty(16 * tiles * c, dtype=np.float32)
+        scratch_q = np.empty(16 * tiles * o, dtype=np.float32)
+        zeros = np.zeros(max(c, o), dtype=np.float32)
+        self._kernel_grad(self.sgemm, _data(x), b, h, w, c, pad_top, pad_left, _data(dy), o, h_out, w_out,
+                          du.ctypes.data, scratch_v.ctypes.data, scratch_q.ctypes.data, zeros.ctypes.data)
+        return du
+
+    def agrees_with_direct_convolution(self) -> bool:
+        """Known-answer test: odd sizes, 'same' and 'valid' paddings, both kernels."""
+        rng = np.random.default_rng(0)
+        for (h, w, c, o), (top, left) in (((5, 7, 3, 4), (1, 1)), ((6, 6, 8, 5), (0, 0)), ((9, 4, 2, 3), (1, 0))):
+            x = rng.standard_normal((2, h, w, c), dtype=np.float32)
+            k = rng.standard_normal((3, 3, c, o), dtype=np.float32)
+            h_out, w_out = (h if top else h - 2), (w if left else w - 2)
+            expected = _direct(x, k, top, left, h_out, w_out)
+            y = np.full((2, h_out, w_out, o), np.nan, dtype=np.float32)
+            self.forward(x, self.transform_kernel(k), top, left, y)
+            dy = rng.standard_normal(y.shape, dtype=np.float32)
+            grad = self.kernel_from(self.kernel_grad(x, dy, top, left))
+            expected_grad = _direct_kernel_grad(x, dy, top, left)
+            if not (np.allclose(y, expected, rtol=1e-4, atol=1e-4)
+                    and np.allclose(grad, expected_grad, rtol=1e-4, atol=1e-3)):
+                return False
+        return True
+
+
+def load(sgemm_address: int, cache_dir: Path, compiler: str) -> Winograd | None:
+    """The kernels compiled for this CPU (cached in `cache_dir`), or None where that fails."""
+    try:
+        library = _compiled(cache_dir, compiler)
+        kernels = Winograd(ctypes.CDLL(str(library)), sgemm_address)
+    except (OSError, subprocess.SubprocessError) as err:
+        warnings.warn(f"Winograd convolution kernels unavailable ({err}); using im2col", RuntimeWarning, stacklevel=2)
+        return None
+    if not kernels.agrees_with_direct_convolution():
+        warnings.warn(f"{library} failed its known-answer test; using im2col", RuntimeWarning, stacklevel=2)
+        return None
+    return kernels
+
+
+def _compiled(cache_dir: Path, compiler: str) -> Path:
+    """Build the shared library once per source, flags, compiler and CPU; atomic, so concurrent
+    processes never load a half-written file."""
+    try:
+        cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        cpu = ""
+    key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(),
+                                     cpu.encode()])).hexdigest()[:16]
+    target = Path(cache_dir) / f"cvae-winograd-{key}.so"
+    if target.exists():
+        return target
+    with atomic_file(target) as partial:
+        subprocess.run([compiler, "-x", "c", *FLAGS, str(SOURCE), "-o", str(partial)], check=True,
+                       capture_output=True, timeout=120)
+    return target
+
+
+def _data(a: np.ndarray) -> int:
+    if not (a.flags.c_contiguous and a.dtype == np.float32):
+        raise ValueError("Winograd kernels need C-contiguous float32 arrays")
+    return a.ctypes.data
+
+
+def _padded(x: np.ndarray, top: int, left: int, h_out: int, w_out: int) -> np.ndarray:
+    """x zero-padded (float64) so that output (i, j) reads rows i..i+2 and columns j..j+2."""
+    b, h, w, c = x.shape
+    xp = np.zeros((b, h_out + 2, w_out + 2, c), dtype=np.float64)
+    rows, cols = min(h, h_out + 2 - top), min(w, w_out + 2 - left)
+    xp[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
+    return xp
+
+
+def _direct(x, k, top, left, h_out, w_out):
+    xp = _padded(x, top, left, h_out, w_out)
+    return sum(np.einsum("bhwc,co->bhwo", xp[:, u:u + h_out, v:v + w_out], k[u, v].astype(np.float64))
+               for u in range(3) for v in range(3))
+
+
+def _direct_kernel_grad(x, dy, top, left):
+    h_out, w_out = dy.shape[1:3]
+    xp = _padded(x, top, left, h_out, w_out)
+    return np.stack([np.stack([np.einsum("bhwc,bhwo->co", xp[:, u:u + h_out, v:v + w_out], dy)
+                               for v in range(3)]) for u in range(3)])

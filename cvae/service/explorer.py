@@ -1,0 +1,80 @@
+"""What the app asks of a model: numpy in, numpy out."""
+from __future__ import annotations
+
+import numpy as np
+
+from cvae.model.vae import VAE, grid_points
+from cvae.nn.networks import summary_rows
+
+__all__ = ["Explorer"]
+
+
+class Explorer:
+    """Encode, decode, sample and traverse the latent space of one trained VAE."""
+
+    def __init__(self, vae: VAE):
+        self.vae = vae
+
+    @property
+    def latent_dim(self) -> int:
+        return self.vae.latent_dim
+
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 1, 28, 28) -> means and sds of q(z|x), each (N, latent)."""
+        return self.vae.encode(images)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """(N, latent) -> mean images (N, 28, 28) in [0, 1]."""
+        return self.vae.decode(z)
+
+    def reconstruct(self, images: np.ndarray) -> np.ndarray:
+        """Decode each image's posterior mean: (N, 1, 28, 28) -> (N, 28, 28)."""
+        return self.decode(self.encode(images)[0])
+
+    def sample_posterior(self, images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+        """n draws from q(z|x) per image: (N, n, latent)."""
+        mu, sd = self.encode(images)
+        eps = np.random.default_rng(seed).standard_normal((len(mu), n, self.latent_dim))
+        return (mu[:, None, :] + sd[:, None, :] * eps).astype(mu.dtype)
+
+    def sample_pixels(self, z: np.ndarray, seed: int = 0) -> np.ndarray:
+        """One draw from p(x|z) per point (Bernoulli pixels or Normal noise): (N, 28, 28)."""
+        return self.vae.likelihood.sample(self.decode(z), self.vae.config.sigma, np.random.default_rng(seed))
+
+    def grid_points(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
+        """(n*n, latent) points of an n x n grid over [-extent, extent]^2 in z1, z2 (see `grid_points`)."""
+        return grid_points(self.latent_dim, n, extent, center)
+
+    def decode_grid(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
+        """The decoded manifold as one (n*28, n*28) mosaic (the seed's 10 x 10 over [-2, 2]^2)."""
+        return self.vae.decode_grid(n, extent, center)
+
+    def interpolate(self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Straight path from z_a to z_b: points (steps, latent) and their decodes (steps, 28, 28)."""
+        if steps < 2:
+            raise ValueError(f"steps must be >= 2; got {steps}")
+        t = np.linspace(0.0, 1.0, steps)[:, None]
+        path = ((1 - t) * np.asarray(z_a, float) + t * np.asarray(z_b, float)).astype(np.float32)
+        return path, self.decode(path)
+
+    @staticmethod
+    def nearest(codes: np.ndarray, z: np.ndarray, k: int = 5) -> np.ndarray:
+        """Indices of the k codes (N, d) closest to z (d,), nearest first."""
+        distances = np.sum((np.asarray(codes, float) - np.asarray(z, float)[None, :]) ** 2, axis=1)
+        k = min(k, len(distances))
+        part = np.argpartition(distances, k - 1)[:k] if k < len(distances) else np.arange(len(distances))
+        return part[np.argsort(distances[part])]
+
+    @staticmethod
+    def aggregate_density(mu: np.ndarray, sd: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """The aggregate posterior q(z1, z2) = mean_i N(z; mu_i, sd_i^2) on a grid: (len(ys), len(xs))."""
+        mu, sd = np.asarray(mu, float)[:, :2], np.asarray(sd, float)[:, :2]
+        # (N, len(xs)) and (N, len(ys)) factors: the density is separable per image
+        px = np.exp(-0.5 * ((xs[None, :] - mu[:, :1]) / sd[:, :1]) ** 2) / (sd[:, :1] * np.sqrt(2 * np.pi))
+        py = np.exp(-0.5 * ((ys[None, :] - mu[:, 1:2]) / sd[:, 1:2]) ** 2) / (sd[:, 1:2] * np.sqrt(2 * np.pi))
+        return py.T @ px / len(mu)
+
+    def summary(self) -> dict[str, list[dict]]:
+        """Keras-style layer tables for the encoder and the decoder."""
+        nets = self.vae.networks
+        return {"encoder": summary_rows(nets.encoder), "decoder": summary_rows(nets.decoder)}

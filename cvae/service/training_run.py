@@ -1,0 +1,48 @@
+"""One training run end to end: data -> PyMC fit with a timeline of snapshots -> checkpoint.
+
+The CLI and the app's background jobs both train through this, so a run saved by either
+holds the same files and metadata.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cvae.config import TrainConfig
+from cvae.data.datasets import load_split
+from cvae.store.checkpoint import save_checkpoint
+from cvae.training.timeline import PROBE_SIZE, Timeline, timeline_arrays
+from cvae.training.trainer import Callback, Trainer, TrainResult
+
+__all__ = ["TrainingRun"]
+
+
+@dataclass
+class TrainingRun:
+    trainer: Trainer
+    timeline: Timeline  # the first PROBE_SIZE test digits, snapshotted while training
+
+    @classmethod
+    def prepare(cls, config: TrainConfig) -> TrainingRun:
+        """Load the data and build the PyMC model; nothing is compiled yet."""
+        data, probe = load_split(config, "train"), load_split(config, "test")
+        trainer = Trainer(config, data.images)
+        timeline = Timeline(trainer.vae, probe.images[:PROBE_SIZE], probe.labels[:PROBE_SIZE])
+        return cls(trainer, timeline)
+
+    def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
+        result = self.trainer.fit([self.timeline, *callbacks], stop_event)
+        self.timeline.take(result.steps)  # the final state, for replay
+        return result
+
+    def last_epoch_neg_elbo(self, result: TrainResult) -> float | None:
+        """Mean training -ELBO (nats per image) over the last epoch's steps."""
+        return result.history.final("neg_elbo", self.trainer.steps_per_epoch)
+
+    def save(self, path: Path, result: TrainResult, **meta) -> Path:
+        return save_checkpoint(path, result.vae, result.history, timeline=timeline_arrays(self.timeline),
+                               status=result.status, steps=result.steps, steps_per_epoch=self.trainer.steps_per_epoch,
+                               images_per_s=round(result.images_per_s, 1),
+                               train_neg_elbo=self.last_epoch_neg_elbo(result), **meta)

@@ -1,0 +1,111 @@
+"""Every `CVAE_*` environment variable, read in this one place and parsed once.
+
+`settings()` returns the typed values; the README's "Environment" table lists the same names,
+defaults and meanings (a test checks they agree). A changed environment (a test, a worker with
+its own variables) gets freshly parsed settings; the same one gets the cached object.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+__all__ = ["ENV", "Settings", "SettingsError", "settings"]
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py, assets/, runs/
+
+
+class SettingsError(ValueError):
+    """An environment variable with a value this project cannot use."""
+
+
+def _var(name: str, default: str, doc: str):
+    return field(metadata={"env": name, "default": default, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings; `field.metadata` holds each one's variable, default and meaning."""
+
+    runs_dir: Path = _var("CVAE_RUNS_DIR", "runs/ beside app.py", "where trainings are saved")
+    cache_dir: Path = _var("CVAE_CACHE_DIR", "~/.cache/cvae", "dataset downloads")
+    teacher_code: str | None = _var("CVAE_TEACHER_CODE", "unset: teacher features off",
+                                    "the code that signs a session in as the teacher")
+    max_queued: int = _var("CVAE_MAX_QUEUED", "4",
+                           "trainings running or waiting on the server at once; more are refused")
+    max_trainings: int = _var("CVAE_MAX_TRAININGS", "1", "fits running at once; more wait in the queue")
+    num_threads: int = _var("CVAE_NUM_THREADS", "the CPUs this process may use", "threads per convolution")
+    chunk_bytes: int = _var("CVAE_CHUNK_BYTES", "2000000", "scratch bytes per piece of a batch in a convolution")
+    private_blas: str = _var("CVAE_PRIVATE_BLAS", "1",
+                             "1: scipy-openblas32 wheel, else SciPy's copy; wheel; scipy; 0: NumPy's BLAS")
+    blas_coretype: str | None = _var("CVAE_BLAS_CORETYPE", "AVX-512 kernels where the CPU has them",
+                                     "OpenBLAS kernel family of the private BLAS, e.g. Haswell")
+    winograd: bool = _var("CVAE_WINOGRAD", "1", "0: 3x3 convolutions by im2col instead of Winograd")
+    malloc_tuning: bool = _var("CVAE_MALLOC_TUNING", "1", "0: glibc's own mmap and trim thresholds")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = environ.get(name, "").strip()
+            return value or None
+
+        return cls(
+            runs_dir=Path(get("CVAE_RUNS_DIR") or ROOT / "runs").expanduser(),
+            cache_dir=Path(get("CVAE_CACHE_DIR") or Path.home() / ".cache" / "cvae").expanduser(),
+            teacher_code=environ.get("CVAE_TEACHER_CODE") or None,
+            max_queued=_int(get("CVAE_MAX_QUEUED"), "CVAE_MAX_QUEUED", 4, low=1),
+            max_trainings=_int(get("CVAE_MAX_TRAININGS"), "CVAE_MAX_TRAININGS", 1, low=1),
+            num_threads=_int(get("CVAE_NUM_THREADS"), "CVAE_NUM_THREADS", 0, low=0) or _cpus(),
+            chunk_bytes=_int(get("CVAE_CHUNK_BYTES"), "CVAE_CHUNK_BYTES", 2_000_000, low=4096),
+            private_blas=_choice(get("CVAE_PRIVATE_BLAS") or "1", "CVAE_PRIVATE_BLAS", ("0", "1", "wheel", "scipy")),
+            blas_coretype=get("CVAE_BLAS_CORETYPE"),
+            winograd=_flag(get("CVAE_WINOGRAD"), "CVAE_WINOGRAD", True),
+            malloc_tuning=_flag(get("CVAE_MALLOC_TUNING"), "CVAE_MALLOC_TUNING", True),
+        )
+
+
+# variable name -> (field, default, meaning): what the README documents
+ENV = {f.metadata["env"]: (f.name, f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)}
+
+
+def settings() -> Settings:
+    """The settings for the current environment (parsed once per distinct set of CVAE_* values)."""
+    return _parsed(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("CVAE_"))))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(variables: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_env(dict(variables))
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _int(value: str | None, name: str, default: int, *, low: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number; got {value!r}") from None
+    if number < low:
+        raise SettingsError(f"{name} must be at least {low}; got {number}")
+    return number
+
+
+def _flag(value: str | None, name: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if value not in ("0", "1"):
+        raise SettingsError(f"{name} must be 0 or 1; got {value!r}")
+    return value == "1"
+
+
+def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+

@@ -1,0 +1,2 @@
+"""Fitting the model: the PyMC fit with its callbacks, the training curve, snapshots for replay,
+and the compile-cache warm-up. Only `cvae.training.trainer` (and what imports it) loads PyMC."""

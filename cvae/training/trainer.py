@@ -1,0 +1,162 @@
+"""Fitting the VAE with PyMC's KLqp (amortized mean-field ADVI) and PyMC-style callbacks.
+
+Callbacks follow PyMC's protocol `(approx, losses, i)`; raising StopIteration
+ends the fit and keeps what was learned. The history is in nats per image:
+`neg_elbo` is PyMC's own loss divided by the batch size, `kl` the closed-form
+KL of the batch's q(z|x), and `reconstruction` = neg_elbo - beta * kl, an
+unbiased estimate of E_q[-log p(x|z)] from the same Monte Carlo draw.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor
+
+from cvae.config import ConfigError, TrainConfig
+from cvae.model.pymc_model import analytic_kl, build_model
+from cvae.model.vae import VAE
+from cvae.nn import FLOAT
+from cvae.training.history import History, Plan, Progress, steps_per_epoch
+
+__all__ = ["Callback", "History", "Progress", "TrainResult", "Trainer", "train"]
+
+Callback = Callable[[object, np.ndarray, int], None]
+
+
+@dataclass
+class TrainResult:
+    vae: VAE
+    history: History
+    steps: int
+    status: str  # "finished", "stopped" or "diverged"
+    message: str
+    compile_s: float
+    images_per_s: float
+
+
+class Trainer:
+    """One fit of `config` on `images`: builds the PyMC model, then `fit()` runs it."""
+
+    def __init__(self, config: TrainConfig, images: np.ndarray, *, vae: VAE | None = None):
+        n_images = len(images)
+        if config.batch_size > n_images:
+            raise ConfigError(f"batch_size {config.batch_size} is larger than the {n_images} training images")
+        self.config = config
+        self.vae = vae or VAE(config)
+        self.data = self.vae.prepare(images)
+        self.steps_per_epoch = steps_per_epoch(n_images, config.batch_size)
+        self.total_steps = config.epochs * self.steps_per_epoch
+        self.plan = Plan(self.total_steps, self.steps_per_epoch, config.batch_size)
+        self.history = History()
+        self._batch_order = np.random.default_rng(config.seed)
+        self._order: np.ndarray = np.empty(0, dtype=int)
+        self._batch = pytensor.shared(self._next_batch(0), name="x_batch")
+        self._kl = pytensor.shared(np.asarray(0.0, dtype=FLOAT), name="batch_kl")
+        self.vae_model = build_model(self.vae.networks, self._batch, batch_size=config.batch_size,
+                                     likelihood=config.likelihood, sigma=config.sigma,
+                                     random_seed=config.seed)
+        self.inference = pm.KLqp(self.vae_model.approx, beta=config.beta)
+        self._started = self._first_step_at = 0.0
+
+    def _next_batch(self, step: int) -> np.ndarray:
+        """Images for `step` (0-based): a fresh seeded permutation every epoch, last partial batch dropped."""
+        within = step % self.steps_per_epoch
+        if within == 0:
+            self._order = self._batch_order.permutation(len(self.data))
+        b = self.config.batch_size
+        return self.data[self._order[within * b:(within + 1) * b]]
+
+    def _objective_args(self) -> dict:
+        """What PyMC's fit compiles into the step: Adam over q's and the networks' parameters,
+        and the batch's closed-form KL stored on the side for the history."""
+        return {"obj_optimizer": pm.adam(learning_rate=self.config.lr),
+                "more_obj_params": self.vae.networks.params,
+                "more_updates": {self._kl: analytic_kl(self.vae_model.mu, self.vae_model.rho).mean().astype(FLOAT)}}
+
+    def step_function(self, **compile_kwargs):
+        """The compiled training step that `fit` runs, on its own (for profiling and graph checks)."""
+        return self.inference.objective.step_function(score=True, compile_kwargs=compile_kwargs or None,
+                                                      **self._objective_args())
+
+    def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
+        """Run the whole fit; returns what was learned even if stopped or diverged."""
+        guard = _DivergenceGuard(self.vae)
+        status, message = "finished", f"finished {self.total_steps} steps"
+
+        def record(approx, losses, i):
+            now = time.perf_counter()
+            if not self._first_step_at:
+                self._first_step_at = now
+            loss = float(losses[-1]) / self.config.batch_size
+            guard(loss)
+            self.history.append(i, loss, float(self._kl.get_value()), self.config.beta, now - self._started)
+            if i < self.total_steps:
+                self._batch.set_value(self._next_batch(i))
+
+        def stop_on_request(approx, losses, i):
+            if stop_event is not None and stop_event.is_set():
+                raise StopIteration("stopped on request")
+
+        self._started = time.perf_counter()
+        pymc_log = logging.getLogger("pymc.variational.inference")
+        level, pymc_log.level = pymc_log.level, logging.WARNING  # its summary is per batch, not per image
+        try:
+            self.inference.fit(self.total_steps, **self._objective_args(),
+                               callbacks=[record, stop_on_request, *callbacks], progressbar=False)
+        except (FloatingPointError, _Diverged) as err:
+            guard.restore()
+            status = "diverged"
+            message = (f"training diverged at step {len(self.history) + 1} ({_first_line(err)}); "
+                       f"kept the parameters of step {guard.good_step}. Try a smaller learning rate.")
+        finally:
+            pymc_log.level = level
+        if status == "finished" and len(self.history) < self.total_steps:
+            status, message = "stopped", f"stopped at step {len(self.history)} of {self.total_steps}"
+        end = time.perf_counter()
+        compile_s = (self._first_step_at or end) - self._started
+        n_after = len(self.history) - 1
+        rate = n_after * self.config.batch_size / (end - self._first_step_at) if n_after > 0 else 0.0
+        return TrainResult(self.vae, self.history, len(self.history), status, message, compile_s, rate)
+
+
+class _Diverged(ArithmeticError):
+    pass
+
+
+class _DivergenceGuard:
+    """Keeps the last parameters known to give a finite loss; restores them on divergence.
+
+    The loss of step i is computed from the parameters left by step i-1, so a
+    finite loss vouches for the previous snapshot, not for the current values.
+    """
+
+    def __init__(self, vae: VAE):
+        self.vae = vae
+        self.good = self.candidate = vae.weights()
+        self.good_step = self._step = 0
+
+    def __call__(self, loss: float) -> None:
+        if not np.isfinite(loss):
+            raise _Diverged(f"loss is {loss}")
+        self.good, self.good_step = self.candidate, self._step
+        self._step += 1
+        self.candidate = self.vae.weights()
+
+    def restore(self) -> None:
+        self.vae.set_weights(self.good)
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def train(config: TrainConfig, images: np.ndarray, *, callbacks: Iterable[Callback] = (),
+          stop_event: threading.Event | None = None) -> TrainResult:
+    """Fit a fresh model of `config` to `images` (N, 1, 28, 28)."""
+    return Trainer(config, images).fit(callbacks, stop_event)

@@ -1,0 +1,22 @@
+"""Images for display: crisp nearest-neighbour upscaling to PNG bytes."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from cvae.data.datasets import to_uint8
+
+__all__ = ["to_png"]
+
+
+def to_png(image: np.ndarray, size: int | None = None) -> bytes:
+    """A (H, W) image in [0, 1] as PNG, scaled to `size` pixels wide with sharp pixels."""
+    picture = Image.fromarray(to_uint8(image), mode="L")
+    if size:
+        height = round(size * image.shape[0] / image.shape[1])
+        picture = picture.resize((size, height), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

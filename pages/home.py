@@ -1,3 +1,0 @@
-from pages import run_app
-
-run_app()
