@@ -1,4 +1,5 @@
 """CVAE Explorer: `streamlit run app.py`."""
+
 import streamlit as st
 
 from ui import state

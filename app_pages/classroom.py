@@ -13,8 +13,10 @@ MAX_TRIES = 5  # wrong codes per session before the sign-in form is disabled
 st.title("Classroom")
 root = state.runs_root()
 current = load_settings(root)
-st.markdown("A teacher can choose the model every new session starts on. Students can still pick any "
-            "other model for themselves in the sidebar.")
+st.markdown(
+    "A teacher can choose the model every new session starts on. Students can still pick any "
+    "other model for themselves in the sidebar."
+)
 st.markdown(f"**Default model:** `{current.default_run or 'pretrained (shipped)'}`")
 
 expected = settings().teacher_code
@@ -42,8 +44,13 @@ def teacher_ui(current: TeacherSettings) -> None:
     options = [None, *own]
     index = options.index(current.default_run) if current.default_run in options else 0
     with st.form("classroom-settings"):
-        choice = st.selectbox("Default model for every new session", options, index=index,
-                              format_func=lambda n: n or "pretrained (shipped)", key="classroom_default")
+        choice = st.selectbox(
+            "Default model for every new session",
+            options,
+            index=index,
+            format_func=lambda n: n or "pretrained (shipped)",
+            key="classroom_default",
+        )
         saved = st.form_submit_button("Save classroom settings", type="primary")
     if saved:
         try:
@@ -62,9 +69,11 @@ st.subheader("Teacher")
 if st.session_state.pop("classroom_saved", False):
     st.success("Saved: every session that has not chosen a model of its own now starts on the default model.")
 if expected is None:
-    st.info("Teacher mode is disabled on this server. To enable it, start the app with a teacher code "
-            "in the environment, e.g. `CVAE_TEACHER_CODE='choose-a-code' streamlit run app.py`, and tell "
-            "it only to teachers.")
+    st.info(
+        "Teacher mode is disabled on this server. To enable it, start the app with a teacher code "
+        "in the environment, e.g. `CVAE_TEACHER_CODE='choose-a-code' streamlit run app.py`, and tell "
+        "it only to teachers."
+    )
 elif st.session_state.get("teacher"):
     teacher_ui(current)
 else:
@@ -84,8 +93,15 @@ def export_ui() -> None:
     except (BundleError, cvae.CheckpointError) as err:
         st.error(f"`{name}` cannot be exported: {err}")
         return
-    st.download_button(f"Download {path.name}.zip", data, file_name=f"{path.name}.zip", mime="application/zip",
-                       on_click="ignore", key="bundle_download", icon=":material/download:")
+    st.download_button(
+        f"Download {path.name}.zip",
+        data,
+        file_name=f"{path.name}.zip",
+        mime="application/zip",
+        on_click="ignore",
+        key="bundle_download",
+        icon=":material/download:",
+    )
 
 
 def import_ui() -> None:
@@ -93,11 +109,17 @@ def import_ui() -> None:
     imported = st.session_state.pop("bundle_imported", None)
     if imported:
         st.success(f"Imported as `{imported}` and made your active model.")
-    upload = st.file_uploader("Model .zip", type=["zip"], key="bundle_upload",
-                              max_upload_size=max(1, MAX_BUNDLE_BYTES // 2**20))
+    upload = st.file_uploader(
+        "Model .zip", type=["zip"], key="bundle_upload", max_upload_size=max(1, MAX_BUNDLE_BYTES // 2**20)
+    )
     default = Path(upload.name).stem if upload is not None else ""
-    name = st.text_input("Save as run", default, max_chars=60, key=f"bundle_name_{default}",
-                         help="letters, digits, '.', '_' and '-'; an existing run is never overwritten")
+    name = st.text_input(
+        "Save as run",
+        default,
+        max_chars=60,
+        key=f"bundle_name_{default}",
+        help="letters, digits, '.', '_' and '-'; an existing run is never overwritten",
+    )
     if st.button("Import", key="bundle_import", disabled=upload is None):
         try:
             path = import_bundle(upload.getvalue(), root, name.strip())
@@ -110,8 +132,10 @@ def import_ui() -> None:
 
 
 st.subheader("Share a model")
-st.caption("A run travels as one .zip of its config, weights and training curve; an import is checked "
-           "file by file and written only if it loads as a model.")
+st.caption(
+    "A run travels as one .zip of its config, weights and training curve; an import is checked "
+    "file by file and written only if it loads as a model."
+)
 left, right = st.columns(2)
 with left:
     export_ui()

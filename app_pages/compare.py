@@ -5,7 +5,8 @@ import streamlit as st
 import cvae
 from cvae.service.comparison import compare_row, differing_fields, epoch_axis
 from cvae.viz import static
-from cvae.viz.figures import latent_map, map_range, runs_elbo_figure
+from cvae.viz.elbo_figures import runs_elbo_figure
+from cvae.viz.latent_figures import latent_map, map_range
 from ui import state
 from ui.components import downloads_ui
 
@@ -16,8 +17,14 @@ if not runs:
     st.stop()
 
 
-names = st.multiselect("Runs to compare", list(runs), default=list(runs)[:2], max_selections=4, key="compare_runs",
-                       help="Pick up to four saved runs, e.g. one trained with beta = 0 and one with beta = 1.")
+names = st.multiselect(
+    "Runs to compare",
+    list(runs),
+    default=list(runs)[:2],
+    max_selections=4,
+    key="compare_runs",
+    help="Pick up to four saved runs, e.g. one trained with beta = 0 and one with beta = 1.",
+)
 if not names:
     st.info("Pick one or more runs above.")
     st.stop()
@@ -33,22 +40,38 @@ for name in names:
 if not loaded:
     st.stop()
 
-curves = {name: {**ck.history.to_dict(), "epoch": epoch_axis(ck.history.step, steps_per_epoch[name]).tolist()}
-          for name, (ck, _) in loaded.items()}
-st.plotly_chart(runs_elbo_figure({name: (c["epoch"], c["neg_elbo"]) for name, c in curves.items()}),
-                width="stretch", key="compare_elbo")
-st.caption("-ELBO = reconstruction + beta x KL, in nats per image, smoothed; lower is better, but only "
-           "between runs with the same beta and likelihood: with beta = 0 the KL is not counted at all.")
+curves = {
+    name: {**ck.history.to_dict(), "epoch": epoch_axis(ck.history.step, steps_per_epoch[name]).tolist()}
+    for name, (ck, _) in loaded.items()
+}
+st.plotly_chart(
+    runs_elbo_figure({name: (c["epoch"], c["neg_elbo"]) for name, c in curves.items()}),
+    width="stretch",
+    key="compare_elbo",
+)
+st.caption(
+    "-ELBO = reconstruction + beta x KL, in nats per image, smoothed; lower is better, but only "
+    "between runs with the same beta and likelihood: with beta = 0 the KL is not counted at all."
+)
 
 rows = [compare_row(name, ck.config, ck.history, steps_per_epoch[name]) for name, (ck, _) in loaded.items()]
 differ = differing_fields(rows)
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-st.caption(("Settings that differ: **" + "**, **".join(differ) + "**. " if differ else
-            "These runs share every setting listed. ") +
-           "Final -ELBO and KL are means over each run's last training epoch.")
+st.caption(
+    (
+        "Settings that differ: **" + "**, **".join(differ) + "**. "
+        if differ
+        else "These runs share every setting listed. "
+    )
+    + "Final -ELBO and KL are means over each run's last training epoch."
+)
 
-same_range = st.toggle("Same axes on every map", value=False, key="compare_same_axes",
-                       help="Off: each map zooms to its own codes. On: compare the spread directly.")
+same_range = st.toggle(
+    "Same axes on every map",
+    value=False,
+    key="compare_same_axes",
+    help="Off: each map zooms to its own codes. On: compare the spread directly.",
+)
 mapped = {name: enc for name, (ck, enc) in loaded.items() if ck.config.latent_dim >= 2}
 last = list(mapped)[-1] if mapped else None
 shared = map_range(np.concatenate([enc.mu[:, :2] for enc in mapped.values()])) if same_range and mapped else None
@@ -59,20 +82,33 @@ for column, (name, (ck, enc)) in zip(st.columns(len(loaded)), loaded.items()):
             st.info("A 1-D latent space has no 2-D map.")
             continue
         x_range, y_range = shared or map_range(enc.mu)
-        figure = latent_map(enc.mu, enc.labels, enc.class_names, x_range=x_range, y_range=y_range,
-                            grid_n=2, height=420, prior_contours=True)
+        figure = latent_map(
+            enc.mu,
+            enc.labels,
+            enc.class_names,
+            x_range=x_range,
+            y_range=y_range,
+            grid_n=2,
+            height=420,
+            prior_contours=True,
+        )
         figure.update_layout(showlegend=name == last)
         figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal scales: the prior circle stays round
         st.plotly_chart(figure, width="stretch", key=f"compare_map_{name}", config={"displaylogo": False})
-st.caption("Each dot is a test digit at its q(z|x) mean; the dashed circles hold 39%, 86% and 99% of the "
-           "N(0, I) prior. "
-           "A plain autoencoder (beta = 0) has no pressure toward N(0, I): its codes spread far out, with "
-           "holes between the digits that decode to nonsense. With beta = 1 the KL term packs the codes "
-           "near the prior, so almost any point you pick near the centre decodes to a plausible digit.")
+st.caption(
+    "Each dot is a test digit at its q(z|x) mean; the dashed circles hold 39%, 86% and 99% of the "
+    "N(0, I) prior. "
+    "A plain autoencoder (beta = 0) has no pressure toward N(0, I): its codes spread far out, with "
+    "holes between the digits that decode to nonsense. With beta = 1 the KL term packs the codes "
+    "near the prior, so almost any point you pick near the centre decodes to a plausible digit."
+)
 
 comparison = {name: (enc.mu, enc.labels, enc.class_names) for name, enc in mapped.items()}
-downloads_ui("compare-runs", lambda fmt: static.comparison_image(curves, comparison, fmt=fmt,
-                                                                   same_range=same_range), key="compare")
+downloads_ui(
+    "compare-runs",
+    lambda fmt: static.comparison_image(curves, comparison, fmt=fmt, same_range=same_range),
+    key="compare",
+)
 
 with st.expander("Teaching tips"):
     st.markdown(
@@ -83,4 +119,5 @@ with st.expander("Teaching tips"):
         "- Compare -ELBO only between runs with the same beta and likelihood; a lower curve with beta = 0 "
         "is not a better generative model, it just pays nothing for KL.\n"
         "- Then open **Latent space** on each run and click the empty space between clusters: "
-        "the beta = 0 model decodes holes to blurry non-digits.")
+        "the beta = 0 model decodes holes to blurry non-digits."
+    )

@@ -14,8 +14,9 @@ st.markdown(
     "inference."
 )
 st.page_link("app_pages/train.py", label="Train a model and watch the ELBO live", icon=":material/model_training:")
-st.page_link("app_pages/latent.py", label="Explore the latent space: click anywhere to decode",
-             icon=":material/scatter_plot:")
+st.page_link(
+    "app_pages/latent.py", label="Explore the latent space: click anywhere to decode", icon=":material/scatter_plot:"
+)
 st.page_link("app_pages/manifold.py", label="See the decoded manifold", icon=":material/grid_on:")
 
 try:
@@ -39,7 +40,8 @@ if final is not None:
 st.subheader("Layers")
 summary = cvae.Explorer(checkpoint.vae).summary()
 for column, (name, rows) in zip(st.columns(2), summary.items()):
-    table = pd.DataFrame([{"Layer (type)": r["layer"], "Output shape": str(r["output_shape"]),
-                           "Params": r["params"]} for r in rows])
+    table = pd.DataFrame(
+        [{"Layer (type)": r["layer"], "Output shape": str(r["output_shape"]), "Params": r["params"]} for r in rows]
+    )
     column.markdown(f"**{name}** ({table['Params'].sum():,} parameters)")
     column.dataframe(table, hide_index=True, width="stretch")

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from cvae.viz import static
-from cvae.viz.figures import latent_map, map_range
 from cvae.viz.images import to_png
+from cvae.viz.latent_figures import latent_map, map_range
 from cvae.viz.selection import pick_from_selection
 from ui import state
 from ui.components import active_model_or_stop, digit_ui, downloads_ui
@@ -23,10 +23,15 @@ snap = (x_range[1] - x_range[0]) / (GRID_N - 1)
 for d in range(latent_dim):
     st.session_state.setdefault(f"z_{d}", 0.0)
 st.session_state.setdefault("sample_seed", 0)
-st.caption(f"{len(encoded.labels):,} encoded test digits of {config.dataset}, at their q(z|x) means. "
-           "Click a digit to inspect it, or click empty space to decode that point (a click also resets zoom)." +
-           (f" The map shows z1 and z2 of {latent_dim} dimensions; the others are set by their sliders."
-            if latent_dim > 2 else ""))
+st.caption(
+    f"{len(encoded.labels):,} encoded test digits of {config.dataset}, at their q(z|x) means. "
+    "Click a digit to inspect it, or click empty space to decode that point (a click also resets zoom)."
+    + (
+        f" The map shows z1 and z2 of {latent_dim} dimensions; the others are set by their sliders."
+        if latent_dim > 2
+        else ""
+    )
+)
 
 
 def apply_selection() -> None:
@@ -40,7 +45,7 @@ def apply_selection() -> None:
     pick = pick_from_selection(selection, encoded.mu[:, :2], grid_curve=0, snap=snap)
     if pick is None:
         return
-    for d, value in enumerate(pick.z[:min(2, latent_dim)]):
+    for d, value in enumerate(pick.z[: min(2, latent_dim)]):
         st.session_state[f"z_{d}"] = float(np.clip(round(value, 3), -SLIDER, SLIDER))
     st.session_state["picked"] = pick.index
 
@@ -61,8 +66,11 @@ def map_options_ui() -> dict:
     a, b, c = st.columns([2, 1, 1])
     colouring = a.radio("Colour digits by", COLOURINGS, horizontal=True, key="colouring")
     prior = b.checkbox("Prior N(0, I) contours", key="show_prior")
-    density = c.checkbox("Aggregate posterior density", key="show_density",
-                         help="mean of all q(z|x): dark where codes are dense; pale holes decode poorly")
+    density = c.checkbox(
+        "Aggregate posterior density",
+        key="show_density",
+        help="mean of all q(z|x): dark where codes are dense; pale holes decode poorly",
+    )
     options = {"prior_contours": prior}
     if colouring == COLOURINGS[1]:
         options["colour_by"] = ("mean sd", encoded.sd.mean(axis=1))
@@ -76,18 +84,29 @@ def map_options_ui() -> dict:
 def picked_ui(picked: int) -> np.ndarray | None:
     """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot."""
     mu, sd = encoded.mu[picked], encoded.sd[picked]
-    st.markdown(f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**. "
-                "q(z|x): mean (" + ", ".join(f"{v:.2f}" for v in mu) + "), sd (" +
-                ", ".join(f"{v:.2f}" for v in sd) + "); the ellipses on the map are 1 and 2 sd.")
-    image = encoded.images[picked:picked + 1]
+    st.markdown(
+        f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**. "
+        "q(z|x): mean ("
+        + ", ".join(f"{v:.2f}" for v in mu)
+        + "), sd ("
+        + ", ".join(f"{v:.2f}" for v in sd)
+        + "); the ellipses on the map are 1 and 2 sd."
+    )
+    image = encoded.images[picked : picked + 1]
     columns = st.columns([1, 1, 4])
     with columns[0]:
         digit_ui(image[0, 0], "original", size=110)
     with columns[1]:
         digit_ui(explorer.reconstruct(image)[0], "reconstruction", size=110)
     with columns[2]:
-        n = st.slider("Draws from q(z|x)", 0, 12, 6, key="n_draws",
-                      help="each draw is a plausible code for this digit; all decode to similar images")
+        n = st.slider(
+            "Draws from q(z|x)",
+            0,
+            12,
+            6,
+            key="n_draws",
+            help="each draw is a plausible code for this digit; all decode to similar images",
+        )
         draws = explorer.sample_posterior(image, n, seed=picked)[0] if n else None
         if draws is not None:
             strip_ui(explorer.decode(draws), [f"draw {i + 1}" for i in range(n)], width=60)
@@ -138,8 +157,10 @@ def explorer_ui() -> None:
             sample = explorer.sample_pixels(z[None], seed=st.session_state["sample_seed"])[0]
             digit_ui(sample, "one draw from p(x|z)", size=110)
         likelihood = checkpoint.vae.likelihood
-        st.caption(f"{likelihood.pixel_meaning} The draw beside it is what the likelihood actually generates: "
-                   f"{likelihood.draw_meaning(config.sigma)}")
+        st.caption(
+            f"{likelihood.pixel_meaning} The draw beside it is what the likelihood actually generates: "
+            f"{likelihood.draw_meaning(config.sigma)}"
+        )
         nearest = explorer.nearest(encoded.mu, z, k=5)
         st.markdown("**Nearest real test digits** to this point")
         strip_ui(encoded.images[nearest, 0], [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest])
@@ -148,14 +169,34 @@ def explorer_ui() -> None:
         path = interpolation_ui()
     with left:
         posterior = (encoded.mu[picked], encoded.sd[picked]) if picked is not None else None
-        figure = latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range, y_range=y_range,
-                            grid_n=GRID_N, current=(float(z[0]), float(z[min(1, latent_dim - 1)])),
-                            posterior=posterior, samples=draws, path=path, **options)
-        st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="latent_map",
-                        width="stretch", config={"displaylogo": False})
-        downloads_ui("latent-map", lambda fmt: static.latent_map_image(
-            encoded.mu, encoded.labels, encoded.class_names, fmt=fmt,
-            prior_contours=options["prior_contours"]), key="latent")
+        figure = latent_map(
+            encoded.mu,
+            encoded.labels,
+            encoded.class_names,
+            x_range=x_range,
+            y_range=y_range,
+            grid_n=GRID_N,
+            current=(float(z[0]), float(z[min(1, latent_dim - 1)])),
+            posterior=posterior,
+            samples=draws,
+            path=path,
+            **options,
+        )
+        st.plotly_chart(
+            figure,
+            on_select="rerun",
+            selection_mode=("points", "box"),
+            key="latent_map",
+            width="stretch",
+            config={"displaylogo": False},
+        )
+        downloads_ui(
+            "latent-map",
+            lambda fmt: static.latent_map_image(
+                encoded.mu, encoded.labels, encoded.class_names, fmt=fmt, prior_contours=options["prior_contours"]
+            ),
+            key="latent",
+        )
 
 
 explorer_ui()

@@ -14,8 +14,17 @@ st.title("Train")
 registry = state.job_registry()
 
 
-PRESET = {"cfg_dataset": "mnist-5k", "cfg_arch": "keras-example", "cfg_latent": 2, "cfg_likelihood": "bernoulli",
-          "cfg_beta": 1.0, "cfg_epochs": 30, "cfg_batch": 100, "cfg_lr": 3e-3, "cfg_seed": 0}
+PRESET = {
+    "cfg_dataset": "mnist-5k",
+    "cfg_arch": "keras-example",
+    "cfg_latent": 2,
+    "cfg_likelihood": "bernoulli",
+    "cfg_beta": 1.0,
+    "cfg_epochs": 30,
+    "cfg_batch": 100,
+    "cfg_lr": 3e-3,
+    "cfg_seed": 0,
+}
 DEFAULTS = {**PRESET, "cfg_epochs": TrainConfig().epochs, "cfg_lr": TrainConfig().lr}
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
@@ -24,28 +33,54 @@ for key, value in DEFAULTS.items():
 def config_ui() -> tuple[TrainConfig | None, str]:
     """The training form; returns the validated config (None if invalid) and the run name."""
     a, b, c = st.columns(3)
-    dataset = a.selectbox("Dataset", DATASET_NAMES, key="cfg_dataset",
-                          help="mnist-5k works offline; mnist and fashion-mnist download once.")
-    arch = a.selectbox("Architecture", ARCHITECTURES.names(), key="cfg_arch",
-                       help=" ".join(f"{n}: {ARCHITECTURES[n].description}." for n in ARCHITECTURES))
-    latent_dim = a.number_input("Latent dimension", *LIMITS["latent_dim"], key="cfg_latent",
-                                help="2 gives a map you can read directly; more dimensions hold more detail. The "
-                                     "encoder's and decoder's first dense layers grow with it, and so does the "
-                                     "time to encode the test set; the training step barely changes.")
-    likelihood = b.selectbox("Likelihood", LIKELIHOODS.names(), key="cfg_likelihood",
-                             help=" ".join(f"{n}: {LIKELIHOODS[n].description}." for n in LIKELIHOODS))
-    beta = b.number_input("beta (KL weight)", *LIMITS["beta"], step=0.1, key="cfg_beta",
-                          help="1 = the true ELBO; 0 = a plain autoencoder")
+    dataset = a.selectbox(
+        "Dataset",
+        DATASET_NAMES,
+        key="cfg_dataset",
+        help="mnist-5k works offline; mnist and fashion-mnist download once.",
+    )
+    arch = a.selectbox(
+        "Architecture",
+        ARCHITECTURES.names(),
+        key="cfg_arch",
+        help=" ".join(f"{n}: {ARCHITECTURES[n].description}." for n in ARCHITECTURES),
+    )
+    latent_dim = a.number_input(
+        "Latent dimension",
+        *LIMITS["latent_dim"],
+        key="cfg_latent",
+        help="2 gives a map you can read directly; more dimensions hold more detail. The "
+        "encoder's and decoder's first dense layers grow with it, and so does the "
+        "time to encode the test set; the training step barely changes.",
+    )
+    likelihood = b.selectbox(
+        "Likelihood",
+        LIKELIHOODS.names(),
+        key="cfg_likelihood",
+        help=" ".join(f"{n}: {LIKELIHOODS[n].description}." for n in LIKELIHOODS),
+    )
+    beta = b.number_input(
+        "beta (KL weight)", *LIMITS["beta"], step=0.1, key="cfg_beta", help="1 = the true ELBO; 0 = a plain autoencoder"
+    )
     epochs = b.number_input("Epochs", *LIMITS["epochs"], key="cfg_epochs")
     batch_size = c.number_input("Batch size", *LIMITS["batch_size"], key="cfg_batch")
     lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="cfg_lr")
     seed = c.number_input("Seed", *LIMITS["seed"], key="cfg_seed")
-    name = st.text_input("Run name (optional)", "", max_chars=60,
-                         help="letters, digits, '.', '_' and '-'; blank for an automatic name")
+    name = st.text_input(
+        "Run name (optional)", "", max_chars=60, help="letters, digits, '.', '_' and '-'; blank for an automatic name"
+    )
     try:
-        config = TrainConfig(dataset=dataset, arch=arch, latent_dim=int(latent_dim), likelihood=likelihood,
-                             beta=float(beta), epochs=int(epochs), batch_size=int(batch_size),
-                             lr=float(lr), seed=int(seed))
+        config = TrainConfig(
+            dataset=dataset,
+            arch=arch,
+            latent_dim=int(latent_dim),
+            likelihood=likelihood,
+            beta=float(beta),
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            seed=int(seed),
+        )
     except ConfigError as err:
         st.error(str(err))
         return None, name
@@ -58,12 +93,14 @@ def use_preset() -> None:
 
 job = registry.get(st.query_params.get("job") or st.session_state.get("job"))
 
-st.button("Classroom preset: a clear latent map in under a minute", on_click=use_preset,
-          help="classroom network, 30 epochs of mnist-5k (about 25 s on 2 idle cores), learning rate 3e-3")
+st.button(
+    "Classroom preset: a clear latent map in under a minute",
+    on_click=use_preset,
+    help="classroom network, 30 epochs of mnist-5k (about 25 s on 2 idle cores), learning rate 3e-3",
+)
 with st.form("train-form", border=True):
     config, name = config_ui()
-    start = st.form_submit_button("Start training", type="primary",
-                                  disabled=bool(job and job.active))
+    start = st.form_submit_button("Start training", type="primary", disabled=bool(job and job.active))
 if start and config is not None:
     try:
         job = registry.start(config, name or None)
@@ -76,16 +113,24 @@ if start and config is not None:
 
 others = [j for j in registry.jobs() if j.active and (job is None or j.id != job.id)]
 if others:
-    st.caption("Also training on this server (click to follow): " + ", ".join(
-        f"[{j.name}](?job={j.id}) ({j.status}, step {len(j.history)}/{j.plan.total_steps if j.plan else '?'})"
-        for j in others))
+    st.caption(
+        "Also training on this server (click to follow): "
+        + ", ".join(
+            f"[{j.name}](?job={j.id}) ({j.status}, step {len(j.history)}/{j.plan.total_steps if j.plan else '?'})"
+            for j in others
+        )
+    )
 
 if job is None:
-    st.info("Choose settings and press **Start training**. The fit runs in the background: "
-            "you can switch pages and come back.")
+    st.info(
+        "Choose settings and press **Start training**. The fit runs in the background: "
+        "you can switch pages and come back."
+    )
     if state.warming_up():
-        st.caption("This server is compiling the training code in the background (once after an install, "
-                   "about 30 s): a Start now waits for it.")
+        st.caption(
+            "This server is compiling the training code in the background (once after an install, "
+            "about 30 s): a Start now waits for it."
+        )
     saved = load_timeline(state.active_path())
     if saved:
         st.subheader("How the active model learned")
@@ -105,15 +150,18 @@ def live_ui() -> None:
         job.stop()
     fraction = progress.step / progress.total_steps if progress.total_steps else 0.0
     eta = f"{progress.eta_s:.0f} s left" if progress.eta_s == progress.eta_s else "estimating time left"
-    top[0].progress(min(fraction, 1.0), text=(
-        f"{job.name}: {job.status} · step {progress.step}/{progress.total_steps} · "
-        f"epoch {progress.epoch:.1f} · {progress.images_per_s:.0f} images/s · {eta}"))
+    top[0].progress(
+        min(fraction, 1.0),
+        text=(
+            f"{job.name}: {job.status} · step {progress.step}/{progress.total_steps} · "
+            f"epoch {progress.epoch:.1f} · {progress.images_per_s:.0f} images/s · {eta}"
+        ),
+    )
     if job.first_point_s is not None:
         st.caption(f"First ELBO point {job.first_point_s:.1f} s after Start (model compilation included).")
     if job.timeline is not None:
         names = cvae.load_split(job.config, "test").class_names
-        timeline_ui(job.history.to_dict(), job.timeline.all(), job.timeline.labels, names,
-                    live=job.active, key=job.id)
+        timeline_ui(job.history.to_dict(), job.timeline.all(), job.timeline.labels, names, live=job.active, key=job.id)
     if job.status in ("diverged", "failed"):
         st.error(job.message)
     elif job.status in ("finished", "stopped"):

@@ -2,8 +2,8 @@ import numpy as np
 import streamlit as st
 
 from cvae.data.user_digit import DigitImageError, load_canvas, load_digit
-from cvae.viz.figures import latent_map, map_range
 from cvae.viz.images import to_png
+from cvae.viz.latent_figures import latent_map, map_range
 from ui.components import active_model_or_stop, digit_ui
 
 st.title("Your digit")
@@ -17,14 +17,18 @@ TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 def take_upload() -> None:
     file = st.session_state.get("digit_upload")
     st.session_state["digit_input"] = (
-        {"kind": "upload", "data": file.getvalue(), "name": file.name} if file is not None else None)
+        {"kind": "upload", "data": file.getvalue(), "name": file.name} if file is not None else None
+    )
 
 
 def take_example() -> None:
     """A random test digit as dark ink on white, 10x larger: like a scan, so it is inverted back."""
     index = int(np.random.default_rng().integers(len(encoded.labels)))
-    st.session_state["digit_input"] = {"kind": "example", "data": to_png(1.0 - encoded.images[index, 0], 280),
-                                       "name": f"test digit #{index}"}
+    st.session_state["digit_input"] = {
+        "kind": "example",
+        "data": to_png(1.0 - encoded.images[index, 0], 280),
+        "name": f"test digit #{index}",
+    }
 
 
 def canvas_ui() -> None:
@@ -34,8 +38,16 @@ def canvas_ui() -> None:
     except Exception as err:  # not installed, or its component failed to register
         st.caption(f"Drawing is not available on this server ({type(err).__name__}); upload an image instead.")
         return
-    result = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000", height=280,
-                       width=280, drawing_mode="freedraw", return_image_data=True, key="digit_canvas")
+    result = st_canvas(
+        stroke_width=22,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=280,
+        width=280,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="digit_canvas",
+    )
     drawn = bool(result.json_data and result.json_data.get("objects"))
     try:
         png = result.image_bytes if drawn else None
@@ -51,9 +63,14 @@ left, right = st.columns([1, 1])
 with left:
     upload, draw = st.tabs(["Upload an image", "Draw"])
     with upload:
-        st.file_uploader("An image of one handwritten digit", type=TYPES, key="digit_upload",
-                         on_change=take_upload, help="Dark ink on light paper or light on dark; "
-                         "it is cropped, scaled and centred the way MNIST's digits were.")
+        st.file_uploader(
+            "An image of one handwritten digit",
+            type=TYPES,
+            key="digit_upload",
+            on_change=take_upload,
+            help="Dark ink on light paper or light on dark; "
+            "it is cropped, scaled and centred the way MNIST's digits were.",
+        )
         st.button("Use a random test digit", on_click=take_example, key="digit_example")
     with draw:
         canvas_ui()
@@ -77,16 +94,34 @@ with right:
         digit_ui(digit, "your digit, 28 x 28 as the model sees it", size=160)
     with b:
         digit_ui(reconstruction, "reconstruction (decoded at the mean)", size=160)
-    st.markdown("q(z|x): mean (" + ", ".join(f"{v:.2f}" for v in mu[0]) + "), sd (" +
-                ", ".join(f"{v:.2f}" for v in sd[0]) + ").")
+    st.markdown(
+        "q(z|x): mean ("
+        + ", ".join(f"{v:.2f}" for v in mu[0])
+        + "), sd ("
+        + ", ".join(f"{v:.2f}" for v in sd[0])
+        + ")."
+    )
     nearest = explorer.nearest(encoded.mu, mu[0], k=5)
     labels = ", ".join(encoded.class_names[encoded.labels[i]] for i in nearest)
     st.caption(f"Nearest test digits in latent space: {labels}.")
 
 if checkpoint.config.latent_dim >= 2:
     x_range, y_range = map_range(encoded.mu, include=(mu[0], 2.2 * sd[0]))  # the 2-sd ellipse fits
-    st.plotly_chart(latent_map(encoded.mu, encoded.labels, encoded.class_names, x_range=x_range, y_range=y_range,
-                               grid_n=2, current=(float(mu[0, 0]), float(mu[0, 1])), posterior=(mu[0], sd[0])),
-                    width="stretch", key="your_digit_map")
-    st.caption("Your digit's q(z|x) among the encoded test digits: the cross is its mean, the ellipses "
-               "1 and 2 sd." + (" Only z1 and z2 are shown." if checkpoint.config.latent_dim > 2 else ""))
+    st.plotly_chart(
+        latent_map(
+            encoded.mu,
+            encoded.labels,
+            encoded.class_names,
+            x_range=x_range,
+            y_range=y_range,
+            grid_n=2,
+            current=(float(mu[0, 0]), float(mu[0, 1])),
+            posterior=(mu[0], sd[0]),
+        ),
+        width="stretch",
+        key="your_digit_map",
+    )
+    st.caption(
+        "Your digit's q(z|x) among the encoded test digits: the cross is its mean, the ellipses "
+        "1 and 2 sd." + (" Only z1 and z2 are shown." if checkpoint.config.latent_dim > 2 else "")
+    )

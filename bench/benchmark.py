@@ -7,6 +7,7 @@ so compile times are honest: the first fit of each arch uses an empty PyTensor
 compiledir (cold), later ones reuse it (warm). Prints a Markdown table of medians
 and writes everything to bench/results/latest.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,10 @@ THREADS = 2
 
 # --------------------------------------------------------------------------- children
 
+
 def _load_images(n_images: int):
     from cvae.data.datasets import load_dataset
+
     images = load_dataset("mnist-5k", "train").images
     return images[:n_images] if n_images else images
 
@@ -38,6 +41,7 @@ def child_fit(args) -> dict:
     t_proc = time.perf_counter()
     from cvae.config import TrainConfig
     from cvae.training.trainer import Trainer
+
     images = _load_images(args.n_images)
     import_s = time.perf_counter() - t_proc
     config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=BATCH, seed=0)
@@ -53,20 +57,29 @@ def child_fit(args) -> dict:
     result = trainer.fit(callbacks=[on_first])
     hist = result.history
     return {
-        "arch": args.arch, "steps": result.steps, "status": result.status,
-        "import_s": import_s, "build_s": build_s, "compile_s": result.compile_s,
+        "arch": args.arch,
+        "steps": result.steps,
+        "status": result.status,
+        "import_s": import_s,
+        "build_s": build_s,
+        "compile_s": result.compile_s,
         "first_elbo_s": (first[0] - t0) if first else None,
         "images_per_s": result.images_per_s,
-        "first_neg_elbo": float(hist.neg_elbo[0]), "last_neg_elbo": float(hist.neg_elbo[-1]),
+        "first_neg_elbo": float(hist.neg_elbo[0]),
+        "last_neg_elbo": float(hist.neg_elbo[-1]),
         **_backend_info(),
     }
 
 
 def _backend_info() -> dict:
     from cvae import _backend
+
     blas = getattr(_backend, "BLAS", None)
-    return {"blas": blas.corename if blas else "numpy", "threads": getattr(_backend, "THREADS", None),
-            "malloc_tuned": getattr(_backend, "MALLOC_TUNED", None)}
+    return {
+        "blas": blas.corename if blas else "numpy",
+        "threads": getattr(_backend, "THREADS", None),
+        "malloc_tuned": getattr(_backend, "MALLOC_TUNED", None),
+    }
 
 
 def _torch_nets(arch: str, latent: int = 2):
@@ -105,7 +118,7 @@ def _torch_nets(arch: str, latent: int = 2):
             self.out, self.act = out, act
 
         def forward(self, x):
-            x = self.conv(x)[:, :, self.top:self.top + self.out, self.top:self.top + self.out]
+            x = self.conv(x)[:, :, self.top : self.top + self.out, self.top : self.top + self.out]
             return F.relu(x) if self.act else x
 
     class Dense(nn.Module):
@@ -118,16 +131,40 @@ def _torch_nets(arch: str, latent: int = 2):
             return F.relu(x) if self.act else x
 
     if arch == "seed":
-        enc = nn.Sequential(Conv(28, 1, 1, 2), Conv(28, 1, 64, 2, 2), Conv(14, 64, 64, 3), Conv(14, 64, 64, 3),
-                            nn.Flatten(), Dense(14 * 14 * 64, 128), Dense(128, 2 * latent, act=False))
-        dec = nn.Sequential(Dense(latent, latent), Dense(latent, 64 * 14 * 14), nn.Unflatten(1, (64, 14, 14)),
-                            ConvT(14, 64, 64, 3), ConvT(14, 64, 64, 3), ConvT(14, 64, 64, 2, 2, "valid"),
-                            Conv(28, 64, 1, 2, act=False))
+        enc = nn.Sequential(
+            Conv(28, 1, 1, 2),
+            Conv(28, 1, 64, 2, 2),
+            Conv(14, 64, 64, 3),
+            Conv(14, 64, 64, 3),
+            nn.Flatten(),
+            Dense(14 * 14 * 64, 128),
+            Dense(128, 2 * latent, act=False),
+        )
+        dec = nn.Sequential(
+            Dense(latent, latent),
+            Dense(latent, 64 * 14 * 14),
+            nn.Unflatten(1, (64, 14, 14)),
+            ConvT(14, 64, 64, 3),
+            ConvT(14, 64, 64, 3),
+            ConvT(14, 64, 64, 2, 2, "valid"),
+            Conv(28, 64, 1, 2, act=False),
+        )
     else:
-        enc = nn.Sequential(Conv(28, 1, 16, 3, 2), Conv(14, 16, 32, 3, 2), nn.Flatten(),
-                            Dense(7 * 7 * 32, 64), Dense(64, 2 * latent, act=False))
-        dec = nn.Sequential(Dense(latent, 64), Dense(64, 7 * 7 * 32), nn.Unflatten(1, (32, 7, 7)),
-                            ConvT(7, 32, 32, 3, 2), ConvT(14, 32, 16, 3, 2), Conv(28, 16, 1, 3, act=False))
+        enc = nn.Sequential(
+            Conv(28, 1, 16, 3, 2),
+            Conv(14, 16, 32, 3, 2),
+            nn.Flatten(),
+            Dense(7 * 7 * 32, 64),
+            Dense(64, 2 * latent, act=False),
+        )
+        dec = nn.Sequential(
+            Dense(latent, 64),
+            Dense(64, 7 * 7 * 32),
+            nn.Unflatten(1, (32, 7, 7)),
+            ConvT(7, 32, 32, 3, 2),
+            ConvT(14, 32, 16, 3, 2),
+            Conv(28, 16, 1, 3, act=False),
+        )
     return enc, dec
 
 
@@ -136,6 +173,7 @@ def child_torch(args) -> dict:
     import numpy as np
     import torch
     import torch.nn.functional as F
+
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     images = (_load_images(args.n_images) > 0.5).astype(np.float32)
@@ -152,7 +190,7 @@ def child_torch(args) -> dict:
         z = mu + sd * torch.randn_like(sd)
         logits = dec(z)
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-        kl = 0.5 * (mu ** 2 + sd ** 2 - 1 - 2 * torch.log(sd)).sum()
+        kl = 0.5 * (mu**2 + sd**2 - 1 - 2 * torch.log(sd)).sum()
         loss = recon + kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -162,19 +200,25 @@ def child_torch(args) -> dict:
     order = rng.permutation(len(data))
     warm = 3
     for i in range(warm):
-        step(data[order[i * BATCH:(i + 1) * BATCH]])
+        step(data[order[i * BATCH : (i + 1) * BATCH]])
     t0, c0 = time.perf_counter(), time.process_time()
     done = 0
     for s in range(args.steps):
         within = s % steps_per_epoch
         if within == 0:
             order = rng.permutation(len(data))
-        loss = step(data[order[within * BATCH:(within + 1) * BATCH]])
+        loss = step(data[order[within * BATCH : (within + 1) * BATCH]])
         done += 1
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"arch": args.arch, "steps": done, "images_per_s": done * BATCH / dt, "last_neg_elbo": loss,
-            "cpu_ms_per_step": cpu / done * 1e3,
-            "torch": torch.__version__, "threads": torch.get_num_threads()}
+    return {
+        "arch": args.arch,
+        "steps": done,
+        "images_per_s": done * BATCH / dt,
+        "last_neg_elbo": loss,
+        "cpu_ms_per_step": cpu / done * 1e3,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def child_decode(args) -> dict:
@@ -184,6 +228,7 @@ def child_decode(args) -> dict:
     from cvae.config import TrainConfig
     from cvae.model.vae import VAE
     from cvae.service.explorer import Explorer
+
     explorer = Explorer(VAE(TrainConfig(arch=args.arch, seed=0)))
     point = np.array([[0.5, -0.25]], dtype=np.float32)
     t0 = time.perf_counter()
@@ -199,9 +244,12 @@ def child_decode(args) -> dict:
             times.append(time.perf_counter() - t)
         return statistics.median(times) * 1e3
 
-    return {"arch": args.arch, "compile_s": compile_s,
-            "point_ms": timed(lambda: explorer.decode(point), args.calls),
-            "grid20_ms": timed(lambda: explorer.decode_grid(20, 2.0), args.calls)}
+    return {
+        "arch": args.arch,
+        "compile_s": compile_s,
+        "point_ms": timed(lambda: explorer.decode(point), args.calls),
+        "grid20_ms": timed(lambda: explorer.decode_grid(20, 2.0), args.calls),
+    }
 
 
 def child_clustered(args) -> dict:
@@ -235,10 +283,15 @@ def child_clustered(args) -> dict:
     picture.write_bytes(latent_map_image(mu, test_set.labels, test_set.class_names))
     shipped = load_checkpoint(ROOT / "assets" / "pretrained")
     return {
-        "seconds": args.seconds, "stopped_after_s": stopped_s, "compile_s": result.compile_s,
-        "epochs": result.steps / run.trainer.steps_per_epoch, "knn5_accuracy": clustering(result.vae),
+        "seconds": args.seconds,
+        "stopped_after_s": stopped_s,
+        "compile_s": result.compile_s,
+        "epochs": result.steps / run.trainer.steps_per_epoch,
+        "knn5_accuracy": clustering(result.vae),
         "test_neg_elbo": evaluate(result.vae, test_set.images)["neg_elbo"],
-        "shipped_knn5_accuracy": clustering(shipped.vae), "chance": 0.1, "picture": str(picture),
+        "shipped_knn5_accuracy": clustering(shipped.vae),
+        "chance": 0.1,
+        "picture": str(picture),
     }
 
 
@@ -246,6 +299,7 @@ CHILDREN = {"fit": child_fit, "torch": child_torch, "decode": child_decode, "clu
 
 
 # --------------------------------------------------------------------------- parent
+
 
 def run_child(kind: str, extra: list[str], env: dict | None = None) -> dict:
     """Run `kind` in a fresh interpreter; returns its JSON plus the child's peak RSS and wall time."""
@@ -287,19 +341,34 @@ def measure(args) -> dict:
     epochs = {"seed": 1, "classroom": 1 if quick else 2}
     results: dict = {"archs": {}, "quick": quick, "repeats": args.repeats, "variant_env": args.variant_env}
     results["env"] = {
-        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-        "load_before": _load(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_before": _load(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "malloc_env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")},
         "pytensor_flags": os.environ.get("PYTENSOR_FLAGS", ""),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "CVAE_"))},
-        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), platform.processor()),
+        "cpu": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        ),
     }
     for arch in args.arch:
         row: dict = {"warm": [], "variant": [], "torch": []}
         fit_args = ["--arch", arch, "--epochs", str(epochs[arch]), "--n-images", str(n_images)]
-        torch_args = ["--arch", arch, "--steps", str(10 if quick else (40 if arch == "seed" else 80)),
-                      "--n-images", str(n_images)]
+        torch_args = [
+            "--arch",
+            arch,
+            "--steps",
+            str(10 if quick else (40 if arch == "seed" else 80)),
+            "--n-images",
+            str(n_images),
+        ]
         with tempfile.TemporaryDirectory(prefix="cvae-bench-compiledir-") as compiledir:
             env = _env_with_compiledir(compiledir)
             variant_env = {**env, **dict(kv.split("=", 1) for kv in args.variant_env or [])}
@@ -341,16 +410,24 @@ def summarise(results: dict) -> dict:
         ips = _median(warm, "images_per_s")
         s = {
             "images_per_s": ips,
-            "compile_cold_s": row["cold"]["compile_s"], "compile_warm_s": _median(warm, "compile_s"),
-            "first_elbo_cold_s": row["cold"]["first_elbo_s"], "first_elbo_warm_s": _median(warm, "first_elbo_s"),
+            "compile_cold_s": row["cold"]["compile_s"],
+            "compile_warm_s": _median(warm, "compile_s"),
+            "first_elbo_cold_s": row["cold"]["first_elbo_s"],
+            "first_elbo_warm_s": _median(warm, "first_elbo_s"),
             "epoch_4000_s": 4000 / ips if ips else None,
-            "peak_rss_mb": _median(warm, "peak_rss_mb"), "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
-            "decode_point_ms": row["decode"]["point_ms"], "decode_grid20_ms": row["decode"]["grid20_ms"],
+            "peak_rss_mb": _median(warm, "peak_rss_mb"),
+            "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
+            "decode_point_ms": row["decode"]["point_ms"],
+            "decode_grid20_ms": row["decode"]["grid20_ms"],
         }
         if row.get("clustered"):
             c = row["clustered"]
-            s |= {"clustered_seconds": c["seconds"], "clustered_epochs": c["epochs"],
-                  "clustered_knn5": c["knn5_accuracy"], "shipped_knn5": c["shipped_knn5_accuracy"]}
+            s |= {
+                "clustered_seconds": c["seconds"],
+                "clustered_epochs": c["epochs"],
+                "clustered_knn5": c["knn5_accuracy"],
+                "shipped_knn5": c["shipped_knn5_accuracy"],
+            }
         if row.get("variant"):
             s["variant_images_per_s"] = _median(row["variant"], "images_per_s")
         if row.get("torch"):
@@ -402,8 +479,10 @@ def markdown(results: dict) -> str:
         lines.append(f"| {label} | " + " | ".join(fmt(summary[a].get(key), spec) for a in archs) + " |")
     env = results["env"]
     lines.append("")
-    lines.append(f"repeats={results['repeats']} quick={results['quick']} load before={env['load_before']} "
-                 f"after={env['load_after']} ({env['cpus']} CPUs)")
+    lines.append(
+        f"repeats={results['repeats']} quick={results['quick']} load before={env['load_before']} "
+        f"after={env['load_after']} ({env['cpus']} CPUs)"
+    )
     return "\n".join(lines)
 
 
@@ -411,12 +490,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke test: 1,000 images, few steps and calls")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--arch", action="append", choices=["seed", "classroom"],
-                        help="repeatable; default both")
+    parser.add_argument("--arch", action="append", choices=["seed", "classroom"], help="repeatable; default both")
     parser.add_argument("--skip-torch", action="store_true")
-    parser.add_argument("--variant-env", action="append", metavar="KEY=VALUE",
-                        help="also time warm fits with these environment variables (repeatable), "
-                             "e.g. CVAE_BLAS_CORETYPE=SkylakeX")
+    parser.add_argument(
+        "--variant-env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="also time warm fits with these environment variables (repeatable), e.g. CVAE_BLAS_CORETYPE=SkylakeX",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     # child-process options
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)

@@ -18,6 +18,7 @@ After the rounds every page is checked for Streamlit exceptions and error boxes,
 tracebacks, and the training is stopped (it keeps its model). Loopback only, bounded in time
 (`--budget-s`); results go to artifacts/load_test.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,10 +74,13 @@ JS_PROGRESS = """() => { const bar = document.querySelector('[data-testid="stPro
 
 
 def _summary(samples: list[float]) -> dict:
-    return {"n": len(samples), "p50_ms": round(e2e.percentile(samples, 50), 1),
-            "p95_ms": round(e2e.percentile(samples, 95), 1),
-            "max_ms": round(max(samples), 1) if samples else None,
-            "samples_ms": [round(s, 1) for s in samples]}
+    return {
+        "n": len(samples),
+        "p50_ms": round(e2e.percentile(samples, 50), 1),
+        "p95_ms": round(e2e.percentile(samples, 95), 1),
+        "max_ms": round(max(samples), 1) if samples else None,
+        "samples_ms": [round(s, 1) for s in samples],
+    }
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -112,8 +116,7 @@ def _ready(page):
     """Wait until the page shows its decoded image and is idle; focus the z1 slider."""
     page.locator("h1", has_text="Latent space").first.wait_for(timeout=180_000)
     page.evaluate(JS_INSTALL)
-    page.wait_for_function("() => { const [c, src] = window.__load.snapshot(); return c && src; }",
-                           timeout=180_000)
+    page.wait_for_function("() => { const [c, src] = window.__load.snapshot(); return c && src; }", timeout=180_000)
     e2e.wait_script_idle(page, timeout_ms=180_000)
     slider = page.locator('[data-testid="stSlider"]').filter(has_text="z1").locator("input[type=range]").first
     slider.focus()
@@ -166,8 +169,17 @@ def _start_training(browser, url: str, epochs: int, deadline: float) -> tuple[ob
     raise TimeoutError(f"the training did not start fitting in time; last progress: {text!r}")
 
 
-def run_load_test(*, sessions: int = 30, decodes: int = 5, idle_decodes: int = 15, training: bool = True,
-                  epochs: int = 200, budget_s: float = 300, out: Path | None = OUT, log=print) -> dict:
+def run_load_test(
+    *,
+    sessions: int = 30,
+    decodes: int = 5,
+    idle_decodes: int = 15,
+    training: bool = True,
+    epochs: int = 200,
+    budget_s: float = 300,
+    out: Path | None = OUT,
+    log=print,
+) -> dict:
     """Run both phases; returns (and writes to `out`) the results. Raises if anything broke."""
     from playwright.sync_api import sync_playwright
 
@@ -175,9 +187,14 @@ def run_load_test(*, sessions: int = 30, decodes: int = 5, idle_decodes: int = 1
     deadline = started + budget_s
     runs = Path(tempfile.mkdtemp(prefix="cvae-load-"))
     server = e2e.StreamlitServer(runs, runs.parent / f"{runs.name}.log")
-    result: dict = {"sessions": sessions, "decodes_per_session": decodes, "training": training,
-                    "machine": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()},
-                    "server": "streamlit run app.py on 127.0.0.1", "browser": "headless Debian chromium"}
+    result: dict = {
+        "sessions": sessions,
+        "decodes_per_session": decodes,
+        "training": training,
+        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()},
+        "server": "streamlit run app.py on 127.0.0.1",
+        "browser": "headless Debian chromium",
+    }
     url = server.start(timeout=120)
     try:
         with sync_playwright() as p:
@@ -196,8 +213,10 @@ def run_load_test(*, sessions: int = 30, decodes: int = 5, idle_decodes: int = 1
                     e2e.wait_script_idle(page)
                 page.context.close()
                 result["idle"] = _summary(idle)
-                log(f"idle: {idle_decodes} decodes, p50 {result['idle']['p50_ms']} ms, "
-                    f"p95 {result['idle']['p95_ms']} ms")
+                log(
+                    f"idle: {idle_decodes} decodes, p50 {result['idle']['p50_ms']} ms, "
+                    f"p95 {result['idle']['p95_ms']} ms"
+                )
 
                 # 2. `sessions` sessions (opened together), one round without training, then a
                 #    training and `decodes` rounds while it fits
@@ -213,11 +232,15 @@ def run_load_test(*, sessions: int = 30, decodes: int = 5, idle_decodes: int = 1
                 concurrent = _round(pages, "ArrowRight", deadline, "round 0 (no training)", failures)
                 result["concurrent_no_training"] = _summary(concurrent)
                 result["concurrent_no_training"]["server_cpu_ms_per_decode"] = round(
-                    (_cpu_s(server.proc.pid) - cpu) * 1000 / max(1, len(concurrent)), 1)
+                    (_cpu_s(server.proc.pid) - cpu) * 1000 / max(1, len(concurrent)), 1
+                )
                 result["concurrent_no_training"]["server_cpu_share"] = round(
-                    (_cpu_s(server.proc.pid) - cpu) / (time.monotonic() - wall), 2)
-                log(f"{sessions} sessions, no training: p50 {result['concurrent_no_training']['p50_ms']} ms, "
-                    f"p95 {result['concurrent_no_training']['p95_ms']} ms")
+                    (_cpu_s(server.proc.pid) - cpu) / (time.monotonic() - wall), 2
+                )
+                log(
+                    f"{sessions} sessions, no training: p50 {result['concurrent_no_training']['p50_ms']} ms, "
+                    f"p95 {result['concurrent_no_training']['p95_ms']} ms"
+                )
                 train_page = None
                 if training:
                     train_page, text = _start_training(browser, url, epochs, min(deadline, time.monotonic() + 240))
@@ -261,10 +284,12 @@ def run_load_test(*, sessions: int = 30, decodes: int = 5, idle_decodes: int = 1
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(result, indent=2) + "\n")
-    log(f"loaded: {len(result['loaded']['samples_ms'])} decodes, p50 {result['loaded']['p50_ms']} ms, "
+    log(
+        f"loaded: {len(result['loaded']['samples_ms'])} decodes, p50 {result['loaded']['p50_ms']} ms, "
         f"p95 {result['loaded']['p95_ms']} ms, max {result['loaded']['max_ms']} ms; "
         f"failures {len(result['loaded']['failures'])}, sessions with errors {len(result['session_errors'])}, "
-        f"server tracebacks {result['server_tracebacks']}; {result['wall_s']} s")
+        f"server tracebacks {result['server_tracebacks']}; {result['wall_s']} s"
+    )
     return result
 
 
@@ -275,12 +300,23 @@ def main() -> int:
     parser.add_argument("--idle-decodes", type=int, default=15)
     parser.add_argument("--no-training", dest="training", action="store_false")
     parser.add_argument("--epochs", type=int, default=200, help="the training's epochs (it is stopped at the end)")
-    parser.add_argument("--budget-s", type=float, default=300,
-                        help="no new round starts after this; decodes already asked for get 60 s more")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=300,
+        help="no new round starts after this; decodes already asked for get 60 s more",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    result = run_load_test(sessions=args.sessions, decodes=args.decodes, idle_decodes=args.idle_decodes,
-                           training=args.training, epochs=args.epochs, budget_s=args.budget_s, out=args.out)
+    result = run_load_test(
+        sessions=args.sessions,
+        decodes=args.decodes,
+        idle_decodes=args.idle_decodes,
+        training=args.training,
+        epochs=args.epochs,
+        budget_s=args.budget_s,
+        out=args.out,
+    )
     ok = not result["loaded"]["failures"] and not result["session_errors"] and not result["server_tracebacks"]
     return 0 if ok else 1
 

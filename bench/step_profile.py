@@ -1,7 +1,8 @@
 """Time (and optionally profile) the compiled PyMC training step of one arch, without the fit loop.
 
-    python3 bench/step_profile.py --arch seed [--steps 20] [--profile]
+python3 bench/step_profile.py --arch seed [--steps 20] [--profile]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,7 @@ def main() -> None:
     from cvae.config import TrainConfig
     from cvae.data.datasets import load_dataset
     from cvae.training.trainer import Trainer
+
     images = load_dataset("mnist-5k", "train").images
     trainer = Trainer(TrainConfig(arch=args.arch, epochs=1), images)
     t0 = time.perf_counter()
@@ -34,10 +36,12 @@ def main() -> None:
         loss = step()
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    print(f"step ms: min {min(times)*1e3:.1f} median {statistics.median(times[1:])*1e3:.1f} "
-          f"-> {100 / statistics.median(times[1:]):.0f} images/s; "
-          f"cpu ms/step median {statistics.median(cpu[1:])*1e3:.1f}; "
-          f"loss {float(loss) / 100:.1f}")
+    print(
+        f"step ms: min {min(times) * 1e3:.1f} median {statistics.median(times[1:]) * 1e3:.1f} "
+        f"-> {100 / statistics.median(times[1:]):.0f} images/s; "
+        f"cpu ms/step median {statistics.median(cpu[1:]) * 1e3:.1f}; "
+        f"loss {float(loss) / 100:.1f}"
+    )
     if args.profile:
         step.profile.summary(n_ops_to_print=25, n_apply_to_print=30)
 

@@ -4,18 +4,27 @@ The subpackages follow the data: data -> nn -> model -> training -> store -> ser
 (the Streamlit app in app.py, app_pages/ and ui/ sits on top and is not part of the package).
 The names below load their module on first use, so `import cvae` itself is instant.
 """
+
 from __future__ import annotations
 
 import importlib
 
 _PUBLIC = {  # name -> module that defines it
-    "TrainConfig": "cvae.config", "ConfigError": "cvae.config",
-    "DATASET_NAMES": "cvae.data.datasets", "Dataset": "cvae.data.datasets", "DatasetError": "cvae.data.datasets",
-    "load_dataset": "cvae.data.datasets", "load_split": "cvae.data.datasets",
-    "VAE": "cvae.model.vae", "History": "cvae.training.history",
-    "Checkpoint": "cvae.store.checkpoint", "CheckpointError": "cvae.store.checkpoint",
-    "load_checkpoint": "cvae.store.checkpoint", "run_dir": "cvae.store.checkpoint",
-    "save_checkpoint": "cvae.store.checkpoint", "Explorer": "cvae.service.explorer",
+    "TrainConfig": "cvae.config",
+    "ConfigError": "cvae.config",
+    "DATASET_NAMES": "cvae.data.datasets",
+    "Dataset": "cvae.data.datasets",
+    "DatasetError": "cvae.data.datasets",
+    "load_dataset": "cvae.data.datasets",
+    "load_split": "cvae.data.datasets",
+    "VAE": "cvae.model.vae",
+    "History": "cvae.training.history",
+    "Checkpoint": "cvae.store.checkpoint",
+    "CheckpointError": "cvae.store.checkpoint",
+    "load_checkpoint": "cvae.store.checkpoint",
+    "run_dir": "cvae.store.checkpoint",
+    "save_checkpoint": "cvae.store.checkpoint",
+    "Explorer": "cvae.service.explorer",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -1,4 +1,5 @@
 """Crash-safe writes: a file or a whole directory appears complete or not at all."""
+
 from __future__ import annotations
 
 import ctypes

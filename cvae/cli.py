@@ -1,4 +1,5 @@
 """`python -m cvae train | evaluate | summary | warm`: the command line over the package."""
+
 from __future__ import annotations
 
 import argparse
@@ -58,18 +59,36 @@ def _train(args) -> int:
     from cvae.service.training_run import TrainingRun  # imports PyMC: only for training
     from cvae.training.progress import ProgressBar
 
-    config = TrainConfig(dataset=args.dataset, arch=args.arch, latent_dim=args.latent_dim,
-                         likelihood=args.likelihood, sigma=args.sigma, beta=args.beta,
-                         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         seed=args.seed, data_dir=args.data_dir)
+    config = TrainConfig(
+        dataset=args.dataset,
+        arch=args.arch,
+        latent_dim=args.latent_dim,
+        likelihood=args.likelihood,
+        sigma=args.sigma,
+        beta=args.beta,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        data_dir=args.data_dir,
+    )
     run = TrainingRun.prepare(config)
     with ProgressBar(run.trainer.history, run.trainer.plan, quiet=args.quiet) as bar:
         result = run.fit(callbacks=[bar])
     run.save(args.out, result)
-    print(json.dumps({"checkpoint": str(args.out), "status": result.status, "message": result.message,
-                      "steps": result.steps, "images_per_s": round(result.images_per_s, 1),
-                      "compile_s": round(result.compile_s, 2),
-                      "train_neg_elbo": run.last_epoch_neg_elbo(result)}))
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(args.out),
+                "status": result.status,
+                "message": result.message,
+                "steps": result.steps,
+                "images_per_s": round(result.images_per_s, 1),
+                "compile_s": round(result.compile_s, 2),
+                "train_neg_elbo": run.last_epoch_neg_elbo(result),
+            }
+        )
+    )
     return 3 if result.status == "diverged" else 0
 
 

@@ -1,4 +1,5 @@
 """The one typed configuration of a training run, validated on construction."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +14,14 @@ from cvae.registry import UnknownName
 __all__ = ["LIMITS", "ConfigError", "TrainConfig"]
 
 # (low, high) of each bounded field, inclusive: the config checks them and the Train form offers them
-LIMITS = {"latent_dim": (2, 64), "epochs": (1, 10_000), "batch_size": (1, 10_000), "seed": (0, 2**31 - 1),
-          "beta": (0.0, 100.0), "sigma": (1e-3, 10.0)}
+LIMITS = {
+    "latent_dim": (2, 64),
+    "epochs": (1, 10_000),
+    "batch_size": (1, 10_000),
+    "seed": (0, 2**31 - 1),
+    "beta": (0.0, 100.0),
+    "sigma": (1e-3, 10.0),
+}
 
 
 class ConfigError(ValueError):
@@ -45,8 +52,9 @@ class TrainConfig:
             try:  # an alias (e.g. arch "seed", as older runs saved it) becomes the registered name
                 object.__setattr__(self, name, registry.canonical(getattr(self, name)))
             except UnknownName:
-                raise ConfigError(f"{name} must be one of {', '.join(registry.names())}; "
-                                  f"got {getattr(self, name)!r}") from None
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(registry.names())}; got {getattr(self, name)!r}"
+                ) from None
         for name in ("latent_dim", "epochs", "batch_size", "seed", "beta", "sigma"):
             _check_range(name, getattr(self, name), *LIMITS[name])
         if not 0.0 < self.lr <= 1.0:
@@ -69,8 +77,18 @@ class TrainConfig:
 
 
 def _check_types(config: TrainConfig) -> None:
-    expected = {"dataset": str, "arch": str, "likelihood": str, "latent_dim": int, "epochs": int,
-                "batch_size": int, "seed": int, "sigma": float, "beta": float, "lr": float}
+    expected = {
+        "dataset": str,
+        "arch": str,
+        "likelihood": str,
+        "latent_dim": int,
+        "epochs": int,
+        "batch_size": int,
+        "seed": int,
+        "sigma": float,
+        "beta": float,
+        "lr": float,
+    }
     for name, kind in expected.items():
         value = getattr(config, name)
         ok = isinstance(value, kind) and not isinstance(value, bool)

@@ -3,6 +3,7 @@
 Config validation, the PyMC model, the compiled functions, the explorer and the UI all look
 names up in the same table, so adding an entry makes it available everywhere at once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

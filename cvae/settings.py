@@ -4,6 +4,7 @@
 defaults and meanings (a test checks they agree). A changed environment (a test, a worker with
 its own variables) gets freshly parsed settings; the same one gets the cached object.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,17 +32,23 @@ class Settings:
 
     runs_dir: Path = _var("CVAE_RUNS_DIR", "runs/ beside app.py", "where trainings are saved")
     cache_dir: Path = _var("CVAE_CACHE_DIR", "~/.cache/cvae", "dataset downloads")
-    teacher_code: str | None = _var("CVAE_TEACHER_CODE", "unset: teacher features off",
-                                    "the code that signs a session in as the teacher")
-    max_queued: int = _var("CVAE_MAX_QUEUED", "4",
-                           "trainings running or waiting on the server at once; more are refused")
+    teacher_code: str | None = _var(
+        "CVAE_TEACHER_CODE", "unset: teacher features off", "the code that signs a session in as the teacher"
+    )
+    max_queued: int = _var(
+        "CVAE_MAX_QUEUED", "4", "trainings running or waiting on the server at once; more are refused"
+    )
     max_trainings: int = _var("CVAE_MAX_TRAININGS", "1", "fits running at once; more wait in the queue")
     num_threads: int = _var("CVAE_NUM_THREADS", "the CPUs this process may use", "threads per convolution")
     chunk_bytes: int = _var("CVAE_CHUNK_BYTES", "2000000", "scratch bytes per piece of a batch in a convolution")
-    private_blas: str = _var("CVAE_PRIVATE_BLAS", "1",
-                             "1: scipy-openblas32 wheel, else SciPy's copy; wheel; scipy; 0: NumPy's BLAS")
-    blas_coretype: str | None = _var("CVAE_BLAS_CORETYPE", "AVX-512 kernels where the CPU has them",
-                                     "OpenBLAS kernel family of the private BLAS, e.g. Haswell")
+    private_blas: str = _var(
+        "CVAE_PRIVATE_BLAS", "1", "1: scipy-openblas32 wheel, else SciPy's copy; wheel; scipy; 0: NumPy's BLAS"
+    )
+    blas_coretype: str | None = _var(
+        "CVAE_BLAS_CORETYPE",
+        "AVX-512 kernels where the CPU has them",
+        "OpenBLAS kernel family of the private BLAS, e.g. Haswell",
+    )
     winograd: bool = _var("CVAE_WINOGRAD", "1", "0: 3x3 convolutions by im2col instead of Winograd")
     malloc_tuning: bool = _var("CVAE_MALLOC_TUNING", "1", "0: glibc's own mmap and trim thresholds")
 
@@ -108,4 +115,3 @@ def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
-

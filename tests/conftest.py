@@ -1,4 +1,5 @@
 """Fixtures shared by the suite: real data, one real short fit, and the app under AppTest."""
+
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def mnist5k():
     from cvae.data.datasets import load_dataset
+
     return load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
 
 
@@ -23,6 +25,7 @@ def trained(tmp_path_factory, mnist5k):
     """One real short fit of the default network shared by the tests that need a trained model."""
     from cvae.config import TrainConfig
     from cvae.training.trainer import train
+
     train_set, _ = mnist5k
     config = TrainConfig(arch="keras-example", epochs=4, seed=0)
     return train(config, train_set.images)

@@ -1,4 +1,5 @@
 """Crash injection for the fault tests: run code in a forked child that SIGKILLs itself mid-way."""
+
 import os
 import signal
 import sys

@@ -5,6 +5,7 @@ and the in-page JavaScript that reads Plotly's figure state (`gd._fullData`, `gd
 to turn data coordinates into pixels. Streamlit reruns replace DOM nodes, so every helper
 re-queries the elements it needs instead of holding on to handles.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -63,11 +64,24 @@ class StreamlitServer:
         env = dict(os.environ, CVAE_RUNS_DIR=str(self.runs_dir), PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - held for the server's lifetime, closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-             "--server.address=127.0.0.1", f"--server.port={self.port}",
-             "--browser.gatherUsageStats=false"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={self.port}",
+                "--browser.gatherUsageStats=false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -106,6 +120,7 @@ class StreamlitServer:
 
 # --- pages ---------------------------------------------------------------------------------
 
+
 def open_page(browser, url: str, heading: str, *, timeout_ms: float = LOAD_MS):
     """A fresh tab (own Streamlit session) at `url`, once its <h1> reads `heading`."""
     context = browser.new_context(viewport=VIEWPORT)
@@ -129,7 +144,8 @@ def wait_script_idle(page, timeout_ms: float = STEP_MS) -> None:
     page.wait_for_function(
         """() => { const app = document.querySelector('[data-testid="stApp"]');
                    return app && app.dataset.testScriptState === 'notRunning'; }""",
-        timeout=timeout_ms)
+        timeout=timeout_ms,
+    )
 
 
 def dialog_texts(page) -> list[str]:

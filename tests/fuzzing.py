@@ -1,4 +1,5 @@
 """A shared hypothesis strategy: valid files mutated the way corrupt downloads and hostile uploads are."""
+
 from hypothesis import strategies as st
 
 __all__ = ["mutated_bytes"]
@@ -21,7 +22,7 @@ def mutated_bytes(draw, seeds, *, max_ops: int, chunk: int, extremes: list[bytes
         elif op == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=chunk))
         elif op == "delete":
-            del data[pos:pos + draw(st.integers(1, chunk))]
+            del data[pos : pos + draw(st.integers(1, chunk))]
         elif op == "int32":
-            data[pos:pos + 4] = draw(st.sampled_from(extremes))
+            data[pos : pos + 4] = draw(st.sampled_from(extremes))
     return bytes(data)

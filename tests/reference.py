@@ -1,4 +1,5 @@
 """Independent NumPy implementations the PyTensor code is checked against (naive loops)."""
+
 import numpy as np
 
 from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, same_padding
@@ -12,7 +13,7 @@ def conv2d(x, W, stride, padding):
     out = np.zeros((x.shape[0], h_out, w_out, W.shape[3]))
     for i in range(h_out):
         for j in range(w_out):
-            window = xp[:, i * stride:i * stride + k, j * stride:j * stride + k, :]
+            window = xp[:, i * stride : i * stride + k, j * stride : j * stride + k, :]
             out[:, i, j, :] = np.einsum("buvc,uvco->bo", window, W)
     return out
 
@@ -24,14 +25,19 @@ def conv2d_transpose(y, W, out_hw, stride, padding):
     out = np.zeros((y.shape[0], out_hw[0] + top + bottom, out_hw[1] + left + right, W.shape[2]))
     for i in range(y.shape[1]):
         for j in range(y.shape[2]):
-            out[:, i * stride:i * stride + k, j * stride:j * stride + k, :] += np.einsum(
-                "bc,uvoc->buvo", y[:, i, j, :], W)
-    return out[:, top:top + out_hw[0], left:left + out_hw[1], :]
+            out[:, i * stride : i * stride + k, j * stride : j * stride + k, :] += np.einsum(
+                "bc,uvoc->buvo", y[:, i, j, :], W
+            )
+    return out[:, top : top + out_hw[0], left : left + out_hw[1], :]
 
 
-ACT = {"relu": lambda a: np.maximum(a, 0), "linear": lambda a: a,
-       "sigmoid": lambda a: 1 / (1 + np.exp(-a)), "tanh": np.tanh,
-       "softplus": lambda a: np.logaddexp(0, a)}
+ACT = {
+    "relu": lambda a: np.maximum(a, 0),
+    "linear": lambda a: a,
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "tanh": np.tanh,
+    "softplus": lambda a: np.logaddexp(0, a),
+}
 
 
 def layer_forward(layer, x, W=None):

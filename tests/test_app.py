@@ -1,4 +1,5 @@
 """Every page under Streamlit's AppTest with the shipped model; a tiny training to completion."""
+
 import numpy as np
 import pytest
 
@@ -65,6 +66,7 @@ def test_train_page_trains_a_tiny_model_to_completion(app):
     next(b for b in app.button if b.label == "Start training").click().run()
     assert not app.exception, app.exception
     from ui import state
+
     job = state.job_registry().get(app.session_state["job"])
     wait_until_done(job, timeout=600)
     assert job.status == "finished", job.message

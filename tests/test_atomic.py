@@ -1,4 +1,5 @@
 """cvae.atomic: the exchange path and the two-rename fallback, SIGKILLed at every step."""
+
 import os
 import time
 

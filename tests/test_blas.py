@@ -1,4 +1,5 @@
 """The private BLAS: which kernels it loads, and that its answers are checked before use."""
+
 import ctypes
 import json
 import os
@@ -16,12 +17,15 @@ needs_private_blas = pytest.mark.skipif(blas.private_blas() is None, reason="no 
 
 
 def _blas_in_child(**env) -> dict:
-    code = ("import json; from cvae.nn import blas, conv_kernels, parallel; b = blas.private_blas(); "
-            "print(json.dumps({'corename': b and b.corename, 'threads': parallel.threads(), "
-            "'winograd': conv_kernels.winograd() is not None, 'malloc': blas.tune_malloc()}))")
+    code = (
+        "import json; from cvae.nn import blas, conv_kernels, parallel; b = blas.private_blas(); "
+        "print(json.dumps({'corename': b and b.corename, 'threads': parallel.threads(), "
+        "'winograd': conv_kernels.winograd() is not None, 'malloc': blas.tune_malloc()}))"
+    )
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("CVAE_")} | env
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     return json.loads(out.splitlines()[-1])
 
 

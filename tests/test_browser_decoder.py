@@ -1,5 +1,6 @@
 """The decoder exported for the browser: read off the layers, and a NumPy interpreter of the format
 (the same rules decoder.js follows) reproduces cvae's own decode."""
+
 import json
 
 import numpy as np
@@ -9,8 +10,13 @@ from cvae.config import TrainConfig
 from cvae.model.vae import VAE
 from cvae.viz.browser_decoder import FORMAT, export_decoder
 
-ACT = {"relu": lambda a: np.maximum(a, 0), "linear": lambda a: a, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-       "tanh": np.tanh, "softplus": lambda a: np.logaddexp(0, a)}
+ACT = {
+    "relu": lambda a: np.maximum(a, 0),
+    "linear": lambda a: a,
+    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+    "tanh": np.tanh,
+    "softplus": lambda a: np.logaddexp(0, a),
+}
 
 
 def _interpret(spec: dict, weights: bytes, z: np.ndarray) -> np.ndarray:
@@ -20,7 +26,7 @@ def _interpret(spec: dict, weights: bytes, z: np.ndarray) -> np.ndarray:
     def get(ref, shape):
         offset, count = ref
         assert count == int(np.prod(shape)) or shape == (-1,)
-        return w[offset:offset + count].reshape(shape)
+        return w[offset : offset + count].reshape(shape)
 
     x = z.astype(np.float64)
     for layer in spec["layers"]:
@@ -69,8 +75,14 @@ def test_the_format_reproduces_cvaes_decode(arch, latent_dim):
 
 def test_the_layer_list_is_read_off_the_network():
     spec, _ = export_decoder(VAE(TrainConfig()))
-    assert [layer["type"] for layer in spec["layers"]] == ["dense", "dense", "reshape", "conv2d_transpose",
-                                                           "conv2d_transpose", "conv2d"]
+    assert [layer["type"] for layer in spec["layers"]] == [
+        "dense",
+        "dense",
+        "reshape",
+        "conv2d_transpose",
+        "conv2d_transpose",
+        "conv2d",
+    ]
     first_transpose = spec["layers"][3]
     assert first_transpose["in_shape"] == [7, 7, 32] and first_transpose["out_shape"] == [14, 14, 32]
     assert spec["layers"][-1]["out_shape"] == [28, 28, 1]

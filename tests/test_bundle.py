@@ -1,4 +1,5 @@
 """Run bundles: export/import round trip, and every hostile zip we could think of, refused."""
+
 import io
 import json
 import stat
@@ -31,8 +32,9 @@ def _history(n=3):
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     """A saved run, its bundle bytes and its three files."""
-    path = save_checkpoint(tmp_path_factory.mktemp("src") / "run", VAE(TrainConfig(seed=3)), _history(),
-                           status="finished")
+    path = save_checkpoint(
+        tmp_path_factory.mktemp("src") / "run", VAE(TrainConfig(seed=3)), _history(), status="finished"
+    )
     files = {f: (path / f).read_bytes() for f in ("config.json", "params.npz", "history.json")}
     return path, export_bundle(path), files
 
@@ -67,6 +69,7 @@ def _untouched(runs) -> None:
 
 # --- round trip ----------------------------------------------------------------------------------
 
+
 def test_export_import_round_trip(source, runs):
     path, data, _ = source
     assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == ["config.json", "history.json", "params.npz"]
@@ -82,6 +85,7 @@ def test_export_import_round_trip(source, runs):
 def test_shipped_model_exports_with_its_timeline_under_the_upload_limit(tmp_path):
     from cvae.training.timeline import load_timeline
     from ui.state import PRETRAINED
+
     data = export_bundle(PRETRAINED)
     assert "timeline.npz" in zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert len(data) < 5 * 2**20  # fits .streamlit/config.toml's maxUploadSize
@@ -103,12 +107,20 @@ def _bad_crc(npz: bytes) -> bytes:
 
 
 def _timeline(n: int = 4) -> bytes:
-    return _npz({"step": np.arange(3), "time_s": np.arange(3.0), "mu": np.zeros((3, n, 2), "f4"),
-                 "manifold": np.zeros((3, 8, 8), "u1"), "labels": np.arange(n)})
+    return _npz(
+        {
+            "step": np.arange(3),
+            "time_s": np.arange(3.0),
+            "mu": np.zeros((3, n, 2), "f4"),
+            "manifold": np.zeros((3, 8, 8), "u1"),
+            "labels": np.arange(n),
+        }
+    )
 
 
 def test_bundle_with_a_timeline_round_trips(source, runs):
     from cvae.training.timeline import load_timeline
+
     _, _, files = source
     target = import_bundle(_zip(list(files.items()) + [("timeline.npz", _timeline())]), runs, "with-timeline")
     snapshots, labels = load_timeline(target)
@@ -126,8 +138,13 @@ def test_an_existing_run_is_never_overwritten(source, runs):
 def test_failed_import_beside_an_existing_run_keeps_it_and_writes_nothing(source, runs):
     _, _, files = source
     save_checkpoint(runs / "keep", VAE(TrainConfig(seed=9)), _history(5))
-    bad = _zip([("config.json", files["config.json"]), ("params.npz", _npz({"x": np.zeros(3, "f4")})),
-                ("history.json", files["history.json"])])
+    bad = _zip(
+        [
+            ("config.json", files["config.json"]),
+            ("params.npz", _npz({"x": np.zeros(3, "f4")})),
+            ("history.json", files["history.json"]),
+        ]
+    )
     with pytest.raises(BundleError, match="not a valid model"):
         import_bundle(bad, runs, "new")
     assert len(load_checkpoint(runs / "keep").history) == 5 and [p.name for p in runs.iterdir()] == ["keep"]
@@ -152,6 +169,7 @@ def test_run_names_are_confined(source, runs, name):
 
 # --- hostile bundles -----------------------------------------------------------------------------
 
+
 def _symlink(name: str, target: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name)
     info.create_system, info.external_attr = 3, (stat.S_IFLNK | 0o777) << 16
@@ -164,12 +182,19 @@ def _with(files, **replace):
 
 def _lying_size(files) -> bytes:
     """A zip whose history.json declares 10 bytes but inflates to 30 MB: a bomb that lies."""
-    data = bytearray(_zip([("config.json", files["config.json"]), ("params.npz", files["params.npz"]),
-                           ("history.json", b" " * (30 * 1024 * 1024))]))
+    data = bytearray(
+        _zip(
+            [
+                ("config.json", files["config.json"]),
+                ("params.npz", files["params.npz"]),
+                ("history.json", b" " * (30 * 1024 * 1024)),
+            ]
+        )
+    )
     local = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("history.json").header_offset
     struct.pack_into("<I", data, local + 22, 10)  # local file header: uncompressed size
     central = bytes(data).rfind(b"PK\x01\x02")  # history.json is the last central entry
-    assert data[central + 46:central + 58] == b"history.json"
+    assert data[central + 46 : central + 58] == b"history.json"
     struct.pack_into("<I", data, central + 24, 10)  # central directory: uncompressed size
     return bytes(data)
 
@@ -215,29 +240,49 @@ def _hostile(files) -> dict[str, tuple[bytes, str]]:
         "bomb-lying-size": (_lying_size(files), "history.json"),
         "config-not-json": (_zip(_with(files, config_json=b"{oops")), "not valid JSON"),
         "config-deeply-nested": (_zip(_with(files, config_json=deep)), "not valid JSON"),
-        "history-infinite-step": (_zip(_with(files, history_json=json.dumps(
-            {**json.loads(files["history.json"]), "step": [1e999, 2, 3]}).encode())), "not a valid model"),
+        "history-infinite-step": (
+            _zip(
+                _with(
+                    files,
+                    history_json=json.dumps({**json.loads(files["history.json"]), "step": [1e999, 2, 3]}).encode(),
+                )
+            ),
+            "not a valid model",
+        ),
         "npz-not-zip": (_zip(_with(files, params_npz=b"not an npz")), "not an .npz"),
-        "npz-object-array": (_zip(_with(files, params_npz=_npz({**weights, "enc.out.W": np.array([{"a": 1}])}))),
-                             "pickle"),
-        "npz-int-array": (_zip(_with(files, params_npz=_npz({**weights, "enc.out.W": np.zeros((64, 4), "i4")}))),
-                          "not floating-point"),
-        "npz-huge-shape": (_zip(_with(files, params_npz=_zip([("enc.out.W.npy", _huge_shape_npy())]))),
-                           "declares shape"),
+        "npz-object-array": (
+            _zip(_with(files, params_npz=_npz({**weights, "enc.out.W": np.array([{"a": 1}])}))),
+            "pickle",
+        ),
+        "npz-int-array": (
+            _zip(_with(files, params_npz=_npz({**weights, "enc.out.W": np.zeros((64, 4), "i4")}))),
+            "not floating-point",
+        ),
+        "npz-huge-shape": (
+            _zip(_with(files, params_npz=_zip([("enc.out.W.npy", _huge_shape_npy())]))),
+            "declares shape",
+        ),
         "npz-inner-bomb": (_zip(_with(files, params_npz=inner_bomb.getvalue())), "limit"),
         "npz-extra-entry": (_zip(_with(files, params_npz=_zip([("evil.txt", b"x")]))), "unexpected entry"),
         "npz-npy-v3": (_zip(_with(files, params_npz=_zip([("a.npy", _npy_v3(np.zeros(3, "f4")))]))), "format"),
         "npz-wrong-names": (_zip(_with(files, params_npz=_npz({"a": np.zeros(3, "f4")}))), "not a valid model"),
-        "npz-nan-weights": (_zip(_with(files, params_npz=_npz({k: v * np.nan for k, v in weights.items()}))),
-                            "finite"),
+        "npz-nan-weights": (_zip(_with(files, params_npz=_npz({k: v * np.nan for k, v in weights.items()}))), "finite"),
         "timeline-ok-but-unreadable": (_zip(good + [("timeline.npz", _npz({"step": np.arange(3)}))]), "timeline"),
         "timeline-object-array": (_zip(good + [("timeline.npz", _npz({"step": np.array([None, 1])}))]), "pickle"),
         "timeline-not-npz": (_zip(good + [("timeline.npz", b"PK\x03\x04 junk")]), "timeline.npz is not an .npz"),
         "timeline-bad-crc": (_zip(good + [("timeline.npz", _bad_crc(_timeline(400)))]), "timeline"),
-        "timeline-twice": (_zip(good + [("timeline.npz", _timeline()), ("timeline.npz", _timeline())]),
-                           "more than once"),
-        "config-wrong-version": (_zip(_with(files, config_json=json.dumps(
-            {**json.loads(files["config.json"]), "format_version": 99}).encode())), "format version"),
+        "timeline-twice": (
+            _zip(good + [("timeline.npz", _timeline()), ("timeline.npz", _timeline())]),
+            "more than once",
+        ),
+        "config-wrong-version": (
+            _zip(
+                _with(
+                    files, config_json=json.dumps({**json.loads(files["config.json"]), "format_version": 99}).encode()
+                )
+            ),
+            "format version",
+        ),
     }
 
 
@@ -247,12 +292,43 @@ def hostile(source):
 
 
 HOSTILE_NAMES = (
-    "empty", "not-a-zip", "truncated", "over-size", "dot-dot", "dot-dot-backslash", "absolute", "drive-letter",
-    "nested-dir", "dir-entry", "symlink", "extra-file", "missing-file", "duplicate", "bzip2", "lzma",
-    "bomb-declared", "bomb-lying-size", "config-not-json", "config-deeply-nested", "history-infinite-step",
-    "npz-not-zip", "npz-object-array", "npz-int-array", "npz-huge-shape", "npz-inner-bomb", "npz-extra-entry",
-    "npz-npy-v3", "npz-wrong-names", "npz-nan-weights", "config-wrong-version", "timeline-ok-but-unreadable",
-    "timeline-object-array", "timeline-not-npz", "timeline-twice", "timeline-bad-crc")
+    "empty",
+    "not-a-zip",
+    "truncated",
+    "over-size",
+    "dot-dot",
+    "dot-dot-backslash",
+    "absolute",
+    "drive-letter",
+    "nested-dir",
+    "dir-entry",
+    "symlink",
+    "extra-file",
+    "missing-file",
+    "duplicate",
+    "bzip2",
+    "lzma",
+    "bomb-declared",
+    "bomb-lying-size",
+    "config-not-json",
+    "config-deeply-nested",
+    "history-infinite-step",
+    "npz-not-zip",
+    "npz-object-array",
+    "npz-int-array",
+    "npz-huge-shape",
+    "npz-inner-bomb",
+    "npz-extra-entry",
+    "npz-npy-v3",
+    "npz-wrong-names",
+    "npz-nan-weights",
+    "config-wrong-version",
+    "timeline-ok-but-unreadable",
+    "timeline-object-array",
+    "timeline-not-npz",
+    "timeline-twice",
+    "timeline-bad-crc",
+)
 
 
 def test_every_hostile_case_is_run(hostile):
@@ -296,17 +372,20 @@ def test_pickle_exploit_in_bundle_never_runs(source, runs, tmp_path, monkeypatch
 
 # --- fuzzing: BundleError or a loadable run, nothing else -----------------------------------------
 
+
 def _mutated_bundle(data: bytes):
-    return mutated_bytes(st.just(data), max_ops=6, chunk=16,
-                         extremes=[b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x10"])
+    return mutated_bytes(
+        st.just(data), max_ops=6, chunk=16, extremes=[b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x10"]
+    )
 
 
 @pytest.fixture(scope="module")
 def small_bundle(tmp_path_factory):
     """Stored (uncompressed) so that mutations hit the headers and the npz inside, not just deflate."""
     path = save_checkpoint(tmp_path_factory.mktemp("small") / "run", VAE(TrainConfig(seed=1)), _history())
-    return _zip([(f, (path / f).read_bytes()) for f in ("config.json", "params.npz", "history.json")],
-                zipfile.ZIP_STORED)
+    return _zip(
+        [(f, (path / f).read_bytes()) for f in ("config.json", "params.npz", "history.json")], zipfile.ZIP_STORED
+    )
 
 
 def test_fuzz_mutated_bundles(small_bundle, tmp_path):
@@ -334,8 +413,10 @@ def test_fuzz_mutated_bundles(small_bundle, tmp_path):
 
 # --- security checks over the code a user's file can reach -----------------------------------------
 
+
 def _sources():
     from tests.conftest import ROOT
+
     files = [ROOT / "app.py"] + [p for d in ("cvae", "ui", "pages") for p in sorted((ROOT / d).rglob("*.py"))]
     return [(p.relative_to(ROOT), p.read_text()) for p in files]
 
@@ -344,18 +425,32 @@ def test_no_pickle_loading_anywhere_a_user_file_reaches():
     """grep: nothing in app.py, cvae/, ui/ or pages/ unpickles. AST: every np.load says allow_pickle=False."""
     import ast
     import re
-    banned = re.compile(r"pickle\.loads?\(|allow_pickle\s*=\s*True|^\s*(import|from)\s+(c?pickle|dill|cloudpickle|"
-                        r"joblib|shelve|marshal)\b|read_pickle\(|torch\.load\(|yaml\.load\(", re.MULTILINE)
-    hits = [f"{path}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0).strip()}"
-            for path, text in _sources() for m in banned.finditer(text)]
+
+    banned = re.compile(
+        r"pickle\.loads?\(|allow_pickle\s*=\s*True|^\s*(import|from)\s+(c?pickle|dill|cloudpickle|"
+        r"joblib|shelve|marshal)\b|read_pickle\(|torch\.load\(|yaml\.load\(",
+        re.MULTILINE,
+    )
+    hits = [
+        f"{path}:{text[: m.start()].count(chr(10)) + 1}: {m.group(0).strip()}"
+        for path, text in _sources()
+        for m in banned.finditer(text)
+    ]
     assert hits == []
     loads = []
     for path, text in _sources():
         for node in ast.walk(ast.parse(text)):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id in ("np", "numpy"):
-                safe = any(k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
-                           for k in node.keywords)
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "load"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("np", "numpy")
+            ):
+                safe = any(
+                    k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
+                    for k in node.keywords
+                )
                 loads.append((f"{path}:{node.lineno}", safe))
     assert loads, "expected the checkpoint loader's np.load"
     assert [where for where, safe in loads if not safe] == []

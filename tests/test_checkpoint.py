@@ -45,8 +45,20 @@ def test_overwrite_replaces_whole_checkpoint_and_leaves_no_temp(saved, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-@pytest.mark.parametrize("damage", ["truncate_npz", "garbage_json", "missing_history", "version",
-                                    "wrong_shape", "wrong_arch", "pickled", "nan_weights", "unknown_key"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate_npz",
+        "garbage_json",
+        "missing_history",
+        "version",
+        "wrong_shape",
+        "wrong_arch",
+        "pickled",
+        "nan_weights",
+        "unknown_key",
+    ],
+)
 def test_corrupt_checkpoints_give_clear_errors(saved, damage):
     _, path = saved
     npz, cfg = path / "params.npz", path / "config.json"
@@ -118,13 +130,16 @@ def test_missing_directory_and_run_names(tmp_path):
             run_dir(tmp_path, bad)
 
 
-@pytest.mark.parametrize("meta, expected", [
-    ({"steps_per_epoch": 7, "status": "stopped", "steps": 3}, 7),  # saved by the trainer
-    ({"status": "finished", "steps": 200}, 40),  # an older finished run: 200 steps over 5 epochs
-    ({"status": "stopped", "steps": 3}, 40),  # an older stopped run: 4,000 mnist-5k digits / batch 100
-    ({"steps_per_epoch": "7", "status": "stopped"}, 40),  # nonsense is ignored, not trusted
-    ({"steps_per_epoch": True, "status": "finished", "steps": 0}, 40),
-])
+@pytest.mark.parametrize(
+    "meta, expected",
+    [
+        ({"steps_per_epoch": 7, "status": "stopped", "steps": 3}, 7),  # saved by the trainer
+        ({"status": "finished", "steps": 200}, 40),  # an older finished run: 200 steps over 5 epochs
+        ({"status": "stopped", "steps": 3}, 40),  # an older stopped run: 4,000 mnist-5k digits / batch 100
+        ({"steps_per_epoch": "7", "status": "stopped"}, 40),  # nonsense is ignored, not trusted
+        ({"steps_per_epoch": True, "status": "finished", "steps": 0}, 40),
+    ],
+)
 def test_steps_per_epoch_comes_from_the_run_itself(tmp_path, meta, expected):
     path = save_checkpoint(tmp_path / "run", VAE(TrainConfig(epochs=5)), _history(), **meta)
     assert load_checkpoint(path).steps_per_epoch == expected

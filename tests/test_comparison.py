@@ -1,4 +1,5 @@
 """Rows of the Compare page's table."""
+
 import numpy as np
 
 from cvae.config import TrainConfig
@@ -8,8 +9,13 @@ from cvae.training.history import History
 
 def _history(n=80, start=300.0):
     steps = np.arange(1, n + 1)
-    return {"step": steps.tolist(), "neg_elbo": (start - steps).tolist(), "kl": np.full(n, 3.0).tolist(),
-            "reconstruction": (start - 3 - steps).tolist(), "time_s": steps.astype(float).tolist()}
+    return {
+        "step": steps.tolist(),
+        "neg_elbo": (start - steps).tolist(),
+        "kl": np.full(n, 3.0).tolist(),
+        "reconstruction": (start - 3 - steps).tolist(),
+        "time_s": steps.astype(float).tolist(),
+    }
 
 
 def test_epoch_axis_and_compare_row():
@@ -19,14 +25,24 @@ def test_epoch_axis_and_compare_row():
     history["neg_elbo"] = [500.0] * 40 + [100.0] * 40
     history["kl"] = [0.0] * 40 + [2.0] * 40
     row = comparison.compare_row("ae", config, History.from_dict(history), 40)
-    assert row == {"run": "ae", "arch": "keras-example", "latent dim": 2, "likelihood": "bernoulli", "beta": 0.0,
-                   "epochs": 5, "final train -ELBO": 100.0, "final KL": 2.0}
+    assert row == {
+        "run": "ae",
+        "arch": "keras-example",
+        "latent dim": 2,
+        "likelihood": "bernoulli",
+        "beta": 0.0,
+        "epochs": 5,
+        "final train -ELBO": 100.0,
+        "final KL": 2.0,
+    }
     empty = History.from_dict({k: [] for k in history})
     assert comparison.compare_row("new", config, empty, 40)["final train -ELBO"] is None
 
 
 def test_differing_fields():
-    rows = [comparison.compare_row(n, TrainConfig(beta=b), History.from_dict(_history()), 40)
-            for n, b in (("a", 0.0), ("b", 1.0))]
+    rows = [
+        comparison.compare_row(n, TrainConfig(beta=b), History.from_dict(_history()), 40)
+        for n, b in (("a", 0.0), ("b", 1.0))
+    ]
     assert comparison.differing_fields(rows) == ["beta"]
     assert comparison.differing_fields(rows[:1]) == []

@@ -1,5 +1,6 @@
 """Sessions share one server process: shared objects stay untouched, each session keeps its own model,
 and the job registry bounds trainings even under a burst of simultaneous starts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,6 +44,7 @@ def _digest(arrays) -> str:
 
 # --- one session's choices never reach another ----------------------------------------------------
 
+
 def test_a_model_chosen_in_one_session_is_not_the_other_sessions(runs):
     save_checkpoint(runs / "other", VAE(TrainConfig(seed=8)), _history(), status="finished")
     a, b = _session(), _session()
@@ -57,6 +59,7 @@ def test_a_model_chosen_in_one_session_is_not_the_other_sessions(runs):
 
 def test_shared_cached_objects_are_read_only_and_unchanged_by_sessions(runs):
     from ui import state
+
     a, b = _session("latent"), _session("your_digit")
     checkpoint = state._load(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
     encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
@@ -76,8 +79,9 @@ def test_shared_cached_objects_are_read_only_and_unchanged_by_sessions(runs):
     b.button(key="digit_example").click().run()
     assert not a.exception and not b.exception
     assert _digest(checkpoint.vae.weights().values()) == weights_before, "a session changed the shared weights"
-    assert _digest([encoded.images, encoded.labels, encoded.mu, encoded.sd]) == encoded_before, \
+    assert _digest([encoded.images, encoded.labels, encoded.mu, encoded.sd]) == encoded_before, (
         "a session changed the shared encoded test set"
+    )
 
 
 def test_decoded_arrays_are_private_copies():
@@ -119,6 +123,7 @@ def test_many_threads_decoding_one_shared_model_get_exact_answers():
 
 
 # --- the job registry bounds trainings ------------------------------------------------------------
+
 
 def test_a_burst_of_starts_is_bounded_by_max_queued(tmp_path):
     """40 sessions press Start at the same instant: exactly max_queued are accepted."""
@@ -165,6 +170,7 @@ def test_two_sessions_training_at_once_each_keep_their_own_model(runs, monkeypat
     a third session that trained nothing keeps the shipped model throughout."""
     monkeypatch.setenv("CVAE_MAX_TRAININGS", "1")
     from ui import state
+
     a, b = _session("train"), _session("train")
     bystander = _session("latent")
     for session, name in ((a, "run-a"), (b, "run-b")):

@@ -142,9 +142,7 @@ def test_corrupt_idx_in_data_dir(tmp_path: Path) -> None:
         (np.zeros((4, 28, 28), np.int32), np.zeros(4, np.uint8), "uint8"),
     ],
 )
-def test_invalid_contents(
-    tmp_path: Path, images: np.ndarray, labels: np.ndarray, message: str
-) -> None:
+def test_invalid_contents(tmp_path: Path, images: np.ndarray, labels: np.ndarray, message: str) -> None:
     write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
     with pytest.raises(DatasetError, match=message):
@@ -189,9 +187,7 @@ def test_mnist_download(mirror: tuple[str, Path], tmp_path: Path) -> None:
     ]
 
 
-def test_mnist_download_verifies_published_md5_by_default(
-    mirror: tuple[str, Path], tmp_path: Path
-) -> None:
+def test_mnist_download_verifies_published_md5_by_default(mirror: tuple[str, Path], tmp_path: Path) -> None:
     url, root = mirror
     _write_split(root / "mnist", "train", seed=4)
     cache = tmp_path / "cache"
@@ -206,9 +202,7 @@ def test_mnist_download_missing_file(mirror: tuple[str, Path], tmp_path: Path) -
         load_dataset("mnist", "test", cache_dir=tmp_path, mirrors={"mnist": url + "/nowhere"})
 
 
-@pytest.mark.skipif(
-    not FASHION_MNIST_SYSTEM_DIR.is_dir(), reason=f"{FASHION_MNIST_SYSTEM_DIR} absent"
-)
+@pytest.mark.skipif(not FASHION_MNIST_SYSTEM_DIR.is_dir(), reason=f"{FASHION_MNIST_SYSTEM_DIR} absent")
 def test_fashion_mnist_from_system_dir(tmp_path: Path) -> None:
     for split, n in (("test", 10000), ("train", 60000)):
         ds = load_dataset("fashion-mnist", split, cache_dir=tmp_path)

@@ -1,4 +1,5 @@
 """User images and drawings -> MNIST-like digits: real files of every kind, hostile files, fuzzing."""
+
 import io
 import struct
 import zlib
@@ -14,8 +15,12 @@ from tests.fuzzing import mutated_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # refused anyway
 
-FUZZ = settings(max_examples=300, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _encode(image: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -49,10 +54,10 @@ def seven(digits):
 
 # --- what MNIST's preprocessing promises ----------------------------------------------------------
 
+
 def test_mnist_digits_pass_through_unchanged(digits):
     """Real MNIST digits were made by this very procedure: they must come back (almost) as they are."""
-    corr = [_corr(load_digit(_encode(Image.fromarray(np.round(d * 255).astype(np.uint8)))), d)
-            for d in digits]
+    corr = [_corr(load_digit(_encode(Image.fromarray(np.round(d * 255).astype(np.uint8)))), d) for d in digits]
     assert np.median(corr) > 0.99 and min(corr) > 0.7, corr
 
 
@@ -70,9 +75,23 @@ def test_crop_scale_and_centre_of_mass():
     assert out[0].max() == 0 and out[-1].max() == 0  # black background
 
 
-@pytest.mark.parametrize("kind", ["grey-png", "rgb-jpeg", "rgba-png", "palette-png", "palette-gif",
-                                  "cmyk-jpeg", "16bit-png", "bilevel-png", "bmp", "webp",
-                                  "white-on-black", "transparent-png"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "grey-png",
+        "rgb-jpeg",
+        "rgba-png",
+        "palette-png",
+        "palette-gif",
+        "cmyk-jpeg",
+        "16bit-png",
+        "bilevel-png",
+        "bmp",
+        "webp",
+        "white-on-black",
+        "transparent-png",
+    ],
+)
 def test_every_kind_of_image_gives_the_same_digit(seven, kind):
     image, reference = seven
     rgb = image.convert("RGB")
@@ -128,6 +147,7 @@ def test_large_image_within_limits(seven):
 
 # --- refused inputs --------------------------------------------------------------------------------
 
+
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -135,8 +155,12 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
 def _png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header declares width x height with (almost) no pixel data: a bomb's header."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
-            + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _frames(fmt: str) -> bytes:
@@ -200,6 +224,7 @@ def test_bad_inputs_are_refused_with_a_clear_message(name):
 
 def test_our_pixel_limit_applies_before_decoding_without_changing_pils_global():
     from cvae.data.user_digit import MAX_PIXELS
+
     before = Image.MAX_IMAGE_PIXELS
     side = int(MAX_PIXELS**0.5) + 1  # just over our limit, far under PIL's own
     with pytest.raises(DigitImageError, match="megapixels"):
@@ -208,6 +233,7 @@ def test_our_pixel_limit_applies_before_decoding_without_changing_pils_global():
 
 
 # --- drawing canvas --------------------------------------------------------------------------------
+
 
 def _stroke_canvas(background, ink, alpha_bg):
     rgba = np.zeros((280, 280, 4), np.uint8)
@@ -221,20 +247,22 @@ def test_canvas_strokes_become_a_white_digit(background, ink, alpha_bg):
     out = from_canvas(_stroke_canvas(background, ink, alpha_bg))
     _valid_digit(out)
     assert out[4:24, 13:15].min() > 0.5 and out[:, :8].max() == 0  # a centred vertical bar
-    assert np.allclose(from_canvas(_stroke_canvas(background, ink, alpha_bg).astype(np.float64) / 255), out,
-                       atol=1e-5)
+    assert np.allclose(from_canvas(_stroke_canvas(background, ink, alpha_bg).astype(np.float64) / 255), out, atol=1e-5)
 
 
-@pytest.mark.parametrize("array, phrase", [
-    (np.zeros((280, 280, 4), np.uint8), "blank"),  # an untouched transparent canvas
-    (np.full((10, 10, 4), 255, np.uint8), "blank"),
-    (np.zeros((280, 280), np.uint8), "(H, W, 4)"),
-    (np.zeros((5, 5, 2), np.uint8), "(H, W, 4)"),
-    (np.zeros((0, 5, 4), np.uint8), "no pixels"),
-    (np.full((5, 5, 4), np.nan), "non-finite"),
-    (np.full((5, 5, 4), "x"), "numbers"),
-    (np.zeros((1, 9000, 4), np.uint8), "limit"),
-])
+@pytest.mark.parametrize(
+    "array, phrase",
+    [
+        (np.zeros((280, 280, 4), np.uint8), "blank"),  # an untouched transparent canvas
+        (np.full((10, 10, 4), 255, np.uint8), "blank"),
+        (np.zeros((280, 280), np.uint8), "(H, W, 4)"),
+        (np.zeros((5, 5, 2), np.uint8), "(H, W, 4)"),
+        (np.zeros((0, 5, 4), np.uint8), "no pixels"),
+        (np.full((5, 5, 4), np.nan), "non-finite"),
+        (np.full((5, 5, 4), "x"), "numbers"),
+        (np.zeros((1, 9000, 4), np.uint8), "limit"),
+    ],
+)
 def test_bad_canvases_are_refused(array, phrase):
     with pytest.raises(DigitImageError, match=None) as info:
         from_canvas(array)
@@ -243,14 +271,22 @@ def test_bad_canvases_are_refused(array, phrase):
 
 # --- fuzzing: only a valid digit or DigitImageError, ever ---------------------------------------
 
+
 def _seeds() -> list[bytes]:
     digit = np.full((40, 40), 255, np.uint8)
     digit[8:32, 16:24] = 0
     image = Image.fromarray(digit)
-    return [_encode(image), _encode(image, "JPEG"), _encode(image.convert("P"), "GIF"),
-            _encode(image, "BMP"), _encode(image, "WEBP"), _encode(image.convert("RGBA")),
-            _encode(Image.fromarray(digit.astype(np.uint16) * 257)), _encode(image.convert("CMYK"), "JPEG"),
-            _frames("GIF")]
+    return [
+        _encode(image),
+        _encode(image, "JPEG"),
+        _encode(image.convert("P"), "GIF"),
+        _encode(image, "BMP"),
+        _encode(image, "WEBP"),
+        _encode(image.convert("RGBA")),
+        _encode(Image.fromarray(digit.astype(np.uint16) * 257)),
+        _encode(image.convert("CMYK"), "JPEG"),
+        _frames("GIF"),
+    ]
 
 
 SEEDS = _seeds()
@@ -273,16 +309,21 @@ def test_fuzz_random_bytes(data):
 
 
 @FUZZ
-@given(st.binary(max_size=64), st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a",
-                                                b"BM", b"RIFF\x00\x00\x00\x00WEBPVP8 "]))
+@given(
+    st.binary(max_size=64),
+    st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"BM", b"RIFF\x00\x00\x00\x00WEBPVP8 "]),
+)
 def test_fuzz_random_bytes_behind_real_magic(tail, magic):
     _check(magic + tail)
 
 
 def _mutated():
-    return mutated_bytes(st.sampled_from(SEEDS), max_ops=8, chunk=32,
-                         extremes=[b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x00",
-                                   b"\x00\x01\x00\x00"])
+    return mutated_bytes(
+        st.sampled_from(SEEDS),
+        max_ops=8,
+        chunk=32,
+        extremes=[b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x01\x00\x00"],
+    )
 
 
 @settings(FUZZ, max_examples=600)
@@ -300,6 +341,7 @@ def test_fuzz_canvas_arrays(h, w, seed):
 
 
 # --- the "Your digit" page (AppTest cannot upload: inputs go in through the page's session key) ---
+
 
 @pytest.fixture
 def page(runs_dir):
@@ -337,6 +379,7 @@ def test_page_example_digit_is_encoded_placed_and_reconstructed(page):
 def test_page_places_an_uploaded_test_digit_where_the_model_put_it(page):
     from cvae.viz.images import to_png
     from ui import state
+
     encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
     index = 3
     data = to_png(1.0 - encoded.images[index, 0], 200)  # a 200 px dark-on-light scan of a test digit
@@ -352,15 +395,21 @@ def test_page_shows_a_drawing(page):
     rgba = np.zeros((280, 280, 4), np.uint8)
     rgba[..., 3] = 255
     rgba[50:230, 125:150, :3] = 255  # a white "1" on the black canvas
-    page.session_state["digit_input"] = {"kind": "canvas", "data": _encode(Image.fromarray(rgba, "RGBA")),
-                                         "name": "your drawing"}
+    page.session_state["digit_input"] = {
+        "kind": "canvas",
+        "data": _encode(Image.fromarray(rgba, "RGBA")),
+        "name": "your drawing",
+    }
     page.run()
     _no_failure(page)
     assert "your digit, 28 x 28 as the model sees it" in _captions(page)
 
 
-@pytest.mark.parametrize("name", sorted(n for n, (d, _) in BAD.items() if isinstance(d, bytes)
-                                        and n not in ("over-byte-limit", "10000x10000")) + ["canvas-garbage"])
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n, (d, _) in BAD.items() if isinstance(d, bytes) and n not in ("over-byte-limit", "10000x10000"))
+    + ["canvas-garbage"],
+)
 def test_page_shows_every_bad_input_as_an_error_not_a_traceback(page, name):
     data, phrase = BAD.get(name, (b"garbage from a browser", "not an image"))
     kind = "canvas" if name == "canvas-garbage" else "upload"
@@ -382,13 +431,16 @@ def test_page_refuses_a_huge_image(page):
 
 # --- server settings that bound what a user can send ---------------------------------------------
 
+
 def test_server_limits_uploads_and_keeps_xsrf_protection():
     import tomllib
 
     from tests.conftest import ROOT
+
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     server = config["server"]
     from cvae.store.bundle import MAX_BUNDLE_BYTES
+
     assert 1 <= server["maxUploadSize"] <= MAX_BUNDLE_BYTES / 2**20  # MB: set, and no more than any loader takes
     assert server["enableXsrfProtection"] is True
     assert server.get("enableCORS", True) is True  # CORS protection is not switched off either
@@ -399,6 +451,7 @@ def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
     """streamlit-drawable-canvas on this Streamlit, in Debian's headless chromium: a stroke drawn
     with the mouse becomes a digit, is encoded and placed on the map, with no error on the page."""
     from tests import e2e_support as e2e
+
     sync_api = pytest.importorskip("playwright.sync_api")
     if e2e.chromium_path() is None:
         pytest.skip("needs Debian's chromium")

@@ -106,10 +106,17 @@ def test_checksum_mismatch(server: Server, tmp_path: Path) -> None:
     _assert_clean(tmp_path)
 
 
-@pytest.mark.parametrize(("path", "options", "message"), [
-    ("error/f", {}, "HTTP 500"), ("ok/missing", {}, "HTTP 404"), ("short/f", {}, "short read"),
-    ("slow/f", {"timeout": 0.2}, "timed out"), ("ok/f", {"sha256": "0" * 64}, "sha256 mismatch"),
-], ids=["server-error", "not-found", "short-read", "timeout", "sha256-mismatch"])
+@pytest.mark.parametrize(
+    ("path", "options", "message"),
+    [
+        ("error/f", {}, "HTTP 500"),
+        ("ok/missing", {}, "HTTP 404"),
+        ("short/f", {}, "short read"),
+        ("slow/f", {"timeout": 0.2}, "timed out"),
+        ("ok/f", {"sha256": "0" * 64}, "sha256 mismatch"),
+    ],
+    ids=["server-error", "not-found", "short-read", "timeout", "sha256-mismatch"],
+)
 def test_a_failed_download_says_why_and_leaves_nothing(server: Server, tmp_path: Path, path, options, message) -> None:
     server.files["f"] = PAYLOAD
     url = f"{server.url}/{path}"
@@ -131,9 +138,7 @@ def test_bad_url(tmp_path: Path) -> None:
     _assert_clean(tmp_path)
 
 
-def test_disk_full_cleans_up(
-    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_disk_full_cleans_up(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def full(url: str, tmp: Path, timeout: float) -> None:
         tmp.write_bytes(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")

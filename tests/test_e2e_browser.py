@@ -5,6 +5,7 @@ Points on the latent map are clicked by mapping data coordinates to pixels with 
 axis functions (`_fullLayout.xaxis.l2p` plus the plot area's offset). Timings are measured in
 the browser and merged into artifacts/e2e_metrics.json; screenshots go to artifacts/screenshots/.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,6 +90,7 @@ def test_deep_link_on_fresh_server(server, browser):
 
 # --- Home and Manifold ---------------------------------------------------------------------------
 
+
 def test_home_page_renders(open_tab):
     page = open_tab("/", "CVAE Explorer")
     for text in ("Active model", "Layers"):
@@ -108,13 +110,17 @@ def test_manifold_page_renders(open_tab):
     page = open_tab("/manifold", "Manifold")
     grid = page.locator('[data-testid="stImage"]', has_text="10 x 10 decoded grid")
     grid.wait_for(timeout=e2e.LOAD_MS)
-    page.wait_for_function("""() => { const c = Array.from(document.querySelectorAll('[data-testid="stImageCaption"]'))
+    page.wait_for_function(
+        """() => { const c = Array.from(document.querySelectorAll('[data-testid="stImageCaption"]'))
         .find(c => c.innerText.includes('decoded grid'));
         const img = c && c.parentElement.querySelector('img');
-        return img && img.complete && img.naturalWidth >= 280; }""", timeout=e2e.LOAD_MS)
+        return img && img.complete && img.naturalWidth >= 280; }""",
+        timeout=e2e.LOAD_MS,
+    )
     page.evaluate(e2e.JS_HELPERS)
-    page.wait_for_function("() => { const gd = window.__e2e.plot(0); return gd && gd._fullData.length > 1; }",
-                           timeout=e2e.LOAD_MS)
+    page.wait_for_function(
+        "() => { const gd = window.__e2e.plot(0); return gd && gd._fullData.length > 1; }", timeout=e2e.LOAD_MS
+    )
     assert page.evaluate("() => window.__e2e.plot(0)._fullLayout.shapes.length") >= 1  # the extent box
     e2e.wait_script_idle(page)
     _no_error_elements(page)
@@ -123,12 +129,15 @@ def test_manifold_page_renders(open_tab):
 
 # --- Latent space ---------------------------------------------------------------------------------
 
+
 def _open_latent(open_tab):
     page = open_tab("/latent", "Latent space")
     page.evaluate(e2e.JS_HELPERS)
-    page.wait_for_function("""() => { const gd = window.__e2e.plot(0), img = window.__e2e.decoded();
+    page.wait_for_function(
+        """() => { const gd = window.__e2e.plot(0), img = window.__e2e.decoded();
         return gd && gd._fullData.length >= 11 && img && img.complete && img.naturalWidth > 0; }""",
-                           timeout=e2e.LOAD_MS)
+        timeout=e2e.LOAD_MS,
+    )
     e2e.wait_script_idle(page)
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     return page
@@ -146,8 +155,9 @@ def _click_data(page, x: float, y: float, *, timeout_ms: float = e2e.STEP_MS) ->
         page.wait_for_function("() => window.__e2e.t1 !== null", timeout=timeout_ms)
     except sync_api.TimeoutError:
         state = page.evaluate("() => ({t0: window.__e2e.t0, old: window.__e2e.old})")
-        raise AssertionError(f"decoded image did not change after clicking ({x:.3f}, {y:.3f}) "
-                             f"at pixel ({px:.0f}, {py:.0f}); {state}") from None
+        raise AssertionError(
+            f"decoded image did not change after clicking ({x:.3f}, {y:.3f}) at pixel ({px:.0f}, {py:.0f}); {state}"
+        ) from None
     elapsed = page.evaluate("() => window.__e2e.t1 - window.__e2e.t0")
     e2e.wait_script_idle(page)
     page.wait_for_timeout(100)  # let Plotly finish redrawing the map before the next click
@@ -209,7 +219,8 @@ def test_latent_click_digit_then_empty_space(open_tab):
     assert picked is not None
     px, py = by_index[picked][:2]
     assert math.hypot(px - x, py - y) <= PICK_TOLERANCE, (
-        f"clicked digit #{index} at ({x:.3f}, {y:.3f}) but picked #{picked} at ({px:.3f}, {py:.3f})")
+        f"clicked digit #{index} at ({x:.3f}, {y:.3f}) but picked #{picked} at ({px:.3f}, {py:.3f})"
+    )
     for caption in ("original", "reconstruction"):
         page.wait_for_function(f"""() => {{ const img = window.__e2e.imageByCaption({json.dumps(caption)});
             return img && img.complete && img.naturalWidth > 0; }}""")
@@ -244,12 +255,14 @@ def test_latent_click_to_image_latency(open_tab):
         if kind == "digit":
             assert _picked_index(page) is not None, f"no digit picked after clicking ({x:.3f}, {y:.3f})"
     median, p95 = e2e.percentile(samples, 50), e2e.percentile(samples, 95)
-    e2e.merge_metrics({
-        "latent_click_to_image_ms_median": round(median, 1),
-        "latent_click_to_image_ms_p95": round(p95, 1),
-        "latent_click_to_image_n": len(samples),
-        "latent_click_to_image_ms_samples": [round(s, 1) for s in samples],
-    })
+    e2e.merge_metrics(
+        {
+            "latent_click_to_image_ms_median": round(median, 1),
+            "latent_click_to_image_ms_p95": round(p95, 1),
+            "latent_click_to_image_n": len(samples),
+            "latent_click_to_image_ms_samples": [round(s, 1) for s in samples],
+        }
+    )
     print(f"\nlatent click -> new image over {len(samples)} clicks: median {median:.0f} ms, p95 {p95:.0f} ms")
     _no_error_elements(page)
 
@@ -313,13 +326,14 @@ def test_train_shows_live_elbo(open_tab, server):
             break
         page.wait_for_timeout(250)
     else:
-        raise AssertionError(f"training did not finish in time; last progress text: {state}\n"
-                             f"{server.log_tail()}")
+        raise AssertionError(f"training did not finish in time; last progress text: {state}\n{server.log_tail()}")
     page.get_by_text("Saved as").wait_for(timeout=e2e.STEP_MS)
     e2e.wait_script_idle(page)
-    track = page.evaluate("() => ({t0: window.__train.t0, first: window.__train.first, "
-                          "samples: window.__train.samples, text: window.__train.text, "
-                          "mounts: window.__train.mounts})")
+    track = page.evaluate(
+        "() => ({t0: window.__train.t0, first: window.__train.first, "
+        "samples: window.__train.samples, text: window.__train.text, "
+        "mounts: window.__train.mounts})"
+    )
 
     total = int(re.search(r"step (\d+)/(\d+)", track["text"]).group(2))
     assert total == 40, f"Epochs=1 should give 40 steps of 100 images: {track['text']}"
@@ -331,14 +345,18 @@ def test_train_shows_live_elbo(open_tab, server):
     assert track["t0"] is not None and track["first"] is not None
     start_to_first = (track["first"] - track["t0"]) / 1000.0
     caption = re.search(r"First ELBO point ([\d.]+) s after Start", page.evaluate("() => document.body.innerText"))
-    e2e.merge_metrics({
-        "start_to_first_point_s": round(start_to_first, 2),
-        "train_first_point_server_s": float(caption.group(1)) if caption else None,
-        "train_live_point_counts": counts,
-        "train_chart_mounts": track["mounts"],
-    })
-    print(f"\ntrain: Start -> first ELBO point in the browser {start_to_first:.1f} s; "
-          f"chart counts seen while running: {live}")
+    e2e.merge_metrics(
+        {
+            "start_to_first_point_s": round(start_to_first, 2),
+            "train_first_point_server_s": float(caption.group(1)) if caption else None,
+            "train_live_point_counts": counts,
+            "train_chart_mounts": track["mounts"],
+        }
+    )
+    print(
+        f"\ntrain: Start -> first ELBO point in the browser {start_to_first:.1f} s; "
+        f"chart counts seen while running: {live}"
+    )
     assert running_shot, "never saw the job running with points on the chart"
     saved = [p for p in server.runs_dir.iterdir() if (p / "params.npz").is_file()]
     assert len(saved) == 1, f"expected one saved run in {server.runs_dir}: {list(server.runs_dir.iterdir())}"
@@ -346,8 +364,10 @@ def test_train_shows_live_elbo(open_tab, server):
     e2e.screenshot(page, "train_finished")
 
 
-_TRACE_NAMES = ("() => { const gd = document.querySelector('.js-plotly-plot'); "
-                "return gd && gd.data ? gd.data.map(t => t.name) : []; }")
+_TRACE_NAMES = (
+    "() => { const gd = document.querySelector('.js-plotly-plot'); "
+    "return gd && gd.data ? gd.data.map(t => t.name) : []; }"
+)
 
 
 def _wait_for_trace(page, name: str) -> None:

@@ -1,4 +1,5 @@
 """Static figure export: PNG/SVG bytes that parse, sane sizes, no pyplot state; comparison rows."""
+
 import io
 import struct
 import xml.etree.ElementTree as ET
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cvae.viz import static as export
-from cvae.viz.figures import PALETTE
+from cvae.viz.latent_figures import PALETTE
 
 NAMES = tuple(str(i) for i in range(10))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -34,8 +35,13 @@ def cloud():
 
 def _history(n=80, start=300.0):
     steps = np.arange(1, n + 1)
-    return {"step": steps.tolist(), "neg_elbo": (start - steps).tolist(), "kl": np.full(n, 3.0).tolist(),
-            "reconstruction": (start - 3 - steps).tolist(), "time_s": steps.astype(float).tolist()}
+    return {
+        "step": steps.tolist(),
+        "neg_elbo": (start - steps).tolist(),
+        "kl": np.full(n, 3.0).tolist(),
+        "reconstruction": (start - 3 - steps).tolist(),
+        "time_s": steps.astype(float).tolist(),
+    }
 
 
 def test_latent_map_png_and_svg(cloud):
@@ -122,6 +128,7 @@ def test_comparison_image(cloud):
 
 def test_no_pyplot_state_is_touched(cloud):
     import matplotlib.pyplot as plt
+
     before = plt.get_fignums()
     export.latent_map_image(*cloud, NAMES)
     export.elbo_image({"a": _history()}, "png")

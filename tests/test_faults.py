@@ -6,6 +6,7 @@ Covered elsewhere, not repeated here: a download that fails halfway leaves no pa
 ::test_failed_replacement_keeps_no_partial); a stopped training keeps and saves its model
 (tests/test_jobs.py::test_stop_keeps_the_model_and_saves_it).
 """
+
 from __future__ import annotations
 
 import io
@@ -32,9 +33,23 @@ from tests.conftest import ROOT
 from tests.crash import run_killed_at
 
 # builtins whose call is a step on disk: a kill just before each one is a distinct crash state
-_DISK_STEPS = {"open", "mkdir", "rmdir", "unlink", "replace", "rename", "fsync", "close",
-               "BufferedRandom.write", "BufferedWriter.write", "TextIOWrapper.write", "FileIO.write",
-               "BufferedRandom.close", "BufferedWriter.close", "TextIOWrapper.close"}
+_DISK_STEPS = {
+    "open",
+    "mkdir",
+    "rmdir",
+    "unlink",
+    "replace",
+    "rename",
+    "fsync",
+    "close",
+    "BufferedRandom.write",
+    "BufferedWriter.write",
+    "TextIOWrapper.write",
+    "FileIO.write",
+    "BufferedRandom.close",
+    "BufferedWriter.close",
+    "TextIOWrapper.close",
+}
 
 
 def _history(n: int) -> History:
@@ -94,8 +109,9 @@ def test_sigkill_at_every_disk_step_of_a_save(tmp_path, versions, first_save):
         killed += 1
         if first_save and not target.exists():
             continue
-        assert target.exists(), (f"SIGKILL before disk step {kill_at} left no checkpoint at all: "
-                                 f"{sorted(p.name for p in root.iterdir())}")
+        assert target.exists(), (
+            f"SIGKILL before disk step {kill_at} left no checkpoint at all: {sorted(p.name for p in root.iterdir())}"
+        )
         _expect_version(target, versions, {1} if first_save else {0, 1})
         visible = [p.name for p in root.iterdir() if not p.name.startswith(".")]
         assert visible == ["run"], visible  # leftovers are hidden staging dirs, never listed as runs
@@ -152,6 +168,7 @@ def test_sigkill_at_random_times_in_a_loop_of_saves(tmp_path, versions):
 
 # --- a really full disk --------------------------------------------------------------------------
 
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MB tmpfs (we are root in CI); where mounting is not permitted, the test is skipped and
@@ -159,8 +176,12 @@ def small_disk(tmp_path):
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError) as err:
         pytest.skip(f"cannot mount a small tmpfs here: {err}")
     try:
@@ -183,6 +204,7 @@ def test_disk_full_on_save_keeps_previous_checkpoint(small_disk):
 
 def test_disk_full_on_bundle_import_leaves_nothing(small_disk, tmp_path):
     from cvae.store.bundle import BundleError, export_bundle, import_bundle
+
     source = save_checkpoint(tmp_path / "src", VAE(TrainConfig(seed=1)), _history(5_000))
     data = export_bundle(source)
     import_bundle(data, small_disk, "one")  # ~1.3 MB of 2 MB: one fits, two do not
@@ -194,14 +216,35 @@ def test_disk_full_on_bundle_import_leaves_nothing(small_disk, tmp_path):
 
 # --- corrupt checkpoint files, fuzzed ------------------------------------------------------------
 
-_HOSTILE_JSON = [None, True, False, 0, -1, 1.5, 10**30, "", "x" * 1000, [], {}, [1, 2], {"a": 1},
-                 "INF", "NAN", "NEST", "BIGINT"]
+_HOSTILE_JSON = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    10**30,
+    "",
+    "x" * 1000,
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    "INF",
+    "NAN",
+    "NEST",
+    "BIGINT",
+]
 
 
 def _json_dumps(tree) -> str:
     text = json.dumps(tree, allow_nan=True)
-    return (text.replace('"INF"', "1e999").replace('"NAN"', "NaN")
-            .replace('"NEST"', "[" * 5_000 + "]" * 5_000).replace('"BIGINT"', "9" * 5_000))
+    return (
+        text.replace('"INF"', "1e999")
+        .replace('"NAN"', "NaN")
+        .replace('"NEST"', "[" * 5_000 + "]" * 5_000)
+        .replace('"BIGINT"', "9" * 5_000)
+    )
 
 
 def _paths(tree, prefix=()):
@@ -249,7 +292,7 @@ def _damage(draw, files: dict[str, bytes]):
             elif op == "insert":
                 out[pos:pos] = draw(st.sampled_from([b"Infinity", b"NaN", b"[", b"{}", b"1e999", b"\xff", b"\x00"]))
             else:
-                del out[pos:pos + draw(st.integers(1, 8))]
+                del out[pos : pos + draw(st.integers(1, 8))]
         return name, bytes(out)
     if name.endswith(".json"):
         tree = json.loads(data)
@@ -259,20 +302,29 @@ def _damage(draw, files: dict[str, bytes]):
     arrays = dict(np.load(io.BytesIO(data)))
     key = draw(st.sampled_from(sorted(arrays)))
     old = arrays[key]
-    choice = draw(st.sampled_from(["object", "int", "complex", "half", "shape", "nan", "inf", "empty",
-                                   "scalar", "extra", "missing", "huge"]))
+    choice = draw(
+        st.sampled_from(
+            ["object", "int", "complex", "half", "shape", "nan", "inf", "empty", "scalar", "extra", "missing", "huge"]
+        )
+    )
     if choice == "huge":  # a header declaring a terabyte
         buffer = io.BytesIO()
         np.savez(buffer, **{k: v for k, v in arrays.items() if k != key})
         import zipfile
+
         with zipfile.ZipFile(buffer, "a") as archive:
             archive.writestr(f"{key}.npy", _huge_shape_member())
         return name, buffer.getvalue()
     replacement = {
-        "object": lambda: np.array([{"x": 1}], dtype=object), "int": lambda: old.astype(np.int32),
-        "complex": lambda: old.astype(np.complex64), "half": lambda: old.astype(np.float16),
-        "shape": lambda: np.zeros(old.shape + (1,), old.dtype), "nan": lambda: old * np.nan,
-        "inf": lambda: old + np.inf, "empty": lambda: np.zeros(0, old.dtype), "scalar": lambda: np.float32(1),
+        "object": lambda: np.array([{"x": 1}], dtype=object),
+        "int": lambda: old.astype(np.int32),
+        "complex": lambda: old.astype(np.complex64),
+        "half": lambda: old.astype(np.float16),
+        "shape": lambda: np.zeros(old.shape + (1,), old.dtype),
+        "nan": lambda: old * np.nan,
+        "inf": lambda: old + np.inf,
+        "empty": lambda: np.zeros(0, old.dtype),
+        "scalar": lambda: np.float32(1),
     }
     if choice == "extra":
         arrays["extra.W"] = np.zeros(3, np.float32)
@@ -287,8 +339,9 @@ def _damage(draw, files: dict[str, bytes]):
 
 @pytest.fixture(scope="module")
 def saved_files(tmp_path_factory):
-    path = save_checkpoint(tmp_path_factory.mktemp("fuzz") / "run", VAE(TrainConfig(seed=4)), _history(5),
-                           status="finished")
+    path = save_checkpoint(
+        tmp_path_factory.mktemp("fuzz") / "run", VAE(TrainConfig(seed=4)), _history(5), status="finished"
+    )
     return path, {f: (path / f).read_bytes() for f in ("config.json", "params.npz", "history.json")}
 
 
@@ -318,16 +371,28 @@ def test_fuzz_load_checkpoint_with_corrupt_files(saved_files):
     assert outcomes["refused"] > 100
 
 
-@pytest.mark.parametrize("name, content", [
-    ("history.json", '{"step": [1e999], "neg_elbo": [1], "reconstruction": [1], "kl": [1], "time_s": [1]}'),
-    ("history.json", '{"step": [1], "neg_elbo": [' + "9" * 400 + '], "reconstruction": [1], "kl": [1], '
-                     '"time_s": [1]}'),
-    ("history.json", "[" * 100_000 + "]" * 100_000),
-    ("config.json", "[" * 100_000 + "]" * 100_000),
-    ("config.json", '{"format_version": ' + "1" * 5_000 + "}"),
-    ("params.npz", "HUGE"),
-], ids=["history-infinite-step", "history-400-digit-float", "history-deep", "config-deep", "config-5000-digit-int",
-     "npz-terabyte-shape"])
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("history.json", '{"step": [1e999], "neg_elbo": [1], "reconstruction": [1], "kl": [1], "time_s": [1]}'),
+        (
+            "history.json",
+            '{"step": [1], "neg_elbo": [' + "9" * 400 + '], "reconstruction": [1], "kl": [1], "time_s": [1]}',
+        ),
+        ("history.json", "[" * 100_000 + "]" * 100_000),
+        ("config.json", "[" * 100_000 + "]" * 100_000),
+        ("config.json", '{"format_version": ' + "1" * 5_000 + "}"),
+        ("params.npz", "HUGE"),
+    ],
+    ids=[
+        "history-infinite-step",
+        "history-400-digit-float",
+        "history-deep",
+        "config-deep",
+        "config-5000-digit-int",
+        "npz-terabyte-shape",
+    ],
+)
 def test_known_escapes_are_checkpoint_errors(saved_files, tmp_path, name, content):
     """Regressions found by the fuzzers above: each escaped load_checkpoint as an OverflowError,
     RecursionError, ValueError or MemoryError instead of a CheckpointError."""
@@ -336,6 +401,7 @@ def test_known_escapes_are_checkpoint_errors(saved_files, tmp_path, name, conten
     shutil.copytree(path, run_dir)
     if content == "HUGE":
         import zipfile
+
         buffer = io.BytesIO(files["params.npz"])
         with zipfile.ZipFile(buffer, "a") as archive:
             archive.writestr("zzz.npy", _huge_shape_member())
@@ -351,7 +417,11 @@ def test_referenced_fault_tests_exist():
     """The faults this file leaves to other test files are really tested there."""
     download = (ROOT / "tests" / "test_download.py").read_text()
     jobs = (ROOT / "tests" / "test_jobs.py").read_text()
-    for name in ("def test_a_failed_download_says_why_and_leaves_nothing", '"short-read"',
-                 "def test_disk_full_cleans_up", "def test_failed_replacement_keeps_no_partial"):
+    for name in (
+        "def test_a_failed_download_says_why_and_leaves_nothing",
+        '"short-read"',
+        "def test_disk_full_cleans_up",
+        "def test_failed_replacement_keeps_no_partial",
+    ):
         assert name in download
     assert "def test_stop_keeps_the_model_and_saves_it" in jobs

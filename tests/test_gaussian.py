@@ -1,4 +1,5 @@
 """The Gaussian formulas, in NumPy and in PyTensor from one definition."""
+
 import numpy as np
 import pytensor.tensor as pt
 
@@ -16,7 +17,8 @@ def test_numpy_and_pytensor_agree_with_scipy():
     rng = np.random.default_rng(0)
     x, mu, sd = rng.standard_normal(5), rng.standard_normal(5), rng.uniform(0.1, 2.0, 5)
     np.testing.assert_allclose(normal_logpdf(x, mu, sd), stats.norm.logpdf(x, mu, sd), rtol=1e-12)
-    np.testing.assert_allclose(normal_logpdf(pt.as_tensor(x), mu, sd, xp=pt).eval(), stats.norm.logpdf(x, mu, sd),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        normal_logpdf(pt.as_tensor(x), mu, sd, xp=pt).eval(), stats.norm.logpdf(x, mu, sd), rtol=1e-6
+    )
     kl = kl_from_standard_normal(pt.as_tensor(mu[None]), pt.as_tensor(sd[None]), xp=pt).eval()
     np.testing.assert_allclose(kl, kl_from_standard_normal(mu[None], sd[None]), rtol=1e-6)

@@ -121,9 +121,7 @@ def test_write_rejects_unsupported_dtype(tmp_path: Path) -> None:
 
 
 _header = st.builds(
-    lambda code, dims: (
-        bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
-    ),
+    lambda code, dims: bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims),
     st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]),
     st.lists(st.integers(0, 6), max_size=4),
 )
@@ -139,9 +137,7 @@ _payloads = st.one_of(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=_payloads, compress=st.booleans(), cut=st.integers(0, 40))
-def test_random_bytes_array_or_idx_error(
-    tmp_path: Path, data: bytes, compress: bool, cut: int
-) -> None:
+def test_random_bytes_array_or_idx_error(tmp_path: Path, data: bytes, compress: bool, cut: int) -> None:
     if compress:
         data = gzip.compress(data)
         data = data[: len(data) - cut] if cut < 10 else data

@@ -1,4 +1,5 @@
 """Background jobs: real fits in threads, bounded concurrency, stop, failure."""
+
 import time
 
 import pytest

@@ -6,8 +6,15 @@ import pytest
 from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, conv2d, conv2d_transpose
 from tests import reference
 
-CASES = [(7, 3, 1, "same"), (8, 2, 2, "same"), (7, 3, 2, "same"), (6, 2, 2, "valid"),
-         (7, 3, 1, "valid"), (6, 2, 1, "same"), (5, 1, 1, "same")]
+CASES = [
+    (7, 3, 1, "same"),
+    (8, 2, 2, "same"),
+    (7, 3, 2, "same"),
+    (6, 2, 2, "valid"),
+    (7, 3, 1, "valid"),
+    (6, 2, 1, "same"),
+    (5, 1, 1, "same"),
+]
 
 
 def _fn(inputs, output):
@@ -41,8 +48,9 @@ def test_conv2d_transpose_is_exact_adjoint(size, k, stride, padding, c_in, c_out
     xt = _fn([yv], conv2d_transpose(yv, pytensor.shared(W), (size, size), stride, padding))(y)
     assert xt.shape == x.shape
     assert np.isclose(np.sum(conv_out * y), np.sum(x * xt), rtol=1e-4)
-    np.testing.assert_allclose(xt, reference.conv2d_transpose(y, W, (size, size), stride, padding),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        xt, reference.conv2d_transpose(y, W, (size, size), stride, padding), rtol=1e-4, atol=1e-4
+    )
 
 
 def _layers(rng):

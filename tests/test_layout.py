@@ -1,4 +1,5 @@
 """Project layout rules that keep the app working and the layers apart."""
+
 import re
 
 from tests.conftest import ROOT

@@ -5,6 +5,7 @@ load (every decode arrives, no session shows an error, the server logs no traceb
 keeps fitting) and records its figures in artifacts/load_test_ci.json. Latency is reported, not
 asserted tightly: the CI machine has 2 cores shared with the browser.
 """
+
 import re
 
 import pytest
@@ -26,8 +27,17 @@ def _step(progress: str) -> int:
 
 def test_eight_sessions_decode_while_a_training_runs():
     from bench.load_test import run_load_test
-    result = run_load_test(sessions=8, decodes=3, idle_decodes=5, training=True, epochs=100, budget_s=240,
-                           out=e2e.ARTIFACTS / "load_test_ci.json", log=print)
+
+    result = run_load_test(
+        sessions=8,
+        decodes=3,
+        idle_decodes=5,
+        training=True,
+        epochs=100,
+        budget_s=240,
+        out=e2e.ARTIFACTS / "load_test_ci.json",
+        log=print,
+    )
     assert result["loaded"]["failures"] == []
     assert result["session_errors"] == {}
     assert result["server_tracebacks"] == 0

@@ -1,4 +1,5 @@
 """The PyMC objective and the compiled ELBO terms equal an independent NumPy computation."""
+
 import numpy as np
 import pymc as pm
 import pytensor
@@ -39,8 +40,9 @@ def test_pymc_objective_equals_numpy_elbo(mnist5k, likelihood, beta):
     config = TrainConfig(likelihood=likelihood, beta=beta, seed=3)
     vae = VAE(config)
     x = _batch(mnist5k, likelihood)
-    model = build_model(vae.networks, pytensor.shared(x), batch_size=len(x),
-                        likelihood=likelihood, sigma=config.sigma, random_seed=0)
+    model = build_model(
+        vae.networks, pytensor.shared(x), batch_size=len(x), likelihood=likelihood, sigma=config.sigma, random_seed=0
+    )
     inference = pm.KLqp(model.approx, beta=beta)
     objective = inference.objective.op.apply(inference.objective.tf)
     loss = pytensor.function([], model.approx.set_size_and_deterministic(objective, 1, 1))()

@@ -1,4 +1,5 @@
 """How an Op's work is split over threads."""
+
 from cvae.nn import parallel as parallel_module
 from cvae.nn.parallel import parallel
 from cvae.settings import settings

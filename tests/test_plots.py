@@ -1,14 +1,24 @@
 import numpy as np
 
-from cvae.viz.figures import GRID_NAME, PALETTE, elbo_figure, latent_map, map_range, smooth
+from cvae.viz.elbo_figures import elbo_figure, smooth
+from cvae.viz.latent_figures import GRID_NAME, PALETTE, latent_map, map_range
 
 
 def test_latent_map_layers_grid_first_then_one_trace_per_label():
     z = np.random.default_rng(0).normal(size=(50, 2))
     labels = np.arange(50) % 10
     x_range, y_range = map_range(z)
-    fig = latent_map(z, labels, tuple("0123456789"), x_range=x_range, y_range=y_range, grid_n=11,
-                     current=(0.5, 0.5), posterior=(z[3], np.array([0.2, 0.3])), box=2.0)
+    fig = latent_map(
+        z,
+        labels,
+        tuple("0123456789"),
+        x_range=x_range,
+        y_range=y_range,
+        grid_n=11,
+        current=(0.5, 0.5),
+        posterior=(z[3], np.array([0.2, 0.3])),
+        box=2.0,
+    )
     assert fig.data[0].name == GRID_NAME and len(fig.data[0].x) == 121
     digit_traces = fig.data[1:11]
     assert [t.name for t in digit_traces] == list("0123456789")
@@ -26,12 +36,22 @@ def test_smooth_is_bias_corrected():
 
 
 def test_elbo_figure_lines():
-    history = {"step": [1, 2, 3], "neg_elbo": [300.0, 250.0, 220.0], "reconstruction": [296.0, 245.0, 214.0],
-               "kl": [4.0, 5.0, 6.0], "time_s": [0.1, 0.2, 0.3]}
+    history = {
+        "step": [1, 2, 3],
+        "neg_elbo": [300.0, 250.0, 220.0],
+        "reconstruction": [296.0, 245.0, 214.0],
+        "kl": [4.0, 5.0, 6.0],
+        "time_s": [0.1, 0.2, 0.3],
+    }
     fig = elbo_figure(history, marker_step=2)
     traces = {t.name: t for t in fig.data}
-    assert list(traces) == ["Monte Carlo noise (+-1 sd)", "-ELBO (raw)", "-ELBO (smoothed)",
-                            "reconstruction (smoothed)", "KL (smoothed, right axis)"]
+    assert list(traces) == [
+        "Monte Carlo noise (+-1 sd)",
+        "-ELBO (raw)",
+        "-ELBO (smoothed)",
+        "reconstruction (smoothed)",
+        "KL (smoothed, right axis)",
+    ]
     assert list(traces["-ELBO (raw)"].y) == [300.0, 250.0, 220.0]
     assert traces["KL (smoothed, right axis)"].yaxis == "y2"
     band = np.asarray(traces["Monte Carlo noise (+-1 sd)"].y)

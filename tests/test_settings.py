@@ -1,4 +1,5 @@
 """Environment settings: one typed place, clear errors, and the README documents every variable."""
+
 import re
 
 import pytest
@@ -14,10 +15,15 @@ def test_defaults_and_a_changed_environment(monkeypatch, tmp_path):
     assert settings() is settings()  # parsed once per environment
 
 
-@pytest.mark.parametrize("name,value,message", [
-    ("CVAE_MAX_QUEUED", "many", "whole number"), ("CVAE_MAX_QUEUED", "0", "at least 1"),
-    ("CVAE_WINOGRAD", "yes", "0 or 1"), ("CVAE_PRIVATE_BLAS", "mkl", "one of"),
-])
+@pytest.mark.parametrize(
+    "name,value,message",
+    [
+        ("CVAE_MAX_QUEUED", "many", "whole number"),
+        ("CVAE_MAX_QUEUED", "0", "at least 1"),
+        ("CVAE_WINOGRAD", "yes", "0 or 1"),
+        ("CVAE_PRIVATE_BLAS", "mkl", "one of"),
+    ],
+)
 def test_bad_values_are_refused_by_name(name, value, message):
     with pytest.raises(SettingsError, match=f"{name}.*{message}"):
         Settings.from_env({name: value})

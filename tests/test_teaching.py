@@ -1,4 +1,5 @@
 """The teaching tools on the Latent space and Train pages, driven through AppTest."""
+
 import json
 
 import pytest
@@ -47,8 +48,9 @@ def test_posterior_draws_and_interpolation_between_two_digits(latent):
     assert "interpolation" in names and "draws from q(z|x)" in names and "q(z|x) 1 sd" in names
 
 
-@pytest.mark.parametrize("colouring,colourbar", [("posterior spread (mean sd)", "mean sd"),
-                                                  ("KL per image (nats)", "KL (nats)")])
+@pytest.mark.parametrize(
+    "colouring,colourbar", [("posterior spread (mean sd)", "mean sd"), ("KL per image (nats)", "KL (nats)")]
+)
 def test_colour_by_spread_or_kl(latent, colouring, colourbar):
     latent.radio(key="colouring").set_value(colouring).run()
     assert not latent.exception

@@ -1,4 +1,5 @@
 """Real PyMC fits on real MNIST digits: learning, stopping, divergence, reproducibility."""
+
 import threading
 
 import numpy as np
@@ -92,8 +93,17 @@ def test_divergence_stops_and_keeps_last_good_parameters(mnist5k, poison):
 def test_absurd_hyperparameters_are_refused(mnist5k):
     with pytest.raises(ConfigError, match="larger than the 500"):
         Trainer(TrainConfig(batch_size=600), mnist5k[0].images[:500])
-    for bad in ({"epochs": 0}, {"epochs": -3}, {"lr": 1e6}, {"latent_dim": 0}, {"batch_size": 0},
-                {"arch": "resnet"}, {"likelihood": "poisson"}, {"lr": float("nan")}, {"beta": -1.0}):
+    for bad in (
+        {"epochs": 0},
+        {"epochs": -3},
+        {"lr": 1e6},
+        {"latent_dim": 0},
+        {"batch_size": 0},
+        {"arch": "resnet"},
+        {"likelihood": "poisson"},
+        {"lr": float("nan")},
+        {"beta": -1.0},
+    ):
         with pytest.raises(ConfigError):
             TrainConfig(**bad)
 
@@ -109,6 +119,7 @@ def test_progress_reports_rate_and_eta(mnist5k):
 
 def test_collapse_is_detected_from_the_kl_term():
     from cvae.training.history import History
+
     collapsed, healthy = History(), History()
     for i in range(1, 101):
         collapsed.append(i, 206.0, 0.05, 1.0, i * 0.1)

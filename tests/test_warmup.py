@@ -1,4 +1,5 @@
 """`python -m cvae warm` fills PyTensor's compile cache so the app's first Train compiles nothing."""
+
 import fcntl
 import json
 import os
@@ -38,8 +39,9 @@ print(json.dumps({"warm": is_warm(), "new_modules": sorted(modules() - before)})
 
 def _python(args: list[str], compiledir) -> subprocess.CompletedProcess:
     env = os.environ | {"PYTENSOR_FLAGS": f"compiledir={compiledir}"}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900, check=True)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=True
+    )
 
 
 def test_warm_command_leaves_nothing_for_the_first_training_to_compile(tmp_path):

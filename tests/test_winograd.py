@@ -1,4 +1,5 @@
 """Winograd F(2x2, 3x3): it agrees with im2col, its known-answer test bites, and it falls back."""
+
 import numpy as np
 import pytest
 
@@ -6,7 +7,10 @@ from cvae.nn import conv_kernels, winograd
 
 needs_winograd = pytest.mark.skipif(conv_kernels.winograd() is None, reason="no C compiler for the Winograd kernels")
 GEOMETRIES = [  # (batch, h, w, c, o, padding): 'same' and 'valid', odd sizes, more images than one piece
-    (37, 14, 14, 64, 64, "same"), (3, 7, 5, 3, 4, "same"), (2, 9, 6, 5, 2, "valid"), (4, 3, 3, 1, 8, "valid"),
+    (37, 14, 14, 64, 64, "same"),
+    (3, 7, 5, 3, 4, "same"),
+    (2, 9, 6, 5, 2, "valid"),
+    (4, 3, 3, 1, 8, "valid"),
 ]
 
 
@@ -24,9 +28,13 @@ def test_winograd_agrees_with_im2col_in_all_three_kernels(monkeypatch, b, h, w, 
     x = rng.standard_normal((b, h, w, c), dtype=np.float32)
     k = rng.standard_normal((3, 3, c, o), dtype=np.float32)
     dy = rng.standard_normal((b, g.h_out, g.w_out, o), dtype=np.float32)
+
     def all_three():
-        return [conv_kernels.conv_forward(x, k, g), conv_kernels.conv_adjoint(dy, k, g),
-                conv_kernels.conv_kernel_grad(x, dy, g)]
+        return [
+            conv_kernels.conv_forward(x, k, g),
+            conv_kernels.conv_adjoint(dy, k, g),
+            conv_kernels.conv_kernel_grad(x, dy, g),
+        ]
 
     fast = all_three()
     monkeypatch.setattr(conv_kernels, "winograd", lambda: None)

@@ -1,4 +1,5 @@
 """Small reusable widgets; each `*_ui()` draws and returns plain values."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,8 +8,9 @@ import numpy as np
 import streamlit as st
 
 import cvae
-from cvae.viz.figures import elbo_figure, latent_map
+from cvae.viz.elbo_figures import elbo_figure
 from cvae.viz.images import to_png
+from cvae.viz.latent_figures import latent_map
 from ui import state
 
 
@@ -22,24 +24,30 @@ def model_picker_ui() -> None:
     active = str(state.active_path())
     # reflect the active model, which a finished training may have changed since the last run
     st.session_state["model_picker"] = next((n for n in names if str(runs[n]) == active), names[0])
-    st.sidebar.selectbox("Active model", names, key="model_picker",
-                         on_change=lambda: state.set_active(runs[st.session_state["model_picker"]]),
-                         help="The model the Latent space and Manifold pages show.")
+    st.sidebar.selectbox(
+        "Active model",
+        names,
+        key="model_picker",
+        on_change=lambda: state.set_active(runs[st.session_state["model_picker"]]),
+        help="The model the Latent space and Manifold pages show.",
+    )
     try:
         config = state.active_model().config
     except cvae.CheckpointError as err:
         st.sidebar.error(f"This model cannot be loaded: {err}")
         return
-    st.sidebar.caption(f"{config.arch} · latent {config.latent_dim} · {config.likelihood} · "
-                       f"beta {config.beta:g} · {config.dataset}")
+    st.sidebar.caption(
+        f"{config.arch} · latent {config.latent_dim} · {config.likelihood} · beta {config.beta:g} · {config.dataset}"
+    )
 
 
 def digit_ui(image: np.ndarray, caption: str, size: int = 140) -> None:
     st.image(to_png(image, size), caption=caption, width=size, output_format="PNG")
 
 
-def timeline_ui(history: dict, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *,
-                live: bool, key: str) -> None:
+def timeline_ui(
+    history: dict, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *, live: bool, key: str
+) -> None:
     """ELBO chart beside the latent map and manifold at one training snapshot.
 
     Live: the latest snapshot. Afterwards: a slider replays the snapshots and marks the step on the chart.
@@ -47,33 +55,51 @@ def timeline_ui(history: dict, snapshots: list, labels: np.ndarray, class_names:
     shown = snapshots[-1] if snapshots else None
     marker = None
     if not live and len(snapshots) > 1:
-        index = st.select_slider("Replay training: latent map and manifold at step", range(len(snapshots)),
-                                 value=len(snapshots) - 1, format_func=lambda i: f"{snapshots[i].step}",
-                                 key=f"replay-{key}")
+        index = st.select_slider(
+            "Replay training: latent map and manifold at step",
+            range(len(snapshots)),
+            value=len(snapshots) - 1,
+            format_func=lambda i: f"{snapshots[i].step}",
+            key=f"replay-{key}",
+        )
         shown, marker = snapshots[index], snapshots[index].step
     chart, pictures = st.columns([3, 2])
     chart.plotly_chart(elbo_figure(history, marker_step=marker), width="stretch", key=f"elbo-{key}")
-    chart.caption("-ELBO = reconstruction + beta x KL, in nats per image; the band is the Monte Carlo "
-                  "noise of the one-sample objective. **Reconstruction**: nats the decoder needs to "
-                  "describe the image given z. **KL**: how far each q(z|x) strays from the N(0, I) prior.")
+    chart.caption(
+        "-ELBO = reconstruction + beta x KL, in nats per image; the band is the Monte Carlo "
+        "noise of the one-sample objective. **Reconstruction**: nats the decoder needs to "
+        "describe the image given z. **KL**: how far each q(z|x) strays from the N(0, I) prior."
+    )
     if shown is None:
         pictures.caption("The latent map appears after the first snapshot.")
         return
     with pictures:
-        st.plotly_chart(latent_map(shown.mu, labels, class_names, x_range=(-4.0, 4.0), y_range=(-4.0, 4.0),
-                                   grid_n=2, height=300), width="stretch", key=f"snapmap-{key}")
-        st.image(to_png(shown.manifold / 255.0, 300), output_format="PNG",
-                 caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
-                         "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2")
+        st.plotly_chart(
+            latent_map(shown.mu, labels, class_names, x_range=(-4.0, 4.0), y_range=(-4.0, 4.0), grid_n=2, height=300),
+            width="stretch",
+            key=f"snapmap-{key}",
+        )
+        st.image(
+            to_png(shown.manifold / 255.0, 300),
+            output_format="PNG",
+            caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
+            "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2",
+        )
 
 
 def downloads_ui(name: str, draw: Callable[[str], bytes], key: str) -> None:
     """PNG and SVG download buttons; `draw(fmt)` runs only when a button is clicked."""
     buttons = st.container(horizontal=True)
     for fmt, mime in (("png", "image/png"), ("svg", "image/svg+xml")):
-        buttons.download_button(f"Download {fmt.upper()}", file_name=f"{name}.{fmt}", mime=mime,
-                                on_click="ignore", data=lambda fmt=fmt: draw(fmt),
-                                key=f"{key}_download_{fmt}", icon=":material/download:")
+        buttons.download_button(
+            f"Download {fmt.upper()}",
+            file_name=f"{name}.{fmt}",
+            mime=mime,
+            on_click="ignore",
+            data=lambda fmt=fmt: draw(fmt),
+            key=f"{key}_download_{fmt}",
+            icon=":material/download:",
+        )
 
 
 def active_model_or_stop() -> tuple[cvae.Checkpoint, state.EncodedSet, cvae.Explorer]:

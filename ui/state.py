@@ -1,4 +1,5 @@
 """Server-wide cached objects (shared by every session, never mutated) and per-session state."""
+
 from __future__ import annotations
 
 import subprocess

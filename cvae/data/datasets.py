@@ -97,8 +97,7 @@ def _find_local(directory: Path, split: str) -> tuple[Path, Path]:
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             raise DatasetError(
-                f"{split} split file not found in {directory}: looked for "
-                + " and ".join(c.name for c in candidates)
+                f"{split} split file not found in {directory}: looked for " + " and ".join(c.name for c in candidates)
             )
         found.append(path)
     return found[0], found[1]
@@ -116,17 +115,14 @@ def _fetch_remote(
     return paths[0], paths[1]
 
 
-def _read_pair(
-    name: str, split: str, images_path: Path, labels_path: Path
-) -> tuple[np.ndarray, np.ndarray]:
+def _read_pair(name: str, split: str, images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         images, labels = read_idx(images_path), read_idx(labels_path)
     except IdxError as e:
         raise DatasetError(f"{name} {split}: {e}") from e
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetError(
-            f"{images_path}: expected uint8 images of shape (N, 28, 28), "
-            f"got {images.dtype} {images.shape}"
+            f"{images_path}: expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}"
         )
     if labels.dtype.kind not in "iu" or labels.ndim != 1 or len(labels) != len(images):
         raise DatasetError(
@@ -134,9 +130,7 @@ def _read_pair(
             f"got {labels.dtype} {labels.shape}"
         )
     if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise DatasetError(
-            f"{labels_path}: labels must lie in 0..9, got {labels.min()}..{labels.max()}"
-        )
+        raise DatasetError(f"{labels_path}: labels must lie in 0..9, got {labels.min()}..{labels.max()}")
     return images, labels.astype(np.int64)
 
 

@@ -4,6 +4,7 @@ pooch downloads into a temporary file beside the destination, checks its hash, a
 moves it into place, so a failure leaves no partial file; an existing file with the right hash
 is not fetched again, a stale one is replaced.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,7 @@ def _fetch(url: str, tmp: Path, timeout: float) -> None:
     pooch.HTTPDownloader(timeout=timeout, progressbar=False)(url, str(tmp), None)
 
 
-def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None,
-             timeout: float = 30) -> Path:
+def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None, timeout: float = 30) -> Path:
     """Download `url` to `dest` atomically, verifying the md5 or sha256 checksum if given.
 
     An existing `dest` whose checksum matches (or that has none to check) is returned without
@@ -48,8 +48,14 @@ def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None
     except OSError as e:
         raise DownloadError(f"download of {url} failed: cannot create {dest}: {e}") from e
     try:
-        pooch.retrieve(url, known_hash, fname=dest.name, path=dest.parent, progressbar=False,
-                       downloader=lambda address, output, _pooch: _fetch(address, Path(output), timeout))
+        pooch.retrieve(
+            url,
+            known_hash,
+            fname=dest.name,
+            path=dest.parent,
+            progressbar=False,
+            downloader=lambda address, output, _pooch: _fetch(address, Path(output), timeout),
+        )
     except ValueError as e:  # pooch's hash mismatch (and requests' invalid URLs)
         raise DownloadError(f"download of {url} failed: {_mismatch(e)}") from e
     except requests.HTTPError as e:
@@ -59,8 +65,9 @@ def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None
     except requests.Timeout as e:
         raise DownloadError(f"download of {url} failed: timed out after {timeout:g} s") from e
     except requests.exceptions.ChunkedEncodingError as e:
-        raise DownloadError(f"download of {url} failed: short read, the server closed the "
-                            f"connection before the end of the file ({e})") from e
+        raise DownloadError(
+            f"download of {url} failed: short read, the server closed the connection before the end of the file ({e})"
+        ) from e
     except requests.RequestException as e:
         raise DownloadError(f"download of {url} failed: {type(e).__name__}: {e}") from e
     except OSError as e:

@@ -56,10 +56,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise IdxError(f"{path}: header declares 0 dimensions")
     header_len = 4 + 4 * ndim
     if len(data) < header_len:
-        raise IdxError(
-            f"{path}: truncated header: {ndim} dimensions need {header_len} bytes, "
-            f"file has {len(data)}"
-        )
+        raise IdxError(f"{path}: truncated header: {ndim} dimensions need {header_len} bytes, file has {len(data)}")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _DTYPES[code]
     expected = math.prod(shape) * dtype.itemsize
@@ -67,8 +64,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if actual != expected:
         kind = "truncated" if actual < expected else "oversized"
         raise IdxError(
-            f"{path}: {kind} payload: dimensions {shape} of {dtype.name} need "
-            f"{expected} bytes, found {actual}"
+            f"{path}: {kind} payload: dimensions {shape} of {dtype.name} need {expected} bytes, found {actual}"
         )
     array = np.frombuffer(data, dtype=dtype, offset=header_len).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
@@ -88,9 +84,7 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     if not 1 <= array.ndim <= 255:
         raise IdxError(f"{path}: IDX needs 1 to 255 dimensions, got {array.ndim}")
     code = matches[0]
-    header = bytes([0, 0, code, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape
-    )
+    header = bytes([0, 0, code, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
     payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)

@@ -5,6 +5,7 @@ longer side is 20 px (aspect kept, anti-aliased), pasted into 28 x 28 with its c
 the centre. Uploads are untrusted: the size is read from the header and checked before any pixel
 is decoded, only a few raster formats are parsed, and every failure is a `DigitImageError`.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,8 +15,16 @@ import warnings
 import numpy as np
 from PIL import Image
 
-__all__ = ["FORMATS", "MAX_BYTES", "MAX_PIXELS", "MAX_SIDE", "DigitImageError", "from_canvas",
-           "load_canvas", "load_digit"]
+__all__ = [
+    "FORMATS",
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "DigitImageError",
+    "from_canvas",
+    "load_canvas",
+    "load_digit",
+]
 
 MAX_BYTES = 8 * 1024 * 1024  # no digit image needs more; the upload limit (16 MB) is sized for run bundles
 MAX_SIDE = 8192
@@ -25,7 +34,6 @@ _WORK_SIDE = 1024  # larger images are box-reduced to this before any float work
 _BOX, _SIZE = 20, 28
 _MIN_CONTRAST = 0.1  # ink must differ from the background by 10% of the grey range
 _INK = 0.2  # after normalising, a pixel above this counts for the bounding box
-
 
 
 class DigitImageError(ValueError):
@@ -62,14 +70,16 @@ def _decode(data: bytes, convert):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)  # reads the header only
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise DigitImageError(f"the image is too large: over {MAX_PIXELS / 1e6:.1f} megapixels "
-                              "(refused before decoding)") from err
+        raise DigitImageError(
+            f"the image is too large: over {MAX_PIXELS / 1e6:.1f} megapixels (refused before decoding)"
+        ) from err
     except Exception as err:  # hostile input may make any parser raise anything
         kind = _sniff(bytes(data[:16]))
         if kind:
             raise DigitImageError(f"this {kind} file is truncated or corrupt and cannot be read") from err
-        raise DigitImageError("this is not an image in a supported format "
-                              f"({', '.join(f.lower() for f in FORMATS)})") from err
+        raise DigitImageError(
+            f"this is not an image in a supported format ({', '.join(f.lower() for f in FORMATS)})"
+        ) from err
     with image:
         width, height = image.size
         _check_size(width, height)
@@ -81,8 +91,9 @@ def _decode(data: bytes, convert):
         except DigitImageError:
             raise
         except Exception as err:
-            raise DigitImageError(f"the image is truncated or corrupt and cannot be decoded "
-                                  f"({type(err).__name__}: {err})") from err
+            raise DigitImageError(
+                f"the image is truncated or corrupt and cannot be decoded ({type(err).__name__}: {err})"
+            ) from err
 
 
 def from_canvas(rgba: np.ndarray) -> np.ndarray:
@@ -116,8 +127,13 @@ def from_canvas(rgba: np.ndarray) -> np.ndarray:
     return _to_mnist(_reduce(grey))
 
 
-_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
-          (b"BM", "BMP"))
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+)
 
 
 def _sniff(head: bytes) -> str | None:
@@ -131,8 +147,10 @@ def _check_size(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise DigitImageError(f"the image has no pixels ({width} x {height})")
     if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-        raise DigitImageError(f"the image is {width} x {height} pixels; the limit is "
-                              f"{MAX_PIXELS / 1e6:.1f} megapixels and {MAX_SIDE} px a side")
+        raise DigitImageError(
+            f"the image is {width} x {height} pixels; the limit is "
+            f"{MAX_PIXELS / 1e6:.1f} megapixels and {MAX_SIDE} px a side"
+        )
 
 
 def _grey(image: Image.Image) -> np.ndarray:
@@ -174,7 +192,7 @@ def _to_mnist(grey: np.ndarray) -> np.ndarray:
         raise DigitImageError("no digit found: the image is blank (one colour, or almost)")
     ink = np.clip((ink - background) / contrast, 0.0, 1.0)  # (H, W), background 0, strongest ink 1
     rows, cols = np.flatnonzero((ink > _INK).any(axis=1)), np.flatnonzero((ink > _INK).any(axis=0))
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = ink.shape
     scale = _BOX / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
@@ -191,5 +209,5 @@ def _to_mnist(grey: np.ndarray) -> np.ndarray:
     top = int(np.clip(round(centre - cy), 0, _SIZE - new_h))
     left = int(np.clip(round(centre - cx), 0, _SIZE - new_w))
     out = np.zeros((_SIZE, _SIZE), dtype=np.float32)
-    out[top:top + new_h, left:left + new_w] = box
+    out[top : top + new_h, left : left + new_w] = box
     return out

@@ -1,4 +1,5 @@
 """The two Gaussian formulas the model needs, written once for NumPy and for PyTensor (`xp`)."""
+
 from __future__ import annotations
 
 import math

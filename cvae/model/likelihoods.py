@@ -4,6 +4,7 @@ An entry knows its log-density in PyTensor (the compiled functions), how to decl
 variable in a PyMC model, which data it sees (binarised or grey), the pixel mean it shows, one
 draw from it, and the words the app uses to explain it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,10 @@ class Likelihood:
 class Bernoulli(Likelihood):
     name, binarised = "bernoulli", True
     description = "binarised pixels, each on with probability sigmoid(decoder output)"
-    pixel_meaning = ("Each pixel is the decoder's mean E[x|z]: the probability that the pixel is on "
-                     "under the Bernoulli likelihood (white = 1).")
+    pixel_meaning = (
+        "Each pixel is the decoder's mean E[x|z]: the probability that the pixel is on "
+        "under the Bernoulli likelihood (white = 1)."
+    )
 
     def logp(self, images, logits, sigma):
         return (images * logits - pt.softplus(logits)).sum(axis=_PIXELS)

@@ -11,6 +11,7 @@ variables, so the batch objective sum_b ELBO(x_b) already has the right balance
 between reconstruction and KL. Minibatch scaling would multiply only the data
 term by N/B, a hidden KL weight of B/N.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ __all__ = ["VAEModel", "analytic_kl", "build_model"]
 class VAEModel:
     model: pm.Model
     approx: pm.MeanField
-    mu: pt.TensorVariable   # (B, latent) encoder means for the batch
+    mu: pt.TensorVariable  # (B, latent) encoder means for the batch
     rho: pt.TensorVariable  # (B, latent) encoder pre-softplus spreads
 
 
@@ -38,13 +39,13 @@ def analytic_kl(mu, rho):
     return kl_from_standard_normal(mu, pt.softplus(rho), xp=pt)
 
 
-def build_model(networks: Networks, images, *, batch_size: int, likelihood: str,
-                sigma: float = 0.1, random_seed: int | None = None) -> VAEModel:
+def build_model(
+    networks: Networks, images, *, batch_size: int, likelihood: str, sigma: float = 0.1, random_seed: int | None = None
+) -> VAEModel:
     """PyMC model over one batch `images` (B, 1, 28, 28) and its amortized q(z|x)."""
     mu, rho = networks.encode(images)
     with pm.Model() as model:
         z = pm.Normal("z", 0.0, 1.0, shape=(batch_size, networks.latent_dim))
         LIKELIHOODS[likelihood].observe(networks.decode_logits(z), images, sigma)
-    approx = pm.MeanField(params={"mu": mu.flatten(), "rho": rho.flatten()},
-                          model=model, random_seed=random_seed)
+    approx = pm.MeanField(params={"mu": mu.flatten(), "rho": rho.flatten()}, model=model, random_seed=random_seed)
     return VAEModel(model, approx, mu, rho)

@@ -1,4 +1,5 @@
 """A model instance: config, networks and weights, with compiled numpy-in/numpy-out functions."""
+
 from __future__ import annotations
 
 import threading
@@ -57,8 +58,9 @@ class VAE:
         params = {p.name: p for p in self.networks.params}
         missing, extra = sorted(set(params) - set(weights)), sorted(set(weights) - set(params))
         if missing or extra:
-            raise WeightsError(f"weights do not match arch {self.config.arch!r}: "
-                               f"missing {missing[:5]}, unexpected {extra[:5]}")
+            raise WeightsError(
+                f"weights do not match arch {self.config.arch!r}: missing {missing[:5]}, unexpected {extra[:5]}"
+            )
         for name, param in params.items():
             value = np.asarray(weights[name])
             expected = param.get_value(borrow=True).shape
@@ -77,25 +79,31 @@ class VAE:
 
     def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """images (N, 1, 28, 28) in [0, 1] -> q(z|x) means and sds, each (N, latent)."""
+
         def build():
             x = pt.tensor4("x", dtype=FLOAT)
             mu, rho = self.networks.encode(x)
             return _Compiled([x], [mu, pt.softplus(rho)])
+
         return tuple(self._compiled("_encode_fn", build)(_images(images)))
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """z (N, latent) -> mean images E[x|z], (N, 28, 28) in [0, 1]."""
+
         def build():
             zv = pt.matrix("z", dtype=FLOAT)
             return _Compiled([zv], self.likelihood.mean(self.networks.decode_logits(zv))[:, 0])
+
         return self._compiled("_decode_fn", build)(_latents(z, self.latent_dim))
 
     def log_px(self, images: np.ndarray, z: np.ndarray) -> np.ndarray:
         """log p(x|z) per image, (N,), in nats."""
+
         def build():
             x, zv = pt.tensor4("x", dtype=FLOAT), pt.matrix("z", dtype=FLOAT)
             logits = self.networks.decode_logits(zv)
             return _Compiled([x, zv], self.likelihood.logp(x, logits, self.config.sigma))
+
         return self._compiled("_log_px_fn", build)(self.prepare(images), _latents(z, self.latent_dim))
 
     def prepare(self, images: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 Importing this sets PyTensor's floatX; the private BLAS, the Winograd kernels and the thread
 pool behind the Ops load on first use (`cvae.nn.blas`, `cvae.nn.conv_kernels`).
 """
+
 import warnings
 
 with warnings.catch_warnings():

@@ -6,6 +6,7 @@ NumPy's multi-threaded OpenBLAS spin-waits between its threads once per block, w
 over our own threads (`cvae.nn.parallel`). The library must pass a known-answer sgemm test
 against float64 NumPy before it is used; without one, NumPy's matmul does the work.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -98,12 +99,27 @@ class PrivateBlas:
                 b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
                 a, b = (a.T if trans_a else a), (b.T if trans_b else b)
                 wide = np.full((m, n + 5), np.nan, dtype=np.float32)
-                self.sgemm(101, 112 if trans_a else 111, 112 if trans_b else 111, m, n, k, 1.0,
-                           a.ctypes.data, m if trans_a else k, b.ctypes.data, k if trans_b else n,
-                           0.0, wide.ctypes.data, n + 5)
+                self.sgemm(
+                    101,
+                    112 if trans_a else 111,
+                    112 if trans_b else 111,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    a.ctypes.data,
+                    m if trans_a else k,
+                    b.ctypes.data,
+                    k if trans_b else n,
+                    0.0,
+                    wide.ctypes.data,
+                    n + 5,
+                )
                 expected = a.astype(np.float64) @ b.astype(np.float64)
-                if not np.allclose(wide[:, :n], expected, rtol=1e-4, atol=1e-4 * np.sqrt(k)) \
-                        or not np.isnan(wide[:, n:]).all():
+                if (
+                    not np.allclose(wide[:, :n], expected, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+                    or not np.isnan(wide[:, n:]).all()
+                ):
                     return False
         return True
 
@@ -113,8 +129,10 @@ def _openblas_paths() -> list[str]:
     scipy.linalg, whose calls then run single-threaded too): both export scipy_cblas_sgemm."""
     choice = settings().private_blas
     paths = []
-    for package, sub, wanted in (("scipy_openblas32", "lib", choice in ("1", "wheel")),
-                                 ("scipy", "../scipy.libs", choice in ("1", "scipy"))):
+    for package, sub, wanted in (
+        ("scipy_openblas32", "lib", choice in ("1", "wheel")),
+        ("scipy", "../scipy.libs", choice in ("1", "scipy")),
+    ):
         try:
             spec = importlib.util.find_spec(package) if wanted else None
         except (ImportError, ValueError):
@@ -143,8 +161,11 @@ def private_blas() -> PrivateBlas | None:
             continue
         if blas.gives_right_answers():
             return blas
-        warnings.warn(f"{path} with {blas.corename} kernels failed its known-answer test; not using it",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{path} with {blas.corename} kernels failed its known-answer test; not using it",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         coretype = os.environ.get("OPENBLAS_CORETYPE")  # SciPy's copy may be loaded already anyway
     return None
 
@@ -170,8 +191,7 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
     blas = private_blas()
-    if (blas is None or not a.dtype == b.dtype == out.dtype == np.float32
-            or (m > 1 and n > 1 and out.strides[1] != 4)):
+    if blas is None or not a.dtype == b.dtype == out.dtype == np.float32 or (m > 1 and n > 1 and out.strides[1] != 4):
         np.matmul(a, b, out=out)
         return out
     if m == 0 or n == 0:
@@ -182,6 +202,20 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     a, trans_a, lda = _blas_layout(a)
     b, trans_b, ldb = _blas_layout(b)
     ldc = out.strides[0] // 4 if m > 1 else n
-    blas.sgemm(101, 112 if trans_a else 111, 112 if trans_b else 111, m, n, k, 1.0,
-               a.ctypes.data, lda, b.ctypes.data, ldb, 0.0, out.ctypes.data, max(ldc, n))
+    blas.sgemm(
+        101,
+        112 if trans_a else 111,
+        112 if trans_b else 111,
+        m,
+        n,
+        k,
+        1.0,
+        a.ctypes.data,
+        lda,
+        b.ctypes.data,
+        ldb,
+        0.0,
+        out.ctypes.data,
+        max(ldc, n),
+    )
     return out

@@ -7,6 +7,7 @@ the others gather the k x k shifted (strided) slices into a patch matrix (im2col
 matrix multiply on the private BLAS. All work on cache-sized pieces of the batch
 (`cvae.nn.parallel`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,9 +49,18 @@ class ConvGeometry(NamedTuple):
     def flipped(self) -> ConvGeometry:
         """Stride 1: the geometry whose cross-correlation with the flipped kernel is this one's adjoint."""
         k = self.k
-        return ConvGeometry(k, 1, k - 1 - self.top, self.h_in - self.h_out + self.top,
-                            k - 1 - self.left, self.w_in - self.w_out + self.left,
-                            self.h_out, self.w_out, self.h_in, self.w_in)
+        return ConvGeometry(
+            k,
+            1,
+            k - 1 - self.top,
+            self.h_in - self.h_out + self.top,
+            k - 1 - self.left,
+            self.w_in - self.w_out + self.left,
+            self.h_out,
+            self.w_out,
+            self.h_in,
+            self.w_in,
+        )
 
     def shift_path(self, c_in: int, c_out: int) -> bool:
         """Stride 1 and fewer output than input channels: shift the small side, not the big one."""
@@ -84,14 +94,15 @@ def matmul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- NumPy kernels, channels-last
 
+
 def _pad(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
     if not (g.top or g.bottom or g.left or g.right):
         return x
     hp, wp = g.padded
     out = np.empty((x.shape[0], hp, wp, x.shape[3]), dtype=x.dtype)
-    out[:, :g.top], out[:, g.top + g.h_in:] = 0, 0
-    out[:, g.top:g.top + g.h_in, :g.left], out[:, g.top:g.top + g.h_in, g.left + g.w_in:] = 0, 0
-    out[:, g.top:g.top + g.h_in, g.left:g.left + g.w_in] = x
+    out[:, : g.top], out[:, g.top + g.h_in :] = 0, 0
+    out[:, g.top : g.top + g.h_in, : g.left], out[:, g.top : g.top + g.h_in, g.left + g.w_in :] = 0, 0
+    out[:, g.top : g.top + g.h_in, g.left : g.left + g.w_in] = x
     return out
 
 
@@ -117,7 +128,7 @@ def _col2im(cols: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
     pads = g.top or g.bottom or g.left or g.right
     if g.k == g.stride and (hp, wp) == (g.h_out * g.k, g.w_out * g.k):  # non-overlapping tiles
         tiles = cols.transpose(0, 1, 3, 2, 4, 5).reshape(b, hp, wp, c)
-        out[...] = tiles[:, g.top:g.top + g.h_in, g.left:g.left + g.w_in, :]
+        out[...] = tiles[:, g.top : g.top + g.h_in, g.left : g.left + g.w_in, :]
         return
     xp = np.empty((b, hp, wp, c), dtype=out.dtype) if pads else out
     xp[...] = 0
@@ -126,7 +137,7 @@ def _col2im(cols: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
             rows, cols_ = g.window(u, v)
             xp[:, rows, cols_, :] += cols[:, :, :, u, v, :]
     if pads:
-        out[...] = xp[:, g.top:g.top + g.h_in, g.left:g.left + g.w_in, :]
+        out[...] = xp[:, g.top : g.top + g.h_in, g.left : g.left + g.w_in, :]
 
 
 def _tap_ranges(g: ConvGeometry, u: int, v: int):
@@ -145,7 +156,9 @@ def _shifted(y: np.ndarray, g: ConvGeometry) -> np.ndarray:
         for v in range(g.k):
             if r := _tap_ranges(g, u, v):
                 i0, i1, j0, j1 = r
-                out[:, i0:i1, j0:j1, u, v, :] = y[:, i0 + g.top - u:i1 + g.top - u, j0 + g.left - v:j1 + g.left - v, :]
+                out[:, i0:i1, j0:j1, u, v, :] = y[
+                    :, i0 + g.top - u : i1 + g.top - u, j0 + g.left - v : j1 + g.left - v, :
+                ]
     return out.reshape(b * g.h_in * g.w_in, g.k * g.k * o)
 
 
@@ -158,12 +171,13 @@ def _unshift(z: np.ndarray, g: ConvGeometry, out: np.ndarray) -> None:
         for v in range(g.k):
             if r := _tap_ranges(g, u, v):
                 i0, i1, j0, j1 = r
-                out[:, i0 + g.top - u:i1 + g.top - u, j0 + g.left - v:j1 + g.left - v, :] += z[:, i0:i1, j0:j1, u, v, :]
+                out[:, i0 + g.top - u : i1 + g.top - u, j0 + g.left - v : j1 + g.left - v, :] += z[
+                    :, i0:i1, j0:j1, u, v, :
+                ]
 
 
 def _winograd_fits(g: ConvGeometry, *arrays: np.ndarray) -> bool:
-    return (winograd() is not None and g.k == 3 and g.stride == 1
-            and all(a.dtype == np.float32 for a in arrays))
+    return winograd() is not None and g.k == 3 and g.stride == 1 and all(a.dtype == np.float32 for a in arrays)
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -177,18 +191,21 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             wino.forward(x[lo:hi], u, g.top, g.left, out[lo:hi])
+
         item = 16 * wino.tiles(g.h_out, g.w_out) * (c + o) * 4
     elif g.shift_path(c, o):  # every input pixel times the whole kernel, then add the shifted outputs
         wm = np.ascontiguousarray(w.transpose(2, 0, 1, 3).reshape(c, k * k * o))
 
         def part(lo, hi):
             _unshift(gemm(x[lo:hi].reshape(-1, c), wm), g, out[lo:hi])
+
         item = g.h_in * g.w_in * k * k * o * 4
     else:
         wm = w.reshape(k * k * c, o)
 
         def part(lo, hi):
             gemm(_im2col(x[lo:hi], g), wm, out=out[lo:hi].reshape(-1, o))
+
         item = g.h_out * g.w_out * k * k * c * 4
     parallel(part, b, work, item)
     return out
@@ -206,6 +223,7 @@ def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             gemm(_shifted(y[lo:hi], g), wm, out=out[lo:hi].reshape(-1, c))
+
         item = g.h_in * g.w_in * k * k * o * 4
     elif g.stride == 1:  # a 'full' cross-correlation of y with the flipped kernel: im2col, no scatter-add
         flipped = g.flipped()
@@ -213,12 +231,14 @@ def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
         def part(lo, hi):
             gemm(_im2col(y[lo:hi], flipped), wm, out=out[lo:hi].reshape(-1, c))
+
         item = g.h_in * g.w_in * k * k * o * 4
     else:
         wm = w.reshape(k * k * c, o)
 
         def part(lo, hi):
             _col2im(gemm(y[lo:hi].reshape(-1, o), wm.T), g, out[lo:hi])
+
         item = g.h_out * g.w_out * k * k * c * 4
     parallel(part, b, work, item)
     return out
@@ -233,14 +253,18 @@ def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarra
 
         def part(lo, hi):  # (16, C, O) in the Winograd domain
             return wino.kernel_grad(x[lo:hi], y[lo:hi], g.top, g.left)
+
         item = 16 * wino.tiles(g.h_out, g.w_out) * (c + o) * 4
         return wino.kernel_from(sum(parallel(part, b, work, item)))
     if g.shift_path(c, o):
+
         def part(lo, hi):  # (C, k*k*O)
             return gemm(x[lo:hi].reshape(-1, c).T, _shifted(y[lo:hi], g))
+
         gw = sum(parallel(part, b, work, g.h_in * g.w_in * k * k * o * 4))
         return np.ascontiguousarray(gw.reshape(c, k, k, o).transpose(1, 2, 0, 3))
 
     def part(lo, hi):  # (k*k*C, O)
         return gemm(_im2col(x[lo:hi], g).T, y[lo:hi].reshape(-1, o))
+
     return sum(parallel(part, b, work, g.h_out * g.w_out * k * k * c * 4)).reshape(k, k, c, o)

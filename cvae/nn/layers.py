@@ -3,6 +3,7 @@
 Convolutions and dense products are custom Ops (`cvae.nn.ops`) on our own BLAS, far faster
 on a CPU than PyTensor's generic signal convolution.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,16 @@ from cvae.nn.conv_kernels import ConvGeometry
 from cvae.nn.ops import ConvOp, matmul
 
 __all__ = [
-    "ACTIVATIONS", "Conv2D", "Conv2DTranspose", "Dense", "Flatten", "Layer", "Reshape",
-    "conv2d", "conv2d_transpose", "same_padding",
+    "ACTIVATIONS",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dense",
+    "Flatten",
+    "Layer",
+    "Reshape",
+    "conv2d",
+    "conv2d_transpose",
+    "same_padding",
 ]
 
 ACTIVATIONS: dict[str, Callable] = {
@@ -67,8 +76,9 @@ class Layer:
 class Dense(Layer):
     """(B, in) -> (B, units): x @ W + b."""
 
-    def __init__(self, input_shape: Shape, units: int, *, activation: str = "linear",
-                 rng: np.random.Generator, name: str):
+    def __init__(
+        self, input_shape: Shape, units: int, *, activation: str = "linear", rng: np.random.Generator, name: str
+    ):
         if len(input_shape) != 1:
             raise ValueError(f"{name}: Dense needs a flat input (features,); got {input_shape}")
         self.name, self.input_shape, self.units = name, tuple(input_shape), units
@@ -165,9 +175,18 @@ def conv2d_transpose(y, W, out_hw: tuple[int, int], stride: int, padding: str):
 class _Convolution(Layer):
     """What Conv2D and Conv2DTranspose share: (B, H, W, C) in, `filters` channels out, a k x k kernel."""
 
-    def __init__(self, input_shape: Shape, filters: int, kernel: int, *, stride: int = 1,
-                 padding: str = "same", activation: str = "linear",
-                 rng: np.random.Generator, name: str):
+    def __init__(
+        self,
+        input_shape: Shape,
+        filters: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        padding: str = "same",
+        activation: str = "linear",
+        rng: np.random.Generator,
+        name: str,
+    ):
         if len(input_shape) != 3:
             raise ValueError(f"{name}: {type(self).__name__} needs (H, W, C) input; got {input_shape}")
         if padding not in ("same", "valid"):

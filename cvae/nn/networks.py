@@ -3,6 +3,7 @@
 `ARCHITECTURES["keras-example"]` (alias "classroom", the default: small and fast) and
 `ARCHITECTURES["pymc3-example"]` (alias "seed": the 2016 PyMC3 example's network).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -51,40 +52,48 @@ class _Stack:
 
 def _pymc3_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Layer], list[Layer]]:
     """The 2016 PyMC3 example's network (1,680,457 + 128,199 parameters at latent 2)."""
-    enc = (_Stack("enc", (28, 28, 1), rng)
-           .add(Conv2D, "conv1", 1, 2, activation="relu")
-           .add(Conv2D, "conv2", 64, 2, stride=2, activation="relu")
-           .add(Conv2D, "conv3", 64, 3, activation="relu")
-           .add(Conv2D, "conv4", 64, 3, activation="relu")
-           .add(Flatten, "flatten")
-           .add(Dense, "dense1", 128, activation="relu")
-           .add(Dense, "out", 2 * latent_dim))
-    dec = (_Stack("dec", (latent_dim,), rng)
-           .add(Dense, "dense1", latent_dim, activation="relu")
-           .add(Dense, "dense2", 64 * 14 * 14, activation="relu")
-           .add(Reshape, "reshape", (14, 14, 64))
-           .add(Conv2DTranspose, "deconv1", 64, 3, activation="relu")
-           .add(Conv2DTranspose, "deconv2", 64, 3, activation="relu")
-           .add(Conv2DTranspose, "deconv3", 64, 2, stride=2, padding="valid", activation="relu")
-           .add(Conv2D, "out", 1, 2))
+    enc = (
+        _Stack("enc", (28, 28, 1), rng)
+        .add(Conv2D, "conv1", 1, 2, activation="relu")
+        .add(Conv2D, "conv2", 64, 2, stride=2, activation="relu")
+        .add(Conv2D, "conv3", 64, 3, activation="relu")
+        .add(Conv2D, "conv4", 64, 3, activation="relu")
+        .add(Flatten, "flatten")
+        .add(Dense, "dense1", 128, activation="relu")
+        .add(Dense, "out", 2 * latent_dim)
+    )
+    dec = (
+        _Stack("dec", (latent_dim,), rng)
+        .add(Dense, "dense1", latent_dim, activation="relu")
+        .add(Dense, "dense2", 64 * 14 * 14, activation="relu")
+        .add(Reshape, "reshape", (14, 14, 64))
+        .add(Conv2DTranspose, "deconv1", 64, 3, activation="relu")
+        .add(Conv2DTranspose, "deconv2", 64, 3, activation="relu")
+        .add(Conv2DTranspose, "deconv3", 64, 2, stride=2, padding="valid", activation="relu")
+        .add(Conv2D, "out", 1, 2)
+    )
     return enc.layers, dec.layers
 
 
 def _keras_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Layer], list[Layer]]:
     """A small strided network (Keras VAE example shape) that trains in seconds and clusters well."""
-    enc = (_Stack("enc", (28, 28, 1), rng)
-           .add(Conv2D, "conv1", 16, 3, stride=2, activation="relu")
-           .add(Conv2D, "conv2", 32, 3, stride=2, activation="relu")
-           .add(Flatten, "flatten")
-           .add(Dense, "dense1", 64, activation="relu")
-           .add(Dense, "out", 2 * latent_dim))
-    dec = (_Stack("dec", (latent_dim,), rng)
-           .add(Dense, "dense1", 64, activation="relu")
-           .add(Dense, "dense2", 7 * 7 * 32, activation="relu")
-           .add(Reshape, "reshape", (7, 7, 32))
-           .add(Conv2DTranspose, "deconv1", 32, 3, stride=2, activation="relu")
-           .add(Conv2DTranspose, "deconv2", 16, 3, stride=2, activation="relu")
-           .add(Conv2D, "out", 1, 3))
+    enc = (
+        _Stack("enc", (28, 28, 1), rng)
+        .add(Conv2D, "conv1", 16, 3, stride=2, activation="relu")
+        .add(Conv2D, "conv2", 32, 3, stride=2, activation="relu")
+        .add(Flatten, "flatten")
+        .add(Dense, "dense1", 64, activation="relu")
+        .add(Dense, "out", 2 * latent_dim)
+    )
+    dec = (
+        _Stack("dec", (latent_dim,), rng)
+        .add(Dense, "dense1", 64, activation="relu")
+        .add(Dense, "dense2", 7 * 7 * 32, activation="relu")
+        .add(Reshape, "reshape", (7, 7, 32))
+        .add(Conv2DTranspose, "deconv1", 32, 3, stride=2, activation="relu")
+        .add(Conv2DTranspose, "deconv2", 16, 3, stride=2, activation="relu")
+        .add(Conv2D, "out", 1, 3)
+    )
     return enc.layers, dec.layers
 
 
@@ -97,12 +106,18 @@ class Architecture:
 
 
 ARCHITECTURES: Registry[Architecture] = Registry("architecture")
-ARCHITECTURES.register("keras-example", Architecture(
-    _keras_example, "small and fast: two strided convolutions each way, shaped like the Keras VAE example"),
-    aliases=("classroom",))
-ARCHITECTURES.register("pymc3-example", Architecture(
-    _pymc3_example, "the 2016 PyMC3 example's network: 1.8 M parameters, 64 filters at 14 x 14"),
-    aliases=("seed",))
+ARCHITECTURES.register(
+    "keras-example",
+    Architecture(
+        _keras_example, "small and fast: two strided convolutions each way, shaped like the Keras VAE example"
+    ),
+    aliases=("classroom",),
+)
+ARCHITECTURES.register(
+    "pymc3-example",
+    Architecture(_pymc3_example, "the 2016 PyMC3 example's network: 1.8 M parameters, 64 filters at 14 x 14"),
+    aliases=("seed",),
+)
 
 
 @dataclass
@@ -118,7 +133,7 @@ class Networks:
     def encode(self, images):
         """images (B, 1, 28, 28) -> (mu, rho) each (B, latent); sd = softplus(rho)."""
         out = self.encoder(images.dimshuffle(0, 2, 3, 1))
-        return out[:, :self.latent_dim], out[:, self.latent_dim:]
+        return out[:, : self.latent_dim], out[:, self.latent_dim :]
 
     def decode_logits(self, z):
         """z (B, latent) -> decoder output (B, 1, 28, 28) before the output nonlinearity."""
@@ -134,5 +149,11 @@ def build_networks(arch: str, latent_dim: int, seed: int) -> Networks:
 
 def summary_rows(network: Network) -> list[dict]:
     """Keras-style table: one row per layer with its output shape and parameter count."""
-    return [{"layer": f"{layer.name} ({type(layer).__name__})", "output_shape": (None, *layer.output_shape()),
-             "params": layer.n_params} for layer in network.layers]
+    return [
+        {
+            "layer": f"{layer.name} ({type(layer).__name__})",
+            "output_shape": (None, *layer.output_shape()),
+            "params": layer.n_params,
+        }
+        for layer in network.layers
+    ]

@@ -5,6 +5,7 @@ each have a NumPy `perform` (`cvae.nn.conv_kernels`, on the private BLAS) and a 
 gradient written with the others, so PyTensor and PyMC differentiate through them to any order
 and skip the data input's gradient.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ instead of OpenBLAS's spin-wait per block, which costs a scheduler time slice pe
 busy machine. concurrent.futures' pool runs the pieces; what it lacks, and this adds, is that
 the caller works too and waits only for pieces a helper already took.
 """
+
 from __future__ import annotations
 
 import functools

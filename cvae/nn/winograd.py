@@ -5,6 +5,7 @@ cache `python -m cvae warm` fills), with the C compiler PyTensor itself needs. L
 the kernels against direct NumPy convolution; without a compiler, or if that check fails,
 `load()` returns None and the convolutions stay on im2col.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -66,8 +67,24 @@ class Winograd:
         scratch_v = np.empty(16 * tiles * c, dtype=np.float32)
         scratch_m = np.empty(16 * tiles * o, dtype=np.float32)
         zeros = np.zeros(max(c, o), dtype=np.float32)
-        self._forward(self.sgemm, _data(x), b, h, w, c, pad_top, pad_left, _data(u), o, h_out, w_out,
-                      _data(y), scratch_v.ctypes.data, scratch_m.ctypes.data, zeros.ctypes.data)
+        self._forward(
+            self.sgemm,
+            _data(x),
+            b,
+            h,
+            w,
+            c,
+            pad_top,
+            pad_left,
+            _data(u),
+            o,
+            h_out,
+            w_out,
+            _data(y),
+            scratch_v.ctypes.data,
+            scratch_m.ctypes.data,
+            zeros.ctypes.data,
+        )
 
     def kernel_grad(self, x: np.ndarray, dy: np.ndarray, pad_top: int, pad_left: int) -> np.ndarray:
         """dU (16, C, O) of <conv(x, w), dy>, for x (b, H, W, C) and dy (b, Ho, Wo, O)."""
@@ -77,8 +94,24 @@ class Winograd:
         scratch_v = np.empty(16 * tiles * c, dtype=np.float32)
         scratch_q = np.empty(16 * tiles * o, dtype=np.float32)
         zeros = np.zeros(max(c, o), dtype=np.float32)
-        self._kernel_grad(self.sgemm, _data(x), b, h, w, c, pad_top, pad_left, _data(dy), o, h_out, w_out,
-                          du.ctypes.data, scratch_v.ctypes.data, scratch_q.ctypes.data, zeros.ctypes.data)
+        self._kernel_grad(
+            self.sgemm,
+            _data(x),
+            b,
+            h,
+            w,
+            c,
+            pad_top,
+            pad_left,
+            _data(dy),
+            o,
+            h_out,
+            w_out,
+            du.ctypes.data,
+            scratch_v.ctypes.data,
+            scratch_q.ctypes.data,
+            zeros.ctypes.data,
+        )
         return du
 
     def agrees_with_direct_convolution(self) -> bool:
@@ -94,8 +127,10 @@ class Winograd:
             dy = rng.standard_normal(y.shape, dtype=np.float32)
             grad = self.kernel_from(self.kernel_grad(x, dy, top, left))
             expected_grad = _direct_kernel_grad(x, dy, top, left)
-            if not (np.allclose(y, expected, rtol=1e-4, atol=1e-4)
-                    and np.allclose(grad, expected_grad, rtol=1e-4, atol=1e-3)):
+            if not (
+                np.allclose(y, expected, rtol=1e-4, atol=1e-4)
+                and np.allclose(grad, expected_grad, rtol=1e-4, atol=1e-3)
+            ):
                 return False
         return True
 
@@ -121,14 +156,16 @@ def _compiled(cache_dir: Path, compiler: str) -> Path:
         cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
     except OSError:
         cpu = ""
-    key = hashlib.sha256(b"\0".join([SOURCE.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(),
-                                     cpu.encode()])).hexdigest()[:16]
+    key = hashlib.sha256(
+        b"\0".join([SOURCE.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(), cpu.encode()])
+    ).hexdigest()[:16]
     target = Path(cache_dir) / f"cvae-winograd-{key}.so"
     if target.exists():
         return target
     with atomic_file(target) as partial:
-        subprocess.run([compiler, "-x", "c", *FLAGS, str(SOURCE), "-o", str(partial)], check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [compiler, "-x", "c", *FLAGS, str(SOURCE), "-o", str(partial)], check=True, capture_output=True, timeout=120
+        )
     return target
 
 
@@ -143,18 +180,25 @@ def _padded(x: np.ndarray, top: int, left: int, h_out: int, w_out: int) -> np.nd
     b, h, w, c = x.shape
     xp = np.zeros((b, h_out + 2, w_out + 2, c), dtype=np.float64)
     rows, cols = min(h, h_out + 2 - top), min(w, w_out + 2 - left)
-    xp[:, top:top + rows, left:left + cols] = x[:, :rows, :cols]
+    xp[:, top : top + rows, left : left + cols] = x[:, :rows, :cols]
     return xp
 
 
 def _direct(x, k, top, left, h_out, w_out):
     xp = _padded(x, top, left, h_out, w_out)
-    return sum(np.einsum("bhwc,co->bhwo", xp[:, u:u + h_out, v:v + w_out], k[u, v].astype(np.float64))
-               for u in range(3) for v in range(3))
+    return sum(
+        np.einsum("bhwc,co->bhwo", xp[:, u : u + h_out, v : v + w_out], k[u, v].astype(np.float64))
+        for u in range(3)
+        for v in range(3)
+    )
 
 
 def _direct_kernel_grad(x, dy, top, left):
     h_out, w_out = dy.shape[1:3]
     xp = _padded(x, top, left, h_out, w_out)
-    return np.stack([np.stack([np.einsum("bhwc,bhwo->co", xp[:, u:u + h_out, v:v + w_out], dy)
-                               for v in range(3)]) for u in range(3)])
+    return np.stack(
+        [
+            np.stack([np.einsum("bhwc,bhwo->co", xp[:, u : u + h_out, v : v + w_out], dy) for v in range(3)])
+            for u in range(3)
+        ]
+    )

@@ -1,4 +1,5 @@
 """Saved runs side by side: the rows of the Compare page's table and their shared x axis."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,10 +22,16 @@ def epoch_axis(steps: Sequence[int], steps_per_epoch: int) -> np.ndarray:
 def compare_row(name: str, config: TrainConfig, history: History, steps_per_epoch: int) -> dict:
     """One table row: the settings that shape the latent map and the last epoch's mean -ELBO and KL."""
     final = {key: history.final(key, steps_per_epoch) for key in ("neg_elbo", "kl")}
-    return {"run": name, "arch": config.arch, "latent dim": config.latent_dim, "likelihood": config.likelihood,
-            "beta": config.beta, "epochs": config.epochs,
-            "final train -ELBO": None if final["neg_elbo"] is None else round(final["neg_elbo"], 2),
-            "final KL": None if final["kl"] is None else round(final["kl"], 2)}
+    return {
+        "run": name,
+        "arch": config.arch,
+        "latent dim": config.latent_dim,
+        "likelihood": config.likelihood,
+        "beta": config.beta,
+        "epochs": config.epochs,
+        "final train -ELBO": None if final["neg_elbo"] is None else round(final["neg_elbo"], 2),
+        "final KL": None if final["kl"] is None else round(final["kl"], 2),
+    }
 
 
 def differing_fields(rows: Sequence[dict]) -> list[str]:

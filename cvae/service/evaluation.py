@@ -1,4 +1,5 @@
 """Held-out -ELBO (and an importance-weighted bound), in nats per image."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ def kl_per_image(mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return kl_from_standard_normal(np.asarray(mu, np.float64), np.asarray(sd, np.float64))
 
 
-def knn_accuracy(reference_z: np.ndarray, reference_labels: np.ndarray, z: np.ndarray, labels: np.ndarray,
-                 k: int = 5) -> float:
+def knn_accuracy(
+    reference_z: np.ndarray, reference_labels: np.ndarray, z: np.ndarray, labels: np.ndarray, k: int = 5
+) -> float:
     """How often the majority label of a code's k nearest reference codes is its own label:
     a number for "the latent map is clustered by class" (chance is 1 / number of classes)."""
     d = ((z[:, None, :] - reference_z[None, :, :]) ** 2).sum(-1)
@@ -29,8 +31,7 @@ def _log_normal(z: np.ndarray, mu, sd) -> np.ndarray:
     return normal_logpdf(z, mu, sd).sum(axis=-1)
 
 
-def evaluate(vae: VAE, images: np.ndarray, *, iw: int = 0, seed: int = 0,
-             batch_size: int = 500) -> dict:
+def evaluate(vae: VAE, images: np.ndarray, *, iw: int = 0, seed: int = 0, batch_size: int = 500) -> dict:
     """Mean -ELBO = reconstruction + KL over `images` (one posterior draw each, KL exact).
 
     With `iw` = K > 0 also the K-sample importance-weighted bound on -log p(x)
@@ -41,7 +42,7 @@ def evaluate(vae: VAE, images: np.ndarray, *, iw: int = 0, seed: int = 0,
     rng = np.random.default_rng(seed)
     recon, kl, iw_bound = [], [], []
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size]
+        x = images[start : start + batch_size]
         mu, sd = vae.encode(x)
         z = mu + sd * rng.standard_normal(mu.shape).astype(mu.dtype)
         recon.append(-vae.log_px(x, z).astype(np.float64))
@@ -50,13 +51,16 @@ def evaluate(vae: VAE, images: np.ndarray, *, iw: int = 0, seed: int = 0,
             log_w = np.empty((iw, len(x)))
             for k in range(iw):
                 zk = mu + sd * rng.standard_normal(mu.shape).astype(mu.dtype)
-                log_w[k] = (vae.log_px(x, zk) + _log_normal(zk, 0.0, 1.0)
-                            - _log_normal(zk, mu, sd))
+                log_w[k] = vae.log_px(x, zk) + _log_normal(zk, 0.0, 1.0) - _log_normal(zk, mu, sd)
             peak = log_w.max(axis=0)
             iw_bound.append(-(peak + np.log(np.mean(np.exp(log_w - peak), axis=0))))
     recon_all, kl_all = np.concatenate(recon), np.concatenate(kl)
-    result = {"neg_elbo": float(np.mean(recon_all + kl_all)), "reconstruction": float(np.mean(recon_all)),
-              "kl": float(np.mean(kl_all)), "n_images": int(len(recon_all))}
+    result = {
+        "neg_elbo": float(np.mean(recon_all + kl_all)),
+        "reconstruction": float(np.mean(recon_all)),
+        "kl": float(np.mean(kl_all)),
+        "n_images": int(len(recon_all)),
+    }
     if iw:
         result |= {"iw_neg_log_likelihood": float(np.mean(np.concatenate(iw_bound))), "iw_samples": iw}
     return result

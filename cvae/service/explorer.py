@@ -1,4 +1,5 @@
 """What the app asks of a model: numpy in, numpy out."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ A job runs in its own thread: load data, fit with PyMC, save a checkpoint. The p
 thread only reads a job's fields and its append-only history, and asks it to stop.
 At most `max_running` fits run at once; the rest wait in a queue, up to `max_queued`.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -81,8 +82,7 @@ class JobRegistry:
         with self._lock:
             waiting = sum(j.active for j in self._jobs.values())
             if waiting >= self.max_queued:
-                raise BusyError(f"{waiting} trainings are already running or waiting; "
-                                "try again when one has finished")
+                raise BusyError(f"{waiting} trainings are already running or waiting; try again when one has finished")
             if any(j.name == name and j.active for j in self._jobs.values()):
                 raise CheckpointError(f"a training named {name!r} is already running")
             if path.exists():

@@ -3,6 +3,7 @@
 The CLI and the app's background jobs both train through this, so a run saved by either
 holds the same files and metadata.
 """
+
 from __future__ import annotations
 
 import threading
@@ -42,7 +43,15 @@ class TrainingRun:
         return result.history.final("neg_elbo", self.trainer.steps_per_epoch)
 
     def save(self, path: Path, result: TrainResult, **meta) -> Path:
-        return save_checkpoint(path, result.vae, result.history, timeline=timeline_arrays(self.timeline),
-                               status=result.status, steps=result.steps, steps_per_epoch=self.trainer.steps_per_epoch,
-                               images_per_s=round(result.images_per_s, 1),
-                               train_neg_elbo=self.last_epoch_neg_elbo(result), **meta)
+        return save_checkpoint(
+            path,
+            result.vae,
+            result.history,
+            timeline=timeline_arrays(self.timeline),
+            status=result.status,
+            steps=result.steps,
+            steps_per_epoch=self.trainer.steps_per_epoch,
+            images_per_s=round(result.images_per_s, 1),
+            train_neg_elbo=self.last_epoch_neg_elbo(result),
+            **meta,
+        )

@@ -6,6 +6,7 @@ encryption or exotic compression), every size declared and actually read within 
 .npz files plain numeric arrays whose headers match their sizes (no object arrays: nothing is ever
 unpickled). It is then written atomically and must load with `load_checkpoint`, or nothing appears.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,16 @@ from cvae.atomic import atomic_directory
 from cvae.store.checkpoint import CheckpointError, load_checkpoint, run_dir
 from cvae.training.timeline import load_timeline
 
-__all__ = ["BUNDLE_FILES", "LIMITS", "MAX_BUNDLE_BYTES", "OPTIONAL_FILES", "BundleError", "export_bundle",
-           "import_bundle", "read_bundle"]
+__all__ = [
+    "BUNDLE_FILES",
+    "LIMITS",
+    "MAX_BUNDLE_BYTES",
+    "OPTIONAL_FILES",
+    "BundleError",
+    "export_bundle",
+    "import_bundle",
+    "read_bundle",
+]
 
 BUNDLE_FILES = ("config.json", "params.npz", "history.json")
 OPTIONAL_FILES = ("timeline.npz",)
@@ -57,8 +66,9 @@ def export_bundle(run: Path) -> bytes:
         for name in names:
             data = (run / name).read_bytes()
             if len(data) > LIMITS[name]:
-                raise BundleError(f"cannot export: {name} is {len(data):,} bytes, over the "
-                                  f"{LIMITS[name]:,} an import accepts")
+                raise BundleError(
+                    f"cannot export: {name} is {len(data):,} bytes, over the {LIMITS[name]:,} an import accepts"
+                )
             info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
             info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, (stat.S_IFREG | 0o644) << 16
             archive.writestr(info, data)
@@ -103,8 +113,7 @@ def read_bundle(data: bytes) -> dict[str, bytes]:
     if len(data) == 0:
         raise BundleError("the file is empty")
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"the bundle is {len(data) / 2**20:.1f} MB; the limit is "
-                          f"{MAX_BUNDLE_BYTES / 2**20:.0f} MB")
+        raise BundleError(f"the bundle is {len(data) / 2**20:.1f} MB; the limit is {MAX_BUNDLE_BYTES / 2**20:.0f} MB")
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
@@ -125,8 +134,11 @@ def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
     names = [info.filename for info in infos]
     for info in infos:
         shown = info.filename[:80]
-        if (info.filename.startswith(("/", "\\")) or ".." in info.filename.replace("\\", "/").split("/")
-                or (len(info.filename) > 1 and info.filename[1] == ":")):
+        if (
+            info.filename.startswith(("/", "\\"))
+            or ".." in info.filename.replace("\\", "/").split("/")
+            or (len(info.filename) > 1 and info.filename[1] == ":")
+        ):
             raise BundleError(f"refused: {shown!r} is a path that leaves the run directory")
         if info.is_dir() or "/" in info.filename or "\\" in info.filename:
             raise BundleError(f"refused: {shown!r} is in a folder; the three files must be at the top level")
@@ -137,14 +149,19 @@ def _check_entries(infos: list[zipfile.ZipInfo]) -> None:
         if info.flag_bits & 0x1:
             raise BundleError(f"refused: {shown!r} is encrypted")
         if info.compress_type not in _METHODS:
-            raise BundleError(f"refused: {shown!r} uses compression method {info.compress_type}; "
-                              "only stored or deflated")
+            raise BundleError(
+                f"refused: {shown!r} uses compression method {info.compress_type}; only stored or deflated"
+            )
         if info.filename not in LIMITS:
-            raise BundleError(f"refused: unexpected file {shown!r}; a bundle holds only "
-                              f"{', '.join(BUNDLE_FILES)} and optionally {', '.join(OPTIONAL_FILES)}")
+            raise BundleError(
+                f"refused: unexpected file {shown!r}; a bundle holds only "
+                f"{', '.join(BUNDLE_FILES)} and optionally {', '.join(OPTIONAL_FILES)}"
+            )
         if info.file_size > LIMITS[info.filename]:
-            raise BundleError(f"refused: {info.filename} declares {info.file_size:,} bytes uncompressed, "
-                              f"over the {LIMITS[info.filename]:,} limit")
+            raise BundleError(
+                f"refused: {info.filename} declares {info.file_size:,} bytes uncompressed, "
+                f"over the {LIMITS[info.filename]:,} limit"
+            )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise BundleError(f"refused: {', '.join(duplicates)} appears more than once")
@@ -163,8 +180,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     except Exception as err:  # zlib.error and friends from a hostile stream
         raise BundleError(f"{info.filename} is corrupt in the zip: {type(err).__name__}: {err}") from err
     if len(content) != info.file_size:
-        raise BundleError(f"refused: {info.filename} holds {len(content):,}+ bytes but declares "
-                          f"{info.file_size:,}")
+        raise BundleError(f"refused: {info.filename} holds {len(content):,}+ bytes but declares {info.file_size:,}")
     return content
 
 
@@ -192,8 +208,12 @@ def _check_npz(content: bytes, file: str) -> None:
         if total > LIMITS[file]:
             raise BundleError(f"{file} declares {total:,} bytes of arrays, over the {LIMITS[file]:,} limit")
         for info in infos:
-            if not info.filename.endswith(".npy") or "/" in info.filename or info.compress_type not in _METHODS \
-                    or info.flag_bits & 0x1:
+            if (
+                not info.filename.endswith(".npy")
+                or "/" in info.filename
+                or info.compress_type not in _METHODS
+                or info.flag_bits & 0x1
+            ):
                 raise BundleError(f"{file}: unexpected entry {info.filename[:80]!r}")
             _check_npy(inner, info, file)
 
@@ -217,12 +237,14 @@ def _check_npy(inner: zipfile.ZipFile, info: zipfile.ZipInfo, file: str) -> None
     if dtype.hasobject:
         raise BundleError(f"{name} holds Python objects (pickle), which are never loaded")
     if dtype.kind not in _ARRAY_KINDS[file]:
-        raise BundleError(f"{name} holds {dtype}, not " + ("floating-point weights" if file == "params.npz"
-                                                          else "plain numbers"))
+        raise BundleError(
+            f"{name} holds {dtype}, not " + ("floating-point weights" if file == "params.npz" else "plain numbers")
+        )
     expected = math.prod(shape) * dtype.itemsize
     if info.file_size - header_end != expected:
-        raise BundleError(f"{name} declares shape {shape} ({expected:,} bytes) but holds "
-                          f"{info.file_size - header_end:,}")
+        raise BundleError(
+            f"{name} declares shape {shape} ({expected:,} bytes) but holds {info.file_size - header_end:,}"
+        )
 
 
 def _timeline_ok(run: Path) -> bool:

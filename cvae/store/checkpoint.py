@@ -1,4 +1,5 @@
 """Checkpoints: a directory of config.json, params.npz and history.json. No pickle."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,7 @@ from cvae.data.datasets import load_split
 from cvae.model.vae import VAE, WeightsError
 from cvae.training.history import History, steps_per_epoch
 
-__all__ = ["FORMAT_VERSION", "Checkpoint", "CheckpointError", "load_checkpoint", "run_dir",
-           "save_checkpoint"]
+__all__ = ["FORMAT_VERSION", "Checkpoint", "CheckpointError", "load_checkpoint", "run_dir", "save_checkpoint"]
 
 FORMAT_VERSION = 1
 _FILES = ("config.json", "params.npz", "history.json")
@@ -72,15 +72,21 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def save_checkpoint(path: Path, vae: VAE, history: History, *,
-                    timeline: dict[str, np.ndarray] | None = None, **meta) -> Path:
+def save_checkpoint(
+    path: Path, vae: VAE, history: History, *, timeline: dict[str, np.ndarray] | None = None, **meta
+) -> Path:
     """Write atomically: a crash or a full disk leaves any previous checkpoint intact.
 
     `timeline` (optional) holds training snapshots, saved as timeline.npz.
     """
     path = Path(path)
-    info = {"format_version": FORMAT_VERSION, "config": vae.config.to_dict(),
-            "versions": _versions(), "created": datetime.now(UTC).isoformat(), **meta}
+    info = {
+        "format_version": FORMAT_VERSION,
+        "config": vae.config.to_dict(),
+        "versions": _versions(),
+        "created": datetime.now(UTC).isoformat(),
+        **meta,
+    }
     try:
         with atomic_directory(path) as tmp:
             (tmp / "config.json").write_text(json.dumps(info, indent=2, allow_nan=False))
@@ -89,8 +95,9 @@ def save_checkpoint(path: Path, vae: VAE, history: History, *,
             if timeline:
                 np.savez_compressed(tmp / "timeline.npz", **timeline)
     except OSError as err:
-        raise CheckpointError(f"could not save checkpoint {path}: {err.strerror or err}; "
-                              "any previous checkpoint there is unchanged") from err
+        raise CheckpointError(
+            f"could not save checkpoint {path}: {err.strerror or err}; any previous checkpoint there is unchanged"
+        ) from err
     return path
 
 
@@ -105,8 +112,9 @@ def load_checkpoint(path: Path) -> Checkpoint:
     meta = _read_json(path / "config.json")
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
         version = meta.get("format_version") if isinstance(meta, dict) else None
-        raise CheckpointError(f"{path}: format version {version!r} is not supported "
-                              f"(this version reads {FORMAT_VERSION})")
+        raise CheckpointError(
+            f"{path}: format version {version!r} is not supported (this version reads {FORMAT_VERSION})"
+        )
     try:
         config = TrainConfig.from_dict(meta.get("config") or {})
     except (ConfigError, TypeError) as err:
@@ -144,6 +152,13 @@ def _read_npz(file: Path) -> dict[str, np.ndarray]:
         raise CheckpointError(f"{file} is not a readable .npz archive: {err}") from err
     except MemoryError as err:  # a header declaring a huge shape
         raise CheckpointError(f"{file} declares arrays too large to load: {err}") from err
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError,
-            RuntimeError) as err:  # NotImplementedError/RuntimeError: odd compression, encryption
+    except (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        KeyError,
+        NotImplementedError,
+        RuntimeError,
+    ) as err:  # NotImplementedError/RuntimeError: odd compression, encryption
         raise CheckpointError(f"{file} is not a readable .npz archive: {err}") from err

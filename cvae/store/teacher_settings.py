@@ -2,6 +2,7 @@
 
 Stored as `runs_root/classroom.json`, written atomically; a missing or damaged file means defaults.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -13,8 +14,14 @@ from pathlib import Path
 from cvae.atomic import write_atomic
 from cvae.store.checkpoint import CheckpointError, run_dir
 
-__all__ = ["SETTINGS_FILE", "TeacherSettings", "check_teacher_code", "default_run_path", "load_settings",
-           "save_settings"]
+__all__ = [
+    "SETTINGS_FILE",
+    "TeacherSettings",
+    "check_teacher_code",
+    "default_run_path",
+    "load_settings",
+    "save_settings",
+]
 
 SETTINGS_FILE = "classroom.json"
 _LEGACY_KEYS = {"locked"}  # older files: a lock that protected nothing (runs are never overwritten); ignored

@@ -1,4 +1,5 @@
 """The training curve: -ELBO, reconstruction and KL per step, in nats per image."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,15 +60,17 @@ class History:
         recent = self.kl[-window:]
         if len(recent) < min(window, 20) or sum(recent) / len(recent) >= COLLAPSE_KL:
             return None
-        return (f"Posterior collapse: the KL term is only {sum(recent) / len(recent):.2f} nats per image, so "
-                "q(z|x) is almost the prior for every image and every decode looks like the average digit. "
-                "The decoder learned to ignore z. Try the classroom network, the normal likelihood, "
-                "a smaller beta, or more epochs.")
+        return (
+            f"Posterior collapse: the KL term is only {sum(recent) / len(recent):.2f} nats per image, so "
+            "q(z|x) is almost the prior for every image and every decode looks like the average digit. "
+            "The decoder learned to ignore z. Try the classroom network, the normal likelihood, "
+            "a smaller beta, or more epochs."
+        )
 
     def final(self, key: str, steps_per_epoch: int) -> float | None:
         """Mean of column `key` (e.g. "neg_elbo", "kl") over the last epoch's steps, or None if empty."""
         done = len(self)
-        last = getattr(self, key)[max(0, done - steps_per_epoch):done]
+        last = getattr(self, key)[max(0, done - steps_per_epoch) : done]
         return round(sum(last) / len(last), 3) if last else None
 
     def progress(self, plan: Plan) -> Progress:

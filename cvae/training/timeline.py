@@ -1,4 +1,5 @@
 """Snapshots of the latent map and the manifold taken while a model trains, for live view and replay."""
+
 from __future__ import annotations
 
 import threading
@@ -34,8 +35,15 @@ class Timeline:
     spends at most ~10% of its time on them. Readers on other threads see whole snapshots.
     """
 
-    def __init__(self, vae: VAE, probe_images: np.ndarray, probe_labels: np.ndarray, *,
-                 interval_s: float = 3.0, max_snapshots: int = 400):
+    def __init__(
+        self,
+        vae: VAE,
+        probe_images: np.ndarray,
+        probe_labels: np.ndarray,
+        *,
+        interval_s: float = 3.0,
+        max_snapshots: int = 400,
+    ):
         self.vae, self.images, self.labels = vae, probe_images, probe_labels
         self.interval_s, self.max_snapshots = interval_s, max_snapshots
         self.snapshots: list[Snapshot] = []
@@ -75,9 +83,13 @@ def timeline_arrays(timeline: Timeline) -> dict[str, np.ndarray]:
     snaps = timeline.all()
     if not snaps:
         return {}
-    return {"step": np.array([s.step for s in snaps]), "time_s": np.array([s.time_s for s in snaps]),
-            "mu": np.stack([s.mu for s in snaps]), "manifold": np.stack([s.manifold for s in snaps]),
-            "labels": np.asarray(timeline.labels)}
+    return {
+        "step": np.array([s.step for s in snaps]),
+        "time_s": np.array([s.time_s for s in snaps]),
+        "mu": np.stack([s.mu for s in snaps]),
+        "manifold": np.stack([s.manifold for s in snaps]),
+        "labels": np.asarray(timeline.labels),
+    }
 
 
 def load_timeline(path: Path) -> tuple[list[Snapshot], np.ndarray] | None:
@@ -88,8 +100,17 @@ def load_timeline(path: Path) -> tuple[list[Snapshot], np.ndarray] | None:
     try:
         with np.load(file, allow_pickle=False) as data:
             step, time_s, mu, manifold, labels = (data[k] for k in ("step", "time_s", "mu", "manifold", "labels"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError,
-            NotImplementedError, RuntimeError):  # a damaged zip raises BadZipFile/zlib.error, not OSError
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        MemoryError,
+        NotImplementedError,
+        RuntimeError,
+    ):  # a damaged zip raises BadZipFile/zlib.error, not OSError
         return None
     if not (len(step) == len(time_s) == len(mu) == len(manifold)) or mu.ndim != 3 or mu.shape[1] != len(labels):
         return None

@@ -6,6 +6,7 @@ ends the fit and keeps what was learned. The history is in nats per image:
 KL of the batch's q(z|x), and `reconstruction` = neg_elbo - beta * kl, an
 unbiased estimate of E_q[-log p(x|z)] from the same Monte Carlo draw.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,9 +59,14 @@ class Trainer:
         self._order: np.ndarray = np.empty(0, dtype=int)
         self._batch = pytensor.shared(self._next_batch(0), name="x_batch")
         self._kl = pytensor.shared(np.asarray(0.0, dtype=FLOAT), name="batch_kl")
-        self.vae_model = build_model(self.vae.networks, self._batch, batch_size=config.batch_size,
-                                     likelihood=config.likelihood, sigma=config.sigma,
-                                     random_seed=config.seed)
+        self.vae_model = build_model(
+            self.vae.networks,
+            self._batch,
+            batch_size=config.batch_size,
+            likelihood=config.likelihood,
+            sigma=config.sigma,
+            random_seed=config.seed,
+        )
         self.inference = pm.KLqp(self.vae_model.approx, beta=config.beta)
         self._started = self._first_step_at = 0.0
 
@@ -70,19 +76,22 @@ class Trainer:
         if within == 0:
             self._order = self._batch_order.permutation(len(self.data))
         b = self.config.batch_size
-        return self.data[self._order[within * b:(within + 1) * b]]
+        return self.data[self._order[within * b : (within + 1) * b]]
 
     def _objective_args(self) -> dict:
         """What PyMC's fit compiles into the step: Adam over q's and the networks' parameters,
         and the batch's closed-form KL stored on the side for the history."""
-        return {"obj_optimizer": pm.adam(learning_rate=self.config.lr),
-                "more_obj_params": self.vae.networks.params,
-                "more_updates": {self._kl: analytic_kl(self.vae_model.mu, self.vae_model.rho).mean().astype(FLOAT)}}
+        return {
+            "obj_optimizer": pm.adam(learning_rate=self.config.lr),
+            "more_obj_params": self.vae.networks.params,
+            "more_updates": {self._kl: analytic_kl(self.vae_model.mu, self.vae_model.rho).mean().astype(FLOAT)},
+        }
 
     def step_function(self, **compile_kwargs):
         """The compiled training step that `fit` runs, on its own (for profiling and graph checks)."""
-        return self.inference.objective.step_function(score=True, compile_kwargs=compile_kwargs or None,
-                                                      **self._objective_args())
+        return self.inference.objective.step_function(
+            score=True, compile_kwargs=compile_kwargs or None, **self._objective_args()
+        )
 
     def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
         """Run the whole fit; returns what was learned even if stopped or diverged."""
@@ -107,13 +116,19 @@ class Trainer:
         pymc_log = logging.getLogger("pymc.variational.inference")
         level, pymc_log.level = pymc_log.level, logging.WARNING  # its summary is per batch, not per image
         try:
-            self.inference.fit(self.total_steps, **self._objective_args(),
-                               callbacks=[record, stop_on_request, *callbacks], progressbar=False)
+            self.inference.fit(
+                self.total_steps,
+                **self._objective_args(),
+                callbacks=[record, stop_on_request, *callbacks],
+                progressbar=False,
+            )
         except (FloatingPointError, _Diverged) as err:
             guard.restore()
             status = "diverged"
-            message = (f"training diverged at step {len(self.history) + 1} ({_first_line(err)}); "
-                       f"kept the parameters of step {guard.good_step}. Try a smaller learning rate.")
+            message = (
+                f"training diverged at step {len(self.history) + 1} ({_first_line(err)}); "
+                f"kept the parameters of step {guard.good_step}. Try a smaller learning rate."
+            )
         finally:
             pymc_log.level = level
         if status == "finished" and len(self.history) < self.total_steps:
@@ -156,7 +171,12 @@ def _first_line(err: Exception) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def train(config: TrainConfig, images: np.ndarray, *, callbacks: Iterable[Callback] = (),
-          stop_event: threading.Event | None = None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    images: np.ndarray,
+    *,
+    callbacks: Iterable[Callback] = (),
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
     """Fit a fresh model of `config` to `images` (N, 1, 28, 28)."""
     return Trainer(config, images).fit(callbacks, stop_event)

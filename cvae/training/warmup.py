@@ -9,6 +9,7 @@ sizes still compile their few modules on first use.
 `python -m cvae warm` does it (the README's install command runs it); the app starts it in
 the background on a server whose cache is not yet marked warm for this code and these versions.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -54,7 +55,7 @@ def warm_up(archs: tuple[str, ...] = ARCHITECTURES.names(), config: TrainConfig 
     for arch in archs:
         began = time.perf_counter()
         arch_config = config.replace(arch=arch, epochs=1)
-        trainer = Trainer(arch_config, data.images[:2 * arch_config.batch_size])
+        trainer = Trainer(arch_config, data.images[: 2 * arch_config.batch_size])
         trainer.fit([Timeline(trainer.vae, probe, np.zeros(len(probe), dtype=int))])
         origin = np.zeros((1, arch_config.latent_dim))
         trainer.vae.decode(origin)
@@ -84,9 +85,14 @@ def warm_in_background() -> subprocess.Popen | None:
         os.close(fd)
         return None
     try:
-        return subprocess.Popen([sys.executable, "-m", "cvae", "warm", "--background"], cwd=ROOT,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                pass_fds=(fd,))
+        return subprocess.Popen(
+            [sys.executable, "-m", "cvae", "warm", "--background"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(fd,),
+        )
     finally:
         os.close(fd)  # the child's copy keeps the lock
 

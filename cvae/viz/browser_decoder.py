@@ -11,6 +11,7 @@ of the weight buffer):
 - conv2d_transpose: the adjoint of that conv2d, W (k, k, O, C): input pixel (i, j) adds
   x[i, j, :] @ W[u, v].T to output (i*s + u - pad_top, j*s + v - pad_left)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,16 +43,28 @@ def export_decoder(vae: VAE) -> tuple[dict, bytes]:
         return [offset, len(array)]
 
     layers = [_layer_spec(layer, put) for layer in vae.networks.decoder.layers]
-    spec = {"format": FORMAT, "latent_dim": vae.latent_dim, "conditioning": 0, "output": _OUTPUTS[likelihood],
-            "output_shape": [28, 28, 1], "layers": layers}
+    spec = {
+        "format": FORMAT,
+        "latent_dim": vae.latent_dim,
+        "conditioning": 0,
+        "output": _OUTPUTS[likelihood],
+        "output_shape": [28, 28, 1],
+        "layers": layers,
+    }
     weights = np.concatenate(chunks) if chunks else np.zeros(0, "<f4")
     return spec, weights.tobytes()
 
 
 def _layer_spec(layer: Layer, put) -> dict:
     if isinstance(layer, Dense):
-        return {"type": "dense", "in": layer.input_shape[0], "units": layer.units, "activation": layer.activation,
-                "W": put(layer.W), "b": put(layer.b)}
+        return {
+            "type": "dense",
+            "in": layer.input_shape[0],
+            "units": layer.units,
+            "activation": layer.activation,
+            "W": put(layer.W),
+            "b": put(layer.b),
+        }
     if isinstance(layer, Reshape):
         return {"type": "reshape", "shape": list(layer.target)}
     if isinstance(layer, Flatten):
@@ -60,8 +73,16 @@ def _layer_spec(layer: Layer, put) -> dict:
         # the paddings of the forward convolution: for a transposed layer, the one reading its output
         padded_hw = layer.input_shape[:2] if isinstance(layer, Conv2D) else layer.output_shape()[:2]
         (top, _, _), (left, _, _) = (same_padding(n, layer.kernel, layer.stride, layer.padding) for n in padded_hw)
-        return {"type": "conv2d" if isinstance(layer, Conv2D) else "conv2d_transpose", "kernel": layer.kernel,
-                "stride": layer.stride, "in_shape": list(layer.input_shape), "out_shape": list(layer.output_shape()),
-                "pad_top": top, "pad_left": left, "activation": layer.activation,
-                "W": put(layer.W), "b": put(layer.b)}
+        return {
+            "type": "conv2d" if isinstance(layer, Conv2D) else "conv2d_transpose",
+            "kernel": layer.kernel,
+            "stride": layer.stride,
+            "in_shape": list(layer.input_shape),
+            "out_shape": list(layer.output_shape()),
+            "pad_top": top,
+            "pad_left": left,
+            "activation": layer.activation,
+            "W": put(layer.W),
+            "b": put(layer.b),
+        }
     raise DecoderExportError(f"the browser has no kernel for layer {layer.name} ({type(layer).__name__})")

@@ -1,4 +1,5 @@
 """Images for display: crisp nearest-neighbour upscaling to PNG bytes."""
+
 from __future__ import annotations
 
 import io

@@ -5,6 +5,7 @@ map carries an invisible dense grid trace: a click on empty space selects the ne
 grid node, which is the point decoded. A click that lands on (or within `snap` of) a
 digit picks that digit instead, since grid nodes win ties over data markers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ class LatentPick:
     index: int | None  # the encoded digit picked, or None for empty space
 
 
-def pick_from_selection(selection: dict | None, points: np.ndarray, *, grid_curve: int,
-                        snap: float) -> LatentPick | None:
+def pick_from_selection(
+    selection: dict | None, points: np.ndarray, *, grid_curve: int, snap: float
+) -> LatentPick | None:
     """The pick a selection event stands for; None when it holds nothing usable.
 
     `points` (N, 2) are the digits' map positions, in the order of the traces' `customdata`.

@@ -1,4 +1,5 @@
 """Static figures for download: PNG or SVG bytes drawn on matplotlib's Agg canvas (no pyplot)."""
+
 from __future__ import annotations
 
 import io
@@ -9,7 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
-from cvae.viz.figures import PALETTE, PRIOR_SDS, RUN_COLOURS, map_range, smooth
+from cvae.viz.elbo_figures import RUN_COLOURS, smooth
+from cvae.viz.latent_figures import PALETTE, PRIOR_SDS, map_range
 
 __all__ = ["FORMATS", "comparison_image", "elbo_image", "latent_map_image", "mosaic_image"]
 
@@ -17,16 +19,33 @@ FORMATS = ("png", "svg")
 _DPI = 100
 
 
-def latent_map_image(mu: np.ndarray, labels: np.ndarray, class_names: Sequence[str], *, fmt: str = "png",
-                     prior_contours: bool = False, box: float | None = None,
-                     x_range: tuple[float, float] | None = None,
-                     y_range: tuple[float, float] | None = None, title: str | None = None) -> bytes:
+def latent_map_image(
+    mu: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    fmt: str = "png",
+    prior_contours: bool = False,
+    box: float | None = None,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+    title: str | None = None,
+) -> bytes:
     """Encoded means mu (N, >=2) coloured by label, as the app's latent map; PNG or SVG bytes."""
     _check_fmt(fmt)
     fig = Figure(figsize=(6.4, 5.6), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
-    _draw_latent(ax, mu, labels, class_names, prior_contours=prior_contours, box=box,
-                 x_range=x_range, y_range=y_range, legend=True)
+    _draw_latent(
+        ax,
+        mu,
+        labels,
+        class_names,
+        prior_contours=prior_contours,
+        box=box,
+        x_range=x_range,
+        y_range=y_range,
+        legend=True,
+    )
     if title:
         ax.set_title(title)
     return _render(fig, fmt)
@@ -57,9 +76,14 @@ def elbo_image(history_dicts: Mapping[str, Mapping[str, Sequence[float]]], fmt: 
     return _render(fig, fmt)
 
 
-def comparison_image(history_dicts: Mapping[str, Mapping[str, Sequence[float]]],
-                     maps: Mapping[str, tuple[np.ndarray, np.ndarray, Sequence[str]]], *, fmt: str = "png",
-                     prior_contours: bool = True, same_range: bool = False) -> bytes:
+def comparison_image(
+    history_dicts: Mapping[str, Mapping[str, Sequence[float]]],
+    maps: Mapping[str, tuple[np.ndarray, np.ndarray, Sequence[str]]],
+    *,
+    fmt: str = "png",
+    prior_contours: bool = True,
+    same_range: bool = False,
+) -> bytes:
     """The Compare page as one figure: the -ELBO curves on top, each run's latent map below.
 
     `maps` is run name -> (mu (N, >=2), labels (N,), class names); runs with a 1-D latent are skipped.
@@ -74,8 +98,17 @@ def comparison_image(history_dicts: Mapping[str, Mapping[str, Sequence[float]]],
     for i, (name, (mu, labels, class_names)) in enumerate(maps.items()):
         ax = fig.add_subplot(grid[1, i])
         x_range, y_range = ranges or map_range(mu)
-        _draw_latent(ax, mu, labels, class_names, prior_contours=prior_contours, box=None,
-                     x_range=x_range, y_range=y_range, legend=i == len(maps) - 1)
+        _draw_latent(
+            ax,
+            mu,
+            labels,
+            class_names,
+            prior_contours=prior_contours,
+            box=None,
+            x_range=x_range,
+            y_range=y_range,
+            legend=i == len(maps) - 1,
+        )
         ax.set_title(name, fontsize=10, color=RUN_COLOURS[i % len(RUN_COLOURS)])
     return _render(fig, fmt)
 
@@ -88,8 +121,15 @@ def _draw_latent(ax, mu, labels, class_names, *, prior_contours, box, x_range, y
     for label in np.unique(labels):
         members = labels == label
         name = class_names[label] if label < len(class_names) else str(label)
-        ax.scatter(mu[members, 0], mu[members, 1], s=5, color=PALETTE[label % len(PALETTE)], alpha=0.8,
-                   linewidths=0, label=name)
+        ax.scatter(
+            mu[members, 0],
+            mu[members, 1],
+            s=5,
+            color=PALETTE[label % len(PALETTE)],
+            alpha=0.8,
+            linewidths=0,
+            label=name,
+        )
     if prior_contours:
         for k in PRIOR_SDS:
             ax.add_patch(Circle((0, 0), k, fill=False, color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6))
@@ -104,8 +144,15 @@ def _draw_latent(ax, mu, labels, class_names, *, prior_contours, box, x_range, y
     ax.axhline(0, color="#CCCCCC", lw=0.6, zorder=0)
     ax.axvline(0, color="#CCCCCC", lw=0.6, zorder=0)
     if legend:
-        ax.legend(title="label", loc="center left", bbox_to_anchor=(1.01, 0.5), markerscale=2.5,
-                  fontsize=8, title_fontsize=9, frameon=False)
+        ax.legend(
+            title="label",
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            markerscale=2.5,
+            fontsize=8,
+            title_fontsize=9,
+            frameon=False,
+        )
 
 
 def _draw_elbo(ax, history_dicts) -> None:
@@ -136,6 +183,7 @@ def _render(fig: Figure, fmt: str) -> bytes:
     """Draw on a private Agg canvas: no pyplot, so no global figure registry to leak into."""
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=_DPI, facecolor="white",
-                metadata={"Software": None} if fmt == "png" else {"Date": None})
+    fig.savefig(
+        buffer, format=fmt, dpi=_DPI, facecolor="white", metadata={"Software": None} if fmt == "png" else {"Date": None}
+    )
     return buffer.getvalue()

@@ -1,0 +1,212 @@
+"""The latent map as a Plotly figure: encoded digits, the click grid and the teaching overlays."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = ["GRID_NAME", "PALETTE", "PRIOR_SDS", "latent_map", "map_range"]
+
+# Paul Tol's colour-blind-safe "muted" scheme plus pale grey: ten distinguishable classes
+PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
+PRIOR_SDS = (1, 2, 3)  # N(0, I) in 2-D: circles holding 39%, 86% and 99% of the prior mass
+GRID_NAME = "click-grid"
+
+
+def map_range(
+    z: np.ndarray, margin: float = 0.15, include: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Axis ranges covering the encoded cloud (1st-99th percentile) plus a margin, at least [-3, 3];
+    `include` = (centre, half-widths) widens them to hold that box too (e.g. a 2-sd ellipse)."""
+    lo, hi = np.percentile(z[:, :2], 1, axis=0), np.percentile(z[:, :2], 99, axis=0)
+    pad = (hi - lo) * margin
+    lo, hi = np.minimum(lo - pad, -3.0), np.maximum(hi + pad, 3.0)
+    if include is not None:
+        centre, half = (np.asarray(v, dtype=float)[:2] for v in include)
+        lo, hi = np.minimum(lo, centre - half), np.maximum(hi, centre + half)
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def latent_map(
+    z: np.ndarray,
+    labels: np.ndarray,
+    class_names: tuple[str, ...],
+    *,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    grid_n: int = 151,
+    current: tuple[float, float] | None = None,
+    posterior: tuple[np.ndarray, np.ndarray] | None = None,
+    box: float | None = None,
+    height: int = 560,
+    colour_by: tuple[str, np.ndarray] | None = None,
+    samples: np.ndarray | None = None,
+    path: np.ndarray | None = None,
+    prior_contours: bool = False,
+    density: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> go.Figure:
+    """Scatter of encoded digits (WebGL, one trace per class so the legend toggles digits).
+
+    Trace 0 is an invisible grid over the axis ranges that makes empty space clickable;
+    `current` marks the decoded point, `posterior` = (mu, sd) draws 1- and 2-sd ellipses,
+    `box` outlines [-box, box]^2 (the manifold's extent). Teaching overlays: `colour_by` =
+    (title, value per digit) replaces the label colours with a colour scale, `samples` (M, 2)
+    are draws from q(z|x), `path` (S, 2) an interpolation, `prior_contours` the N(0, I) circles
+    at 1, 2 and 3 sd, `density` = (xs, ys, values) the aggregate posterior as a heatmap.
+    """
+    fig = go.Figure()
+    # float32 halves what every rerun sends to the browser (plotly ships arrays as typed binary)
+    gx, gy = np.meshgrid(
+        np.linspace(*x_range, grid_n, dtype=np.float32), np.linspace(*y_range, grid_n, dtype=np.float32)
+    )
+    fig.add_trace(
+        go.Scattergl(
+            x=gx.ravel(),
+            y=gy.ravel(),
+            mode="markers",
+            name=GRID_NAME,
+            showlegend=False,
+            marker={"size": 6, "opacity": 0.0, "color": "#000000"},
+            hoverinfo="none",
+            unselected={"marker": {"opacity": 0.0}},
+            selected={"marker": {"opacity": 0.0}},
+        )
+    )
+    if density is not None:
+        xs, ys, values = density
+        fig.add_trace(
+            go.Heatmap(
+                x=xs,
+                y=ys,
+                z=np.log10(np.maximum(values, 1e-6)),
+                colorscale="Greys",
+                showscale=True,
+                hoverinfo="skip",
+                name="aggregate posterior",
+                colorbar={"title": "log10 q(z)", "x": 1.02, "len": 0.5, "y": 0.2},
+            )
+        )
+    if colour_by is not None:
+        title, values = colour_by
+        fig.add_trace(
+            go.Scattergl(
+                x=z[:, 0],
+                y=z[:, 1],
+                mode="markers",
+                name=title,
+                customdata=np.arange(len(z)),
+                text=[class_names[label] for label in labels],
+                marker={
+                    "size": 6,
+                    "color": values,
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {"title": title, "len": 0.5, "y": 0.75},
+                },
+                unselected={"marker": {"opacity": 0.85}},
+                hovertemplate=f"%{{text}}<br>{title} %{{marker.color:.3f}}<extra>#%{{customdata}}</extra>",
+            )
+        )
+    for label in np.unique(labels) if colour_by is None else []:
+        members = np.flatnonzero(labels == label)
+        name = class_names[label] if label < len(class_names) else str(label)
+        fig.add_trace(
+            go.Scattergl(
+                x=z[members, 0],
+                y=z[members, 1],
+                mode="markers",
+                name=name,
+                customdata=members,
+                marker={"size": 6, "color": PALETTE[label % len(PALETTE)], "opacity": 0.8},
+                unselected={"marker": {"opacity": 0.8}},
+                selected={"marker": {"opacity": 1.0}},
+                hovertemplate=f"{name}<br>z1=%{{x:.2f}}<br>z2=%{{y:.2f}}<extra>#%{{customdata}}</extra>",
+            )
+        )
+    if prior_contours:
+        for k in PRIOR_SDS:
+            ex, ey = _ellipse(np.zeros(2), np.full(2, float(k)))
+            fig.add_trace(
+                go.Scatter(
+                    x=ex,
+                    y=ey,
+                    mode="lines",
+                    name="prior N(0, I): 1, 2, 3 sd",
+                    legendgroup="prior",
+                    showlegend=k == 1,
+                    hoverinfo="skip",
+                    line={"color": "#CC3311", "width": 1.5, "dash": "dash"},
+                )
+            )
+    if samples is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=samples[:, 0],
+                y=samples[:, 1],
+                mode="markers",
+                name="draws from q(z|x)",
+                marker={"symbol": "circle-open", "size": 9, "color": "#000000"},
+                hoverinfo="skip",
+            )
+        )
+    if path is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=path[:, 0],
+                y=path[:, 1],
+                mode="lines+markers+text",
+                name="interpolation",
+                text=["A"] + [""] * (len(path) - 2) + ["B"],
+                textposition="top center",
+                marker={"size": 7, "color": "#EE7733"},
+                line={"color": "#EE7733", "width": 3},
+                hoverinfo="skip",
+            )
+        )
+    if posterior is not None:
+        for k, dash in ((1, "solid"), (2, "dot")):
+            ex, ey = _ellipse(posterior[0][:2], k * posterior[1][:2])
+            fig.add_trace(
+                go.Scatter(
+                    x=ex,
+                    y=ey,
+                    mode="lines",
+                    name=f"q(z|x) {k} sd",
+                    line={"color": "#000000", "width": 2, "dash": dash},
+                    hoverinfo="skip",
+                )
+            )
+    if box is not None:
+        fig.add_shape(
+            type="rect", x0=-box, y0=-box, x1=box, y1=box, line={"color": "#CC3311", "width": 2, "dash": "dash"}
+        )
+    if current is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[current[0]],
+                y=[current[1]],
+                mode="markers",
+                name="decoded point",
+                marker={"symbol": "x-thin", "size": 18, "line": {"width": 3, "color": "#000000"}},
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        clickmode="event+select",
+        dragmode="zoom",
+        legend={"title": "label (click to hide)", "itemsizing": "constant"},
+        xaxis={"title": "z1", "range": list(x_range), "zeroline": True},
+        yaxis={"title": "z2", "range": list(y_range), "zeroline": True},
+        uirevision="latent-map",
+        plot_bgcolor="#FFFFFF",
+    )
+    fig.update_xaxes(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC")
+    fig.update_yaxes(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC")
+    return fig
+
+
+def _ellipse(center: np.ndarray, radii: np.ndarray, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    t = np.linspace(0, 2 * np.pi, n)
+    return center[0] + radii[0] * np.cos(t), center[1] + radii[1] * np.sin(t)
