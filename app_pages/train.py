@@ -1,95 +1,18 @@
 import streamlit as st
 
 import cvae
-from cvae import DATASET_NAMES, CheckpointError, ConfigError, TrainConfig
-from cvae.config import LIMITS
-from cvae.model.likelihoods import LIKELIHOODS
-from cvae.nn.networks import ARCHITECTURES
+from cvae import CheckpointError
 from cvae.service.jobs import BusyError
 from cvae.training.timeline import load_timeline
 from ui import state
 from ui.components import timeline_ui
+from ui.train_form import config_ui, init_form_state, use_preset
 
 st.title("Train")
 registry = state.job_registry()
 
 
-PRESET = {
-    "cfg_dataset": "mnist-5k",
-    "cfg_arch": "keras-example",
-    "cfg_latent": 2,
-    "cfg_likelihood": "bernoulli",
-    "cfg_beta": 1.0,
-    "cfg_epochs": 30,
-    "cfg_batch": 100,
-    "cfg_lr": 3e-3,
-    "cfg_seed": 0,
-}
-DEFAULTS = {**PRESET, "cfg_epochs": TrainConfig().epochs, "cfg_lr": TrainConfig().lr}
-for key, value in DEFAULTS.items():
-    st.session_state.setdefault(key, value)
-
-
-def config_ui() -> tuple[TrainConfig | None, str]:
-    """The training form; returns the validated config (None if invalid) and the run name."""
-    a, b, c = st.columns(3)
-    dataset = a.selectbox(
-        "Dataset",
-        DATASET_NAMES,
-        key="cfg_dataset",
-        help="mnist-5k works offline; mnist and fashion-mnist download once.",
-    )
-    arch = a.selectbox(
-        "Architecture",
-        ARCHITECTURES.names(),
-        key="cfg_arch",
-        help=" ".join(f"{n}: {ARCHITECTURES[n].description}." for n in ARCHITECTURES),
-    )
-    latent_dim = a.number_input(
-        "Latent dimension",
-        *LIMITS["latent_dim"],
-        key="cfg_latent",
-        help="2 gives a map you can read directly; more dimensions hold more detail. The "
-        "encoder's and decoder's first dense layers grow with it, and so does the "
-        "time to encode the test set; the training step barely changes.",
-    )
-    likelihood = b.selectbox(
-        "Likelihood",
-        LIKELIHOODS.names(),
-        key="cfg_likelihood",
-        help=" ".join(f"{n}: {LIKELIHOODS[n].description}." for n in LIKELIHOODS),
-    )
-    beta = b.number_input(
-        "beta (KL weight)", *LIMITS["beta"], step=0.1, key="cfg_beta", help="1 = the true ELBO; 0 = a plain autoencoder"
-    )
-    epochs = b.number_input("Epochs", *LIMITS["epochs"], key="cfg_epochs")
-    batch_size = c.number_input("Batch size", *LIMITS["batch_size"], key="cfg_batch")
-    lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="cfg_lr")
-    seed = c.number_input("Seed", *LIMITS["seed"], key="cfg_seed")
-    name = st.text_input(
-        "Run name (optional)", "", max_chars=60, help="letters, digits, '.', '_' and '-'; blank for an automatic name"
-    )
-    try:
-        config = TrainConfig(
-            dataset=dataset,
-            arch=arch,
-            latent_dim=int(latent_dim),
-            likelihood=likelihood,
-            beta=float(beta),
-            epochs=int(epochs),
-            batch_size=int(batch_size),
-            lr=float(lr),
-            seed=int(seed),
-        )
-    except ConfigError as err:
-        st.error(str(err))
-        return None, name
-    return config, name.strip()
-
-
-def use_preset() -> None:
-    st.session_state.update(PRESET)
-
+init_form_state()
 
 job = registry.get(st.query_params.get("job") or st.session_state.get("job"))
 
