@@ -7,10 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from cvae.config import ConfigError, TrainConfig
+from cvae.config import ConfigError, add_config_arguments, config_from_arguments
 from cvae.data.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
 from cvae.data.download import DownloadError
-from cvae.model.likelihoods import LIKELIHOODS
 from cvae.nn.networks import ARCHITECTURES
 from cvae.service.explorer import Explorer
 from cvae.settings import SettingsError
@@ -19,25 +18,11 @@ from cvae.store.checkpoint import CheckpointError, load_checkpoint
 __all__ = ["main"]
 
 
-ARCH_CHOICES = (*ARCHITECTURES.names(), *ARCHITECTURES.aliases())  # "seed", "classroom": older names
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cvae", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    d = TrainConfig()
     t = sub.add_parser("train", help="fit a VAE with PyMC's ADVI and save a checkpoint")
-    t.add_argument("--dataset", choices=DATASET_NAMES, default=d.dataset)
-    t.add_argument("--arch", choices=ARCH_CHOICES, default=d.arch)
-    t.add_argument("--latent-dim", type=int, default=d.latent_dim)
-    t.add_argument("--likelihood", choices=LIKELIHOODS.names(), default=d.likelihood)
-    t.add_argument("--sigma", type=float, default=d.sigma, help="Normal likelihood's pixel sd")
-    t.add_argument("--beta", type=float, default=d.beta, help="KL weight (1 = the true ELBO)")
-    t.add_argument("--epochs", type=int, default=d.epochs)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--lr", type=float, default=d.lr)
-    t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--data-dir", default=None, help="directory with the idx files")
+    add_config_arguments(t)
     t.add_argument("--out", required=True, type=Path, help="checkpoint directory to write")
     t.add_argument("--quiet", action="store_true", help="no progress bar (also none when stderr is not a terminal)")
     e = sub.add_parser("evaluate", help="held-out -ELBO of a checkpoint, nats per image")
@@ -50,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="layer tables of a checkpoint")
     s.add_argument("checkpoint", type=Path)
     w = sub.add_parser("warm", help="fill PyTensor's compile cache so the app's first Train starts at once")
-    w.add_argument("--arch", choices=ARCH_CHOICES, action="append", help="default: every arch")
+    w.add_argument("--arch", choices=ARCHITECTURES.names(), action="append", help="default: every arch")
     w.add_argument("--background", action="store_true", help="run at low CPU priority (the app's own warm-up)")
     return parser
 
@@ -59,19 +44,7 @@ def _train(args) -> int:
     from cvae.service.training_run import TrainingRun  # imports PyMC: only for training
     from cvae.training.progress import ProgressBar
 
-    config = TrainConfig(
-        dataset=args.dataset,
-        arch=args.arch,
-        latent_dim=args.latent_dim,
-        likelihood=args.likelihood,
-        sigma=args.sigma,
-        beta=args.beta,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        data_dir=args.data_dir,
-    )
+    config = config_from_arguments(args)
     run = TrainingRun.prepare(config)
     with ProgressBar(run.trainer.history, run.trainer.plan, quiet=args.quiet) as bar:
         result = run.fit(callbacks=[bar])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
@@ -11,7 +12,7 @@ from cvae.model.likelihoods import LIKELIHOODS
 from cvae.nn.networks import ARCHITECTURES
 from cvae.registry import UnknownName
 
-__all__ = ["LIMITS", "ConfigError", "TrainConfig"]
+__all__ = ["LIMITS", "ConfigError", "TrainConfig", "add_config_arguments", "config_from_arguments"]
 
 # (low, high) of each bounded field, inclusive: the config checks them and the Train form offers them
 LIMITS = {
@@ -105,3 +106,26 @@ def _check_types(config: TrainConfig) -> None:
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ConfigError(f"{name} must be between {low} and {high}; got {value!r}")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every TrainConfig field as a command-line flag (`--latent-dim` for latent_dim), default the config's."""
+    d = TrainConfig()
+    arch_names = (*ARCHITECTURES.names(), *ARCHITECTURES.aliases())  # "seed", "classroom": older names
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default=d.dataset)
+    parser.add_argument("--arch", choices=arch_names, default=d.arch)
+    parser.add_argument("--latent-dim", type=int, default=d.latent_dim)
+    parser.add_argument("--likelihood", choices=LIKELIHOODS.names(), default=d.likelihood)
+    parser.add_argument("--sigma", type=float, default=d.sigma, help="Normal likelihood's pixel sd")
+    parser.add_argument("--beta", type=float, default=d.beta, help="KL weight (1 = the true ELBO)")
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--data-dir", default=None, help="directory with the idx files")
+
+
+def config_from_arguments(args: argparse.Namespace, **changes: Any) -> TrainConfig:
+    """The TrainConfig of parsed `add_config_arguments` flags, with `changes` applied."""
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    return TrainConfig(**(values | changes))
