@@ -19,7 +19,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-state.compile_warmup()
+state.job_registry()  # starts the training workers with the first session
 state.adopt_finished_job()
 model_picker_ui()
 page.run()

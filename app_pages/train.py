@@ -1,53 +1,47 @@
 import streamlit as st
 
-import cvae
 from cvae import CheckpointError
-from cvae.service.jobs import BusyError
+from cvae.data.datasets import class_names
+from cvae.service.jobs import BusyError, NotAllowed
 from cvae.training.timeline import load_timeline
 from ui import state
 from ui.components import timeline_ui
 from ui.train_form import config_ui, init_form_state, use_preset
 
 st.title("Train")
-registry = state.job_registry()
-
-
 init_form_state()
-
-job = registry.get(st.query_params.get("job") or st.session_state.get("job"))
+job = state.followed_job()
+own_active = job is not None and job.active and state.owns(job)
 
 st.button(
-    "Classroom preset: a clear latent map in under a minute",
+    "Classroom preset: a clear latent map in about half a minute",
     on_click=use_preset,
-    help="classroom network, 30 epochs of mnist-5k (about 25 s on 2 idle cores), learning rate 3e-3",
+    help="keras-example network, 30 epochs of mnist-5k, learning rate 3e-3 (about 30 s on 2 cores)",
 )
 with st.form("train-form", border=True):
     config, name = config_ui()
-    start = st.form_submit_button("Start training", type="primary", disabled=bool(job and job.active))
-if start and config is not None:
+    start = st.form_submit_button("Start training", type="primary", disabled=own_active)
+if problem := state.cluster_problem():
+    st.error(f"Training is not available right now: {problem}")
+elif start and config is not None:
     try:
-        job = registry.start(config, name or None)
+        job = state.start_training(config, name or None)
     except (BusyError, CheckpointError) as err:
         st.error(str(err))
     else:
-        st.session_state["job"] = job.id
-        st.query_params["job"] = job.id
         st.rerun()  # redraw the form now, so Start is disabled while this job runs
 
-others = [j for j in registry.jobs() if j.active and (job is None or j.id != job.id)]
+others = [j for j in state.job_registry().jobs() if j.active and (job is None or j.id != job.id)]
 if others:
     st.caption(
-        "Also training on this server (click to follow): "
-        + ", ".join(
-            f"[{j.name}](?job={j.id}) ({j.status}, step {len(j.history)}/{j.plan.total_steps if j.plan else '?'})"
-            for j in others
-        )
+        "Also training on this server (click to watch): "
+        + ", ".join(f"[{j.name}](?job={j.id}) ({j.status}, step {len(j.history)})" for j in others)
     )
 
 if job is None:
     st.info(
-        "Choose settings and press **Start training**. The fit runs in the background: "
-        "you can switch pages and come back."
+        "Choose settings and press **Start training**. The fit runs on a training worker, not in this "
+        "page: you can switch pages and come back."
     )
     if state.warming_up():
         st.caption(
@@ -59,43 +53,65 @@ if job is None:
         st.subheader("How the active model learned")
         snapshots, labels = saved
         model = state.active_model()
-        names = cvae.load_split(model.config, "test").class_names
-        timeline_ui(model.history.to_dict(), snapshots, labels, names, live=False, key="active")
+        timeline_ui(
+            model.history,
+            snapshots,
+            labels,
+            class_names(model.config.dataset),
+            live=False,
+            key=f"active-{state.active_path().name}",
+        )
     st.stop()
 
 
-@st.fragment(run_every=0.5 if job.active else None)
+@st.fragment(run_every=1.0 if job.active else None)
 def live_ui() -> None:
-    """Redraws from the job's history; the training thread never touches Streamlit."""
+    """Redraws from what the worker's stream delivered; a rerun does no training work."""
     progress = job.progress()
     top = st.columns([3, 1])
-    if job.active and top[1].button("Stop", type="secondary", key="stop", help="Keeps the model trained so far"):
-        job.stop()
+    if job.active and state.may_stop(job):
+        if top[1].button("Stop", type="secondary", key="stop", help="Keeps the model trained so far"):
+            try:
+                state.stop_training(job)
+            except NotAllowed as err:  # the token no longer matches (e.g. a tampered URL)
+                st.error(str(err))
+    elif job.active:
+        top[1].caption("Watching (read-only): only its owner or the teacher can stop it.")
+    position = state.job_registry().queue_position(job)
+    where = f"queued, number {position} in line" if position else job.status
     fraction = progress.step / progress.total_steps if progress.total_steps else 0.0
     eta = f"{progress.eta_s:.0f} s left" if progress.eta_s == progress.eta_s else "estimating time left"
     top[0].progress(
         min(fraction, 1.0),
         text=(
-            f"{job.name}: {job.status} · step {progress.step}/{progress.total_steps} · "
+            f"{job.name}: {where} · step {progress.step}/{progress.total_steps or '?'} · "
             f"epoch {progress.epoch:.1f} · {progress.images_per_s:.0f} images/s · {eta}"
         ),
     )
     if job.first_point_s is not None:
         st.caption(f"First ELBO point {job.first_point_s:.1f} s after Start (model compilation included).")
-    if job.timeline is not None:
-        names = cvae.load_split(job.config, "test").class_names
-        timeline_ui(job.history.to_dict(), job.timeline.all(), job.timeline.labels, names, live=job.active, key=job.id)
-    if job.status in ("diverged", "failed"):
+    if job.live.labels is not None:
+        timeline_ui(
+            job.history,
+            job.live.snapshots,
+            job.live.labels,
+            class_names(job.config.dataset),
+            live=job.active,
+            key=job.id,
+        )
+    if job.status in ("diverged", "failed", "lost"):
         st.error(job.message)
-    elif job.status in ("finished", "stopped"):
-        st.success(f"{job.message}. Saved as `{job.name}` and made the active model.")
+    elif job.status in ("finished", "stopped") and job.saved:
+        st.success(
+            f"{job.message}. Saved as `{job.name}`" + (" and made the active model." if state.owns(job) else ".")
+        )
     if warning := job.history.collapse_warning():
         st.warning(warning)
     else:
         st.caption(job.message)
     if not job.active and st.session_state.get("job_drawn_final") != job.id:
         st.session_state["job_drawn_final"] = job.id
-        st.rerun()
+        st.rerun()  # the whole page: the sidebar's model picker shows the new run
 
 
 live_ui()

@@ -36,9 +36,20 @@ class Settings:
         "CVAE_TEACHER_CODE", "unset: teacher features off", "the code that signs a session in as the teacher"
     )
     max_queued: int = _var(
-        "CVAE_MAX_QUEUED", "4", "trainings running or waiting on the server at once; more are refused"
+        "CVAE_MAX_QUEUED", "32", "trainings running or waiting on the server at once; more are refused"
     )
-    max_trainings: int = _var("CVAE_MAX_TRAININGS", "1", "fits running at once; more wait in the queue")
+    workers: int = _var(
+        "CVAE_WORKERS", "CPUs - 1, at least 1", "worker processes of the embedded Dask cluster, one fit each at a time"
+    )
+    scheduler: str | None = _var(
+        "CVAE_SCHEDULER", "unset: an embedded cluster on 127.0.0.1", "a teacher's Dask scheduler, e.g. tls://host:8786"
+    )
+    scheduler_insecure: bool = _var(
+        "CVAE_SCHEDULER_INSECURE", "0", "1 allows a tcp:// scheduler without TLS, on a trusted network only"
+    )
+    tls_ca: Path | None = _var("CVAE_TLS_CA", "unset", "CA certificate that signed the scheduler's and ours")
+    tls_cert: Path | None = _var("CVAE_TLS_CERT", "unset", "this client's TLS certificate")
+    tls_key: Path | None = _var("CVAE_TLS_KEY", "unset", "this client's TLS private key")
     num_threads: int = _var("CVAE_NUM_THREADS", "the CPUs this process may use", "threads per convolution")
     chunk_bytes: int = _var("CVAE_CHUNK_BYTES", "2000000", "scratch bytes per piece of a batch in a convolution")
     private_blas: str = _var(
@@ -62,8 +73,13 @@ class Settings:
             runs_dir=Path(get("CVAE_RUNS_DIR") or ROOT / "runs").expanduser(),
             cache_dir=Path(get("CVAE_CACHE_DIR") or Path.home() / ".cache" / "cvae").expanduser(),
             teacher_code=environ.get("CVAE_TEACHER_CODE") or None,
-            max_queued=_int(get("CVAE_MAX_QUEUED"), "CVAE_MAX_QUEUED", 4, low=1),
-            max_trainings=_int(get("CVAE_MAX_TRAININGS"), "CVAE_MAX_TRAININGS", 1, low=1),
+            max_queued=_int(get("CVAE_MAX_QUEUED"), "CVAE_MAX_QUEUED", 32, low=1),
+            workers=_int(get("CVAE_WORKERS"), "CVAE_WORKERS", max(1, _cpus() - 1), low=1),
+            scheduler=get("CVAE_SCHEDULER"),
+            scheduler_insecure=_flag(get("CVAE_SCHEDULER_INSECURE"), "CVAE_SCHEDULER_INSECURE", False),
+            tls_ca=_path(get("CVAE_TLS_CA")),
+            tls_cert=_path(get("CVAE_TLS_CERT")),
+            tls_key=_path(get("CVAE_TLS_KEY")),
             num_threads=_int(get("CVAE_NUM_THREADS"), "CVAE_NUM_THREADS", 0, low=0) or _cpus(),
             chunk_bytes=_int(get("CVAE_CHUNK_BYTES"), "CVAE_CHUNK_BYTES", 2_000_000, low=4096),
             private_blas=_choice(get("CVAE_PRIVATE_BLAS") or "1", "CVAE_PRIVATE_BLAS", ("0", "1", "wheel", "scipy")),
@@ -115,3 +131,7 @@ def _choice(value: str, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None

@@ -126,49 +126,50 @@ def test_many_threads_decoding_one_shared_model_get_exact_answers():
 
 
 def test_a_burst_of_starts_is_bounded_by_max_queued(tmp_path):
-    """40 sessions press Start at the same instant: exactly max_queued are accepted."""
-    registry = JobRegistry(tmp_path, max_running=1, max_queued=4)
-    registry._slots.acquire()  # hold the only training slot: every accepted job waits, queued
-    barrier = threading.Barrier(40)
-    accepted, refused = [], []
-    lock = threading.Lock()
+    """40 sessions press Start at the same instant: exactly max_queued are accepted, and on a
+    cluster with no free worker every accepted job waits in line until stopped."""
+    from distributed import Client, LocalCluster
 
-    def press(k: int) -> None:
-        barrier.wait()
-        try:
-            job = registry.start(TrainConfig(epochs=1), f"burst-{k}")
-        except BusyError:
-            with lock:
-                refused.append(k)
-        else:
-            with lock:
-                accepted.append(job)
+    with (
+        LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        registry = JobRegistry(tmp_path, max_queued=4, connect=lambda: client)
+        barrier = threading.Barrier(40)
+        accepted, refused = [], []
+        lock = threading.Lock()
 
-    threads = [threading.Thread(target=press, args=(k,)) for k in range(40)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    try:
+        def press(k: int) -> None:
+            barrier.wait()
+            try:
+                job, token = registry.start(TrainConfig(epochs=1), f"burst-{k}", session=f"session-{k}")
+            except BusyError:
+                with lock:
+                    refused.append(k)
+            else:
+                with lock:
+                    accepted.append((job, token))
+
+        threads = [threading.Thread(target=press, args=(k,)) for k in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
         assert len(accepted) == 4 and len(refused) == 36
-        assert all(job.status == "queued" for job in accepted)
-    finally:
-        for job in accepted:
-            job.stop()
-        registry._slots.release()
-    deadline = time.time() + 30
-    while any(job.active for job in accepted) and time.time() < deadline:
-        time.sleep(0.05)
-    assert [job.status for job in accepted] == ["stopped"] * 4  # none ever trained
+        assert all(job.status == "queued" for job, _ in accepted)
+        assert sorted(registry.queue_position(job) for job, _ in accepted) == [1, 2, 3, 4]
+        for job, token in accepted:
+            registry.stop(job.id, token=token)
+        assert [job.status for job, _ in accepted] == ["stopped"] * 4  # none ever trained
     assert not any(p.name.startswith("burst") for p in tmp_path.iterdir())
 
 
 @pytest.mark.slow
 def test_two_sessions_training_at_once_each_keep_their_own_model(runs, monkeypatch):
-    """Two sessions start a tiny training each on a server allowing one at a time: the second waits
+    """Two sessions start a tiny training each on a server with one training worker: the second waits
     in the queue (never two fits at once), each session adopts its own run when it finishes, and
     a third session that trained nothing keeps the shipped model throughout."""
-    monkeypatch.setenv("CVAE_MAX_TRAININGS", "1")
+    monkeypatch.setenv("CVAE_WORKERS", "1")
     from ui import state
 
     a, b = _session("train"), _session("train")

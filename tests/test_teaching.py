@@ -72,7 +72,7 @@ def test_prior_contours_and_aggregate_density(latent):
 def test_train_page_replays_the_active_models_timeline(runs_dir):
     at = open_app("train")
     assert any("How the active model learned" in s.value for s in at.subheader)
-    replay = at.select_slider(key="replay-active")
+    replay = at.select_slider(key="replay-active-pretrained")
     last = replay.value
     replay.set_value(0).run()
     assert not at.exception

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 import cvae
+from cvae.training.history import History
 from cvae.viz.elbo_figures import elbo_figure
 from cvae.viz.images import to_png
 from cvae.viz.latent_figures import latent_map
@@ -46,11 +47,13 @@ def digit_ui(image: np.ndarray, caption: str, size: int = 140) -> None:
 
 
 def timeline_ui(
-    history: dict, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *, live: bool, key: str
+    history: History, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *, live: bool, key: str
 ) -> None:
     """ELBO chart beside the latent map and manifold at one training snapshot.
 
     Live: the latest snapshot. Afterwards: a slider replays the snapshots and marks the step on the chart.
+    The figures are built once per (chart, points, snapshot) for every session watching: a live
+    rerun that has nothing new to show builds nothing.
     """
     shown = snapshots[-1] if snapshots else None
     marker = None
@@ -64,7 +67,7 @@ def timeline_ui(
         )
         shown, marker = snapshots[index], snapshots[index].step
     chart, pictures = st.columns([3, 2])
-    chart.plotly_chart(elbo_figure(history, marker_step=marker), width="stretch", key=f"elbo-{key}")
+    chart.plotly_chart(_elbo_chart(key, len(history), marker, history), width="stretch", key=f"elbo-{key}")
     chart.caption(
         "-ELBO = reconstruction + beta x KL, in nats per image; the band is the Monte Carlo "
         "noise of the one-sample objective. **Reconstruction**: nats the decoder needs to "
@@ -75,9 +78,7 @@ def timeline_ui(
         return
     with pictures:
         st.plotly_chart(
-            latent_map(shown.mu, labels, class_names, x_range=(-4.0, 4.0), y_range=(-4.0, 4.0), grid_n=2, height=300),
-            width="stretch",
-            key=f"snapmap-{key}",
+            _snapshot_map(key, shown.step, shown, labels, class_names), width="stretch", key=f"snapmap-{key}"
         )
         st.image(
             to_png(shown.manifold / 255.0, 300),
@@ -85,6 +86,18 @@ def timeline_ui(
             caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
             "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2",
         )
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _elbo_chart(key: str, points: int, marker: int | None, _history: History):
+    return elbo_figure(_history.to_dict(), marker_step=marker)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _snapshot_map(key: str, step: int, _snapshot, _labels: np.ndarray, class_names: tuple[str, ...]):
+    return latent_map(
+        _snapshot.mu, _labels, class_names, x_range=(-4.0, 4.0), y_range=(-4.0, 4.0), grid_n=2, height=300
+    )
 
 
 def downloads_ui(name: str, draw: Callable[[str], bytes], key: str) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 import cvae
+from cvae.service.cluster import ClusterError, connect
 from cvae.service.evaluation import kl_per_image
 from cvae.service.jobs import JobRegistry
 from cvae.settings import ROOT, settings
@@ -38,24 +40,85 @@ def runs_root() -> Path:
 
 
 def job_registry() -> JobRegistry:
+    """The server's training jobs; its Dask cluster starts with the first session, so workers are
+    warm by the time someone presses Start."""
     return _registry(str(runs_root()))
 
 
 @st.cache_resource
 def _registry(root: str) -> JobRegistry:
-    return JobRegistry(Path(root), max_running=settings().max_trainings, max_queued=settings().max_queued)
+    registry = JobRegistry(Path(root), max_queued=settings().max_queued, connect=cluster_client)
+    with contextlib.suppress(ClusterError):  # said on the Train page, which asks again
+        registry.client  # noqa: B018 - start (or reach) the cluster now, not at the first Start
+    return registry
 
 
-@st.cache_resource(show_spinner=False)
-def compile_warmup() -> subprocess.Popen | None:
-    """Once per server: fill PyTensor's compile cache in a low-priority child process
-    unless it is already warm (the README's install command does it)."""
-    return warmup.warm_in_background()
+def cluster_client():
+    """The server's one Dask client, for the cluster the settings name."""
+    return _cluster_client(settings().scheduler, settings().workers)[0]
+
+
+@st.cache_resource(show_spinner="Starting the training workers...")
+def _cluster_client(scheduler: str | None, workers: int) -> tuple:
+    # in a tuple: a Client is awaitable, which Streamlit's cache refuses to hold as such
+    return (connect(),)  # a ClusterError is raised, not cached: the next call tries again
+
+
+def cluster_problem() -> str | None:
+    """Why no training can start right now (the cluster cannot be started or reached), or None."""
+    try:
+        job_registry().client  # noqa: B018
+    except ClusterError as err:
+        return str(err)
+    return None
 
 
 def warming_up() -> bool:
-    process = compile_warmup()
-    return process is not None and process.poll() is None
+    """Whether this machine's compile cache is still being filled (by the workers' warm-up)."""
+    return not settings().scheduler and not warmup.is_warm()
+
+
+def session_id() -> str:
+    """A random id of this browser tab's session: a training counts against it (one at a time)."""
+    return st.session_state.setdefault("session_id", secrets.token_hex(16))
+
+
+def followed_job():
+    """The job this tab follows: ?job= in the URL, or the one it started; None if neither."""
+    return job_registry().get(st.query_params.get("job") or st.session_state.get("job"))
+
+
+def owns(job) -> bool:
+    """Whether this tab started `job`: it holds the job's owner token (URL or session), not just its id."""
+    return job_registry().may_stop(job, token=_owner_token(job))
+
+
+def may_stop(job) -> bool:
+    """The owner, or the signed-in teacher; anyone else follows a job read-only."""
+    return owns(job) or is_teacher()
+
+
+def _owner_token(job) -> str | None:
+    return st.query_params.get("owner") or st.session_state.get("owner_tokens", {}).get(job.id)
+
+
+def start_training(config: cvae.TrainConfig, name: str | None):
+    """Queue a training for this session; the tab's URL then carries the job and its owner token,
+    so a refreshed or reopened tab still owns it."""
+    job, token = job_registry().start(config, name, session=session_id())
+    st.session_state["job"] = job.id
+    st.session_state.setdefault("owner_tokens", {})[job.id] = token
+    st.query_params["job"], st.query_params["owner"] = job.id, token
+    return job
+
+
+def stop_training(job) -> None:
+    """Ask the registry to stop `job`; it checks the token itself (NotAllowed for anyone else)."""
+    job_registry().stop(job.id, token=_owner_token(job), teacher=is_teacher())
+
+
+def is_teacher() -> bool:
+    return bool(st.session_state.get("teacher"))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading model...")
@@ -138,9 +201,11 @@ def active_encoded() -> EncodedSet:
 
 
 def adopt_finished_job() -> None:
-    """Make this session's just-finished training its active model, once."""
-    job = job_registry().get(st.query_params.get("job") or st.session_state.get("job"))
-    if job and job.saved and job.status in ("finished", "stopped") and st.session_state.get("adopted") != job.id:
+    """Make this session's just-finished training its active model, once (its own, not one it follows)."""
+    job = followed_job()
+    if job is None or not owns(job):
+        return
+    if job.saved and job.status in ("finished", "stopped") and st.session_state.get("adopted") != job.id:
         st.session_state["adopted"] = job.id
         set_active(job.checkpoint)
 

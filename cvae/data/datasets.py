@@ -18,6 +18,7 @@ __all__ = [
     "MD5SUMS",
     "SPLITS",
     "Dataset",
+    "class_names",
     "DatasetError",
     "load_dataset",
     "load_split",
@@ -210,6 +211,13 @@ def load_dataset(
         (mirrors or {}).get(name),
         tuple(sorted((checksums or {}).items())),
     )
+
+
+def class_names(name: str) -> tuple[str, ...]:
+    """The labels' names of dataset `name`, without loading it."""
+    if name not in _CLASS_NAMES:
+        raise DatasetError(f"unknown dataset {name!r}; valid names: {', '.join(DATASET_NAMES)}")
+    return _CLASS_NAMES[name]
 
 
 def load_split(config, split: str) -> Dataset:

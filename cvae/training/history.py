@@ -37,10 +37,14 @@ class History:
         return len(self.time_s)
 
     def append(self, step: int, neg_elbo: float, kl: float, beta: float, time_s: float) -> None:
+        """One step's -ELBO and KL; reconstruction = -ELBO - beta * KL from the same draw."""
+        self.add_row(step, neg_elbo, neg_elbo - beta * kl, kl, time_s)
+
+    def add_row(self, step: int, neg_elbo: float, reconstruction: float, kl: float, time_s: float) -> None:
         self.step.append(step)
         self.neg_elbo.append(neg_elbo)
+        self.reconstruction.append(reconstruction)
         self.kl.append(kl)
-        self.reconstruction.append(neg_elbo - beta * kl)
         self.time_s.append(time_s)  # appended last: a reader sizing by len() sees complete rows
 
     def to_dict(self) -> dict[str, list]:

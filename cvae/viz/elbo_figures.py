@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from scipy.signal import lfilter
 
 __all__ = ["RUN_COLOURS", "elbo_figure", "runs_elbo_figure", "smooth"]
 
@@ -12,14 +13,12 @@ RUN_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377",
 
 
 def smooth(values: list[float] | np.ndarray, span: int = 25) -> np.ndarray:
-    """Exponential moving average, bias-corrected so the start is not pulled to zero."""
+    """Exponential moving average, bias-corrected so the start is not pulled to zero (one C loop)."""
     values = np.asarray(values, dtype=float)
-    alpha, out, acc, weight = 2.0 / (span + 1.0), np.empty(len(values)), 0.0, 0.0
-    for i, v in enumerate(values):
-        acc = (1 - alpha) * acc + alpha * v
-        weight = (1 - alpha) * weight + alpha
-        out[i] = acc / weight
-    return out
+    alpha = 2.0 / (span + 1.0)
+    acc = lfilter([alpha], [1.0, alpha - 1.0], values)  # acc[t] = (1 - alpha) acc[t-1] + alpha v[t]
+    weight = 1.0 - (1.0 - alpha) ** np.arange(1, len(values) + 1)
+    return acc / weight
 
 
 def elbo_figure(

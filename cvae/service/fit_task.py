@@ -1,0 +1,100 @@
+"""What a Dask worker runs for one training job: the fit, its live stream, its stop flag, its result.
+
+The app submits `run_fit`; the worker streams progress as Dask events on the job's topic
+(`cvae.service.stream`), watches the job's `distributed.Event` for Stop, and returns the run as
+the bytes of a bundle (`cvae.store.bundle`), which the app validates like any import and saves
+itself: workers need no shared file system with the app.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from cvae.service.stream import StreamPublisher
+
+__all__ = ["JobSpec", "run_fit", "warm_worker"]
+
+JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop"}: plain data, as Dask ships it
+WARM_WAIT_S = 60.0  # a fit that arrives while the worker imports waits for that, not for the compile cache
+_warming, _warm = threading.Event(), threading.Event()
+
+
+def warm_worker() -> None:
+    """Import PyMC and the training code in this worker process, and have the machine's compile
+    cache filled (one low-priority `python -m cvae warm` per compile cache, however many workers).
+
+    A fresh worker otherwise spends its first fit importing (~5 s) and, on a machine whose cache
+    is cold, compiling (~30 s).
+    """
+    _warming.set()
+    try:
+        import cvae.nn  # noqa: F401 - first: it quiets PyTensor's link-a-BLAS advice before PyMC imports it
+        from cvae.training import trainer  # noqa: F401 - the import is the warm-up
+        from cvae.training.warmup import warm_in_background
+
+        warm_in_background()
+    finally:
+        _warm.set()
+
+
+def run_fit(job: JobSpec) -> dict:
+    """Fit `job["config"]` in this worker; returns {"status", "message", "steps", "bundle": bytes, ...}."""
+    from distributed import Event, get_worker
+
+    from cvae.config import TrainConfig
+    from cvae.service.training_run import TrainingRun
+    from cvae.store.bundle import export_bundle
+
+    if _warming.is_set():
+        _warm.wait(WARM_WAIT_S)
+    worker = get_worker()
+    stream = StreamPublisher(lambda message: worker.log_event(job["topic"], message))
+    stop = _StopWatcher(Event(job["stop"]))
+    try:
+        config = TrainConfig.from_dict(job["config"])
+        run = TrainingRun.prepare(config)
+        stream.started(run, worker=worker.address, pid=os.getpid())
+        result = run.fit(callbacks=[stream], stop_event=stop.flag)
+        stream.finish(run)
+        with tempfile.TemporaryDirectory(prefix="cvae-run-") as tmp:
+            path = run.save(Path(tmp) / job["name"], result, name=job["name"])
+            bundle = export_bundle(path)
+    finally:
+        stop.close()
+    return {
+        "status": result.status,
+        "message": result.message,
+        "steps": result.steps,
+        "bundle": bundle,
+        "images_per_s": round(result.images_per_s, 1),
+        "compile_s": round(result.compile_s, 2),
+    }
+
+
+class _StopWatcher:
+    """Turns the job's `distributed.Event` into a local flag the per-step callback reads for free.
+
+    A thread blocks on the event (a call to the scheduler), so the fit's own thread never does;
+    Stop then reaches the fit within one step of arriving."""
+
+    def __init__(self, event):
+        event.client  # noqa: B018 - bind the worker's client here, in the task's thread (the watcher has none)
+        self.flag, self._event, self._done = threading.Event(), event, threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="cvae-stop-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            try:
+                if self._event.wait(timeout=0.5):
+                    self.flag.set()
+                    return
+            except Exception:
+                self._done.wait(1.0)
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=2)

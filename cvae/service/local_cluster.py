@@ -1,0 +1,71 @@
+"""The app's embedded Dask cluster, in a process of its own: `python -m cvae.service.local_cluster`.
+
+Why a separate process: the worker processes are spawned, and a spawned child imports its
+parent's `__main__`, which inside a Streamlit server is the page script being run (it would
+start the app again); apart, the scheduler's work does not share the web server's GIL either.
+The launcher prints one JSON line (the scheduler's address and the TLS credentials it made for
+this run, so no other local user can submit code to it), then keeps the cluster until its stdin
+closes: when the app exits, however it exits, the cluster goes with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+
+__all__ = ["main"]
+
+NICENESS = 5  # the whole cluster yields the CPU to the web server's page runs, never the other way round
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cvae.service.local_cluster")
+    parser.add_argument("--workers", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    import dask
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    from cvae.service.cluster import CLUSTER_CONFIG
+
+    with contextlib.suppress(OSError):  # not permitted: the cluster runs at normal priority
+        os.nice(NICENESS)  # inherited by the scheduler's threads, the nannies and every worker
+    security = Security.temporary()  # certificates for this run only, never written to disk
+    with dask.config.set(CLUSTER_CONFIG):
+        # dashboard_address: the scheduler's HTTP routes (health, info) on a free port of 127.0.0.1
+        cluster = LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            security=security,
+            protocol="tls://",
+            silence_logs=logging.WARNING,
+        )
+    sys.stdout.write(
+        json.dumps(
+            {
+                "address": cluster.scheduler_address,
+                "ca": security.tls_ca_file,
+                "cert": security.tls_client_cert,
+                "key": security.tls_client_key,
+            }
+        )
+        + "\n"
+    )
+    sys.stdout.flush()
+    try:
+        sys.stdin.read()  # returns at EOF: the app closed its end, or died
+    finally:
+        cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""A fit's live stream from the worker to the app: ELBO points and timeline snapshots as Dask events.
+
+Why Dask's events (`Worker.log_event` -> `Client.subscribe_topic`): sending costs the fit a
+non-blocking hand-off to the worker's event loop, the scheduler pushes each event to the app
+without polling, and it keeps only the last few per topic (CLUSTER_CONFIG), so a slow or absent
+reader never grows anyone's memory; a reconnecting app reads those back (`get_events`).
+Measured against distributed.Queue, Variable and an Actor: see bench/README.md.
+
+Messages are plain msgpack data: points go in batches every PUBLISH_S (the first at once), each
+with the index of its first row, so the reader can drop a repeat and notice a gap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cvae.training.history import History, Plan
+from cvae.training.timeline import GRID, Snapshot
+
+__all__ = ["PUBLISH_S", "LiveRun", "StreamPublisher"]
+
+PUBLISH_S = 0.25  # seconds between batches of points: the page shows them at most this late
+_COLUMNS = ("step", "neg_elbo", "reconstruction", "kl", "time_s")
+
+
+class StreamPublisher:
+    """A PyMC-protocol callback on the worker that sends what the fit adds, via `send(message)`."""
+
+    def __init__(self, send):
+        self.send = send
+        self._run = None
+        self._points = self._snapshots = 0
+        self._last = 0.0
+
+    def started(self, run, *, worker: str, pid: int) -> None:
+        """Tell the app the fit has its data and a worker: the plan, and the probe digits' labels."""
+        self._run = run
+        plan = run.trainer.plan
+        self.send(
+            {
+                "kind": "started",
+                "worker": worker,
+                "pid": pid,
+                "at": time.time(),
+                "plan": [plan.total_steps, plan.steps_per_epoch, plan.batch_size],
+                "labels": np.asarray(run.timeline.labels, dtype=np.int8).tobytes(),
+            }
+        )
+
+    def __call__(self, approx, losses, i) -> None:
+        now = time.monotonic()
+        if self._points == 0 or now - self._last >= PUBLISH_S:
+            self._flush()
+            self._last = now
+
+    def finish(self, run) -> None:
+        """Send what is left (the last points, the final snapshot) before the result returns."""
+        self._run = run
+        self._flush()
+
+    def _flush(self) -> None:
+        history = self._run.trainer.history
+        done = len(history)
+        if done > self._points:
+            columns = {key: getattr(history, key)[self._points : done] for key in _COLUMNS}
+            self.send({"kind": "points", "start": self._points, "columns": columns})
+            self._points = done
+        snapshots = self._run.timeline.all()
+        for snapshot in snapshots[self._snapshots :]:
+            self.send(
+                {
+                    "kind": "snapshot",
+                    "step": snapshot.step,
+                    "time_s": snapshot.time_s,
+                    "mu": np.ascontiguousarray(snapshot.mu, dtype=np.float32).tobytes(),
+                    "manifold": np.ascontiguousarray(snapshot.manifold, dtype=np.uint8).tobytes(),
+                }
+            )
+        self._snapshots = len(snapshots)
+
+
+@dataclass
+class LiveRun:
+    """What the app knows of a fit from its stream: filled by `receive`, read by the pages.
+
+    Readers on other threads see whole rows: History and the snapshot list only grow."""
+
+    history: History = field(default_factory=History)
+    snapshots: list[Snapshot] = field(default_factory=list)
+    labels: np.ndarray | None = None  # (N,) probe digits' labels, with the first message
+    plan: Plan | None = None
+    worker: str | None = None
+    pid: int | None = None
+    started_at: float | None = None  # wall clock, when the worker began
+    gaps: int = 0  # batches of points lost in transit (a reconnect longer than the scheduler keeps)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def receive(self, message: dict) -> None:
+        with self._lock:
+            kind = message.get("kind")
+            if kind == "started":
+                total, per_epoch, batch = message["plan"]
+                self.plan = Plan(int(total), int(per_epoch), int(batch))
+                self.labels = np.frombuffer(message["labels"], dtype=np.int8).astype(np.int64)
+                self.worker, self.pid, self.started_at = message["worker"], message["pid"], message["at"]
+            elif kind == "points":
+                self._points(int(message["start"]), message["columns"])
+            elif kind == "snapshot" and self.labels is not None:
+                n = len(self.labels)
+                mu = np.frombuffer(message["mu"], dtype=np.float32).reshape(n, 2)
+                manifold = np.frombuffer(message["manifold"], dtype=np.uint8).reshape(GRID * 28, GRID * 28)
+                if not self.snapshots or self.snapshots[-1].step < message["step"]:
+                    self.snapshots.append(Snapshot(int(message["step"]), float(message["time_s"]), mu, manifold))
+
+    def _points(self, start: int, columns: dict) -> None:
+        have = len(self.history)
+        skip = max(0, have - start)  # a batch seen before (events replayed after a reconnect)
+        if start > have:
+            self.gaps += 1
+        rows = zip(*(columns[key][skip:] for key in _COLUMNS))
+        for step, neg_elbo, reconstruction, kl, time_s in rows:
+            self.history.add_row(int(step), float(neg_elbo), float(reconstruction), float(kl), float(time_s))
