@@ -1,18 +1,21 @@
-"""`python -m cvae train | evaluate | summary | warm`: the command line over the package."""
+"""`python -m cvae train | sweep | evaluate | summary | warm`: the command line over the package."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 
 from cvae.config import ConfigError, add_config_arguments, config_from_arguments
 from cvae.data.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
 from cvae.data.download import DownloadError
 from cvae.nn.networks import ARCHITECTURES
+from cvae.service.cluster import ClusterError
 from cvae.service.explorer import Explorer
-from cvae.settings import SettingsError
+from cvae.settings import SettingsError, settings
 from cvae.store.checkpoint import CheckpointError, load_checkpoint
 
 __all__ = ["main"]
@@ -25,6 +28,24 @@ def _parser() -> argparse.ArgumentParser:
     add_config_arguments(t)
     t.add_argument("--out", required=True, type=Path, help="checkpoint directory to write")
     t.add_argument("--quiet", action="store_true", help="no progress bar (also none when stderr is not a terminal)")
+    t.add_argument("--scheduler", default=None, help="train on this Dask scheduler (tls://host:8786) instead of here")
+    g = sub.add_parser("sweep", help="train a grid of configs on a Dask cluster, one saved run per point")
+    add_config_arguments(g)
+    g.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        metavar="FIELD=V1,V2",
+        help="one axis, e.g. --grid beta=0,0.5,1,2,4 --grid latent_dim=2,8",
+    )
+    g.add_argument("--runs-dir", type=Path, default=None, help="where the runs are saved (default CVAE_RUNS_DIR)")
+    g.add_argument("--prefix", default=None, help="run names start with this (default sweep-<date>-<time>)")
+    g.add_argument(
+        "--scheduler",
+        default=None,
+        help="a Dask scheduler to run on (default: CVAE_SCHEDULER, else an embedded cluster of CVAE_WORKERS workers)",
+    )
+    g.add_argument("--quiet", action="store_true", help="no progress display")
     e = sub.add_parser("evaluate", help="held-out -ELBO of a checkpoint, nats per image")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--dataset", choices=DATASET_NAMES, default=None, help="default: the training dataset")
@@ -40,7 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _cluster_settings(args):
+    config = settings()
+    return dataclasses.replace(config, scheduler=args.scheduler) if args.scheduler else config
+
+
 def _train(args) -> int:
+    if args.scheduler:
+        return _train_on_cluster(args)
     from cvae.service.training_run import TrainingRun  # imports PyMC: only for training
     from cvae.training.progress import ProgressBar
 
@@ -63,6 +91,52 @@ def _train(args) -> int:
         )
     )
     return 3 if result.status == "diverged" else 0
+
+
+def _train_on_cluster(args) -> int:
+    from cvae.service.batch import train_on_cluster
+
+    out = Path(args.out)
+    (job,) = train_on_cluster(
+        [(config_from_arguments(args), out.name)], out.parent, _cluster_settings(args), quiet=args.quiet
+    )
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(out),
+                "status": job.status,
+                "message": job.message,
+                "steps": len(job.history),
+                "saved": job.saved,
+            }
+        )
+    )
+    return 0 if job.saved else 3
+
+
+def _sweep(args) -> int:
+    from cvae.service.batch import train_on_cluster
+    from cvae.service.sweep import parse_axis, sweep_configs, sweep_run_name
+
+    axes = dict(parse_axis(text) for text in args.grid)
+    prefix = args.prefix or time.strftime("sweep-%Y%m%d-%H%M%S")
+    runs = [(c, sweep_run_name(prefix, c, axes)) for c in sweep_configs(config_from_arguments(args), axes)]
+    runs_root = args.runs_dir or settings().runs_dir
+    jobs = train_on_cluster(runs, runs_root, _cluster_settings(args), quiet=args.quiet)
+    for job in jobs:
+        print(
+            json.dumps(
+                {
+                    "run": job.name,
+                    "checkpoint": str(runs_root / job.name),
+                    "status": job.status,
+                    "message": job.message,
+                    "steps": len(job.history),
+                    "saved": job.saved,
+                }
+            )
+        )
+    return 0 if all(job.saved for job in jobs) else 3
 
 
 def _evaluate(args) -> int:
@@ -100,9 +174,9 @@ def _warm(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"train": _train, "evaluate": _evaluate, "summary": _summary, "warm": _warm}
+    commands = {"train": _train, "sweep": _sweep, "evaluate": _evaluate, "summary": _summary, "warm": _warm}
     try:
         return commands[args.command](args)
-    except (ConfigError, DatasetError, DownloadError, CheckpointError, SettingsError, ValueError) as err:
+    except (ConfigError, DatasetError, DownloadError, CheckpointError, SettingsError, ClusterError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

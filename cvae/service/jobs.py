@@ -29,6 +29,7 @@ from cvae.store.bundle import BundleError, import_bundle
 from cvae.store.checkpoint import CheckpointError, run_dir
 
 __all__ = ["ACTIVE", "BusyError", "JobRegistry", "NotAllowed", "TrainingJob"]
+RETRY_S = 15.0  # seconds before an unreachable cluster is tried again
 
 
 class BusyError(RuntimeError):
@@ -47,6 +48,7 @@ class JobRegistry:
         sweep(self.runs_root)  # what saves killed with an earlier server left behind
         self.max_queued = max_queued
         self._connect, self._client = connect, None
+        self._failure: tuple[float, cluster.ClusterError | None] = (0.0, None)
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.RLock()
         self._secret = server_secret(self.runs_root)
@@ -61,10 +63,20 @@ class JobRegistry:
 
     @property
     def client(self):
-        """The Dask client, connected on first use; raises ClusterError with a clear message."""
+        """The Dask client, connected on first use; raises ClusterError with a clear message.
+
+        A failure is remembered for RETRY_S: pages ask on every run, and must not each wait out
+        a connection timeout while the scheduler is down."""
         with self._lock:
             if self._client is None:
-                self._client = self._connect()
+                failed_at, error = self._failure
+                if error is not None and time.monotonic() - failed_at < RETRY_S:
+                    raise error
+                try:
+                    self._client = self._connect()
+                except cluster.ClusterError as err:
+                    self._failure = (time.monotonic(), err)
+                    raise
             return self._client
 
     # ---- reading ------------------------------------------------------------------------------
@@ -93,18 +105,21 @@ class JobRegistry:
 
     # ---- starting and stopping ----------------------------------------------------------------
 
-    def start(self, config: TrainConfig, name: str | None = None, *, session: str) -> tuple[TrainingJob, str]:
+    def start(
+        self, config: TrainConfig, name: str | None = None, *, session: str, one_per_session: bool = True
+    ) -> tuple[TrainingJob, str]:
         """Queue a fit of `config` for `session`; returns the job and its owner token.
 
-        Raises BusyError (queue full, or the session has a training already), CheckpointError
-        (a bad or taken run name) or ClusterError (no cluster to run it on)."""
+        Raises BusyError (queue full, or the session has a training already: `one_per_session`
+        False for the teacher's sweeps), CheckpointError (a bad or taken run name) or ClusterError
+        (no cluster to run it on)."""
         job_id = secrets.token_hex(6)
         name = name or f"{config.arch}-{time.strftime('%Y%m%d-%H%M%S')}-{job_id[:4]}"
         path = run_dir(self.runs_root, name)
         client = self.client
         with self._lock:
             active = [j for j in self._jobs.values() if j.active]
-            if any(j.session == session for j in active):
+            if one_per_session and any(j.session == session for j in active):
                 raise BusyError("you already have a training queued or running: stop it or wait for it to finish")
             if len(active) >= self.max_queued:
                 raise BusyError(

@@ -1,0 +1,207 @@
+"""The Dask cluster: the embedded one listens on loopback only and speaks TLS; a teacher's scheduler
+is used with certificates (or explicitly insecure); an unreachable one gives a clear message; the
+command line trains and sweeps on it."""
+
+import dataclasses
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from distributed import LocalCluster
+from distributed.security import Security
+
+from cvae.service.cluster import ClusterError, connect, shutdown
+from cvae.settings import Settings, settings
+from tests.conftest import ROOT, open_app
+
+pytestmark = pytest.mark.slow
+
+
+def _listening(pid: int) -> list[tuple[str, int]]:
+    """(address, port) of every socket listening in process `pid` and its children."""
+    process = psutil.Process(pid)
+    found = []
+    for p in [process, *process.children(recursive=True)]:
+        found += [(c.laddr.ip, c.laddr.port) for c in p.net_connections(kind="inet") if c.status == "LISTEN"]
+    return found
+
+
+def test_the_embedded_cluster_listens_on_loopback_only_and_speaks_tls():
+    from cvae.service import cluster
+
+    client = connect(settings(), workers=1)
+    try:
+        launcher = cluster._launchers[id(client)]
+        info = client.scheduler_info()
+        assert info["address"].startswith("tls://127.0.0.1:")
+        assert all(address.startswith("tls://127.0.0.1:") for address in info["workers"])
+        sockets = _listening(launcher.pid)
+        assert len(sockets) >= 4, sockets  # scheduler, its HTTP routes, a nanny and a worker at least
+        assert {ip for ip, _ in sockets} == {"127.0.0.1"}, sockets
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do: no credentials, no access
+            from distributed import Client
+
+            Client(info["address"], timeout=5, set_as_default=False)
+    finally:
+        shutdown(client)
+    time.sleep(1)
+    assert not psutil.pid_exists(launcher.pid) or psutil.Process(launcher.pid).status() == psutil.STATUS_ZOMBIE
+
+
+@pytest.fixture(scope="module")
+def tls_scheduler(tmp_path_factory):
+    """A 'teacher's' TLS scheduler with one worker, and its certificate files for the settings."""
+    security = Security.temporary()
+    folder = tmp_path_factory.mktemp("tls")
+    files = {}
+    for name, pem in (
+        ("ca", security.tls_ca_file),
+        ("cert", security.tls_client_cert),
+        ("key", security.tls_client_key),
+    ):
+        files[name] = folder / f"{name}.pem"
+        files[name].write_text(pem)
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        protocol="tls://",
+        security=security,
+        dashboard_address="127.0.0.1:0",
+    ) as lab:
+        yield lab.scheduler_address, files
+
+
+def _teacher_settings(address, files) -> Settings:
+    return dataclasses.replace(
+        settings(), scheduler=address, tls_ca=files["ca"], tls_cert=files["cert"], tls_key=files["key"]
+    )
+
+
+def test_a_tls_scheduler_is_used_with_the_certificates_the_settings_name(tls_scheduler, tmp_path):
+    address, files = tls_scheduler
+    client = connect(_teacher_settings(address, files))
+    try:
+        assert client.submit(sum, [1, 2]).result(timeout=30) == 3
+    finally:
+        shutdown(client)
+    other = Security.temporary()
+    for name, pem in (("ca", other.tls_ca_file), ("cert", other.tls_client_cert), ("key", other.tls_client_key)):
+        (tmp_path / f"{name}.pem").write_text(pem)
+    wrong = {name: tmp_path / f"{name}.pem" for name in ("ca", "cert", "key")}
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
+        connect(_teacher_settings(address, wrong))
+
+
+def test_tls_needs_its_certificates_and_tcp_needs_an_explicit_insecure(tmp_path):
+    with pytest.raises(ClusterError, match="CVAE_TLS_CA, CVAE_TLS_CERT, CVAE_TLS_KEY"):
+        connect(dataclasses.replace(settings(), scheduler="tls://127.0.0.1:8786"))
+    with pytest.raises(ClusterError, match="does not exist"):
+        connect(
+            dataclasses.replace(
+                settings(),
+                scheduler="tls://127.0.0.1:8786",
+                tls_ca=tmp_path / "ca.pem",
+                tls_cert=tmp_path / "c.pem",
+                tls_key=tmp_path / "k.pem",
+            )
+        )
+    with pytest.raises(ClusterError, match="CVAE_SCHEDULER_INSECURE=1"):
+        connect(dataclasses.replace(settings(), scheduler="tcp://127.0.0.1:8786"))
+    with pytest.raises(ClusterError, match="must start with tls:// or tcp://"):
+        connect(dataclasses.replace(settings(), scheduler="http://example.org"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_a_clear_message_on_the_train_page(runs_dir, monkeypatch):
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    began = time.monotonic()
+    with pytest.raises(ClusterError, match=f"cannot reach the Dask scheduler at {address}"):
+        connect(dataclasses.replace(settings(), scheduler=address, scheduler_insecure=True))
+    assert time.monotonic() - began < 30
+    monkeypatch.setenv("CVAE_SCHEDULER", address)
+    monkeypatch.setenv("CVAE_SCHEDULER_INSECURE", "1")
+    at = open_app("train")
+    assert any("Training is not available right now" in e.value and address in e.value for e in at.error)
+    began = time.monotonic()
+    at.run()  # the failure is remembered for a while: a rerun does not wait out another timeout
+    assert time.monotonic() - began < 5 and not at.exception
+
+
+def _cli(*args, env=None, timeout=900):
+    return subprocess.run(
+        [sys.executable, "-m", "cvae", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_the_command_line_trains_on_a_teachers_scheduler_and_sweeps(tls_scheduler, tmp_path):
+    import os
+
+    address, files = tls_scheduler
+    env = os.environ | {
+        "CVAE_TLS_CA": str(files["ca"]),
+        "CVAE_TLS_CERT": str(files["cert"]),
+        "CVAE_TLS_KEY": str(files["key"]),
+    }
+    done = _cli(
+        "train", "--scheduler", address, "--epochs", "1", "--batch-size", "400", "--out", tmp_path / "remote", env=env
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == "finished" and result["saved"] and (tmp_path / "remote" / "params.npz").is_file()
+
+    swept = _cli(
+        "sweep",
+        "--scheduler",
+        address,
+        "--grid",
+        "beta=0,1",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "400",
+        "--runs-dir",
+        tmp_path / "runs",
+        "--prefix",
+        "grid",
+        env=env,
+    )
+    assert swept.returncode == 0, swept.stderr
+    lines = [json.loads(line) for line in swept.stdout.strip().splitlines()]
+    assert [line["run"] for line in lines] == ["grid-beta0", "grid-beta1"]
+    assert all(line["saved"] for line in lines)
+    from cvae.store.checkpoint import load_checkpoint
+
+    assert [load_checkpoint(tmp_path / "runs" / line["run"]).config.beta for line in lines] == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        (["beta=0,1,2,3,4", "latent_dim=2,4,8,16,32"], "at most 24"),
+        (["colour=red"], "cannot sweep 'colour'"),
+        (["beta=low"], "beta takes float values"),
+        (["latent_dim=1,2"], "latent_dim must be between"),
+        (["beta"], "looks like beta=0,0.5,1"),
+        (["beta=1,1"], "repeats a value"),
+    ],
+)
+def test_a_bad_sweep_is_refused_before_anything_runs(tmp_path, grid, message):
+    done = _cli("sweep", *[arg for axis in grid for arg in ("--grid", axis)], "--runs-dir", tmp_path)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.iterdir())
