@@ -9,8 +9,10 @@ from cvae.viz.elbo_figures import runs_elbo_figure
 from cvae.viz.latent_figures import latent_map, map_range
 from ui import state
 from ui.components import downloads_ui
+from ui.sweep_ui import sweep_ui
 
 st.title("Compare runs")
+sweep_ui()
 runs = state.saved_runs()
 if not runs:
     st.info("No saved runs yet: train one on the Train page, then compare it here.")
@@ -21,9 +23,9 @@ names = st.multiselect(
     "Runs to compare",
     list(runs),
     default=list(runs)[:2],
-    max_selections=4,
+    max_selections=12,
     key="compare_runs",
-    help="Pick up to four saved runs, e.g. one trained with beta = 0 and one with beta = 1.",
+    help="Pick up to twelve saved runs, e.g. one trained with beta = 0 and one with beta = 1.",
 )
 if not names:
     st.info("Pick one or more runs above.")
@@ -72,29 +74,28 @@ same_range = st.toggle(
     key="compare_same_axes",
     help="Off: each map zooms to its own codes. On: compare the spread directly.",
 )
-mapped = {name: enc for name, (ck, enc) in loaded.items() if ck.config.latent_dim >= 2}
-last = list(mapped)[-1] if mapped else None
-shared = map_range(np.concatenate([enc.mu[:, :2] for enc in mapped.values()])) if same_range and mapped else None
-for column, (name, (ck, enc)) in zip(st.columns(len(loaded)), loaded.items()):
-    with column:
-        st.markdown(f"**{name}** · beta {ck.config.beta:g}")
-        if ck.config.latent_dim < 2:
-            st.info("A 1-D latent space has no 2-D map.")
-            continue
-        x_range, y_range = shared or map_range(enc.mu)
-        figure = latent_map(
-            enc.mu,
-            enc.labels,
-            enc.class_names,
-            x_range=x_range,
-            y_range=y_range,
-            grid_n=2,
-            height=420,
-            prior_contours=True,
-        )
-        figure.update_layout(showlegend=name == last)
-        figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal scales: the prior circle stays round
-        st.plotly_chart(figure, width="stretch", key=f"compare_map_{name}", config={"displaylogo": False})
+mapped = {name: enc for name, (ck, enc) in loaded.items()}
+last = list(mapped)[-1]
+shared = map_range(np.concatenate([enc.mu[:, :2] for enc in mapped.values()])) if same_range else None
+items = list(loaded.items())
+for row in range(0, len(items), 4):  # four maps a row: a sweep of twelve stays readable
+    for column, (name, (ck, enc)) in zip(st.columns(4), items[row : row + 4]):
+        with column:
+            st.markdown(f"**{name}** · beta {ck.config.beta:g} · latent {ck.config.latent_dim}")
+            x_range, y_range = shared or map_range(enc.mu)
+            figure = latent_map(
+                enc.mu,
+                enc.labels,
+                enc.class_names,
+                x_range=x_range,
+                y_range=y_range,
+                grid_n=2,
+                height=420,
+                prior_contours=True,
+            )
+            figure.update_layout(showlegend=name == last)
+            figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal scales: the prior circle stays round
+            st.plotly_chart(figure, width="stretch", key=f"compare_map_{name}", config={"displaylogo": False})
 st.caption(
     "Each dot is a test digit at its q(z|x) mean; the dashed circles hold 39%, 86% and 99% of the "
     "N(0, I) prior. "

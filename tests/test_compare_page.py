@@ -80,3 +80,32 @@ def test_deselecting_everything_and_a_broken_run(runs_root):
     assert not at.exception, at.exception
     assert any("`beta0` cannot be shown" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_only_the_teacher_sees_the_sweep_form(runs_root):
+    at = _compare(1, runs_root)
+    assert not [f for f in at.get("form") if "sweep" in str(f.proto).lower()]
+    assert any("a teacher signed in on the Classroom page can train a whole grid" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_teachers_sweep_trains_on_the_workers_and_lands_in_the_comparison(runs_root):
+    from tests.conftest import wait_until_done
+    from ui import state
+
+    at = _compare(1, runs_root)
+    at.session_state["teacher"] = True
+    at.run()
+    at.multiselect(key="sweep_betas").set_value([0.0, 1.0])
+    at.number_input(key="sweep_epochs").set_value(1)
+    next(b for b in at.button if b.label == "Start the sweep").click().run()
+    assert not at.exception, at.exception
+    jobs = [state.job_registry().get(job_id) for job_id in at.session_state["sweep_jobs"]]
+    assert [job.config.beta for job in jobs] == [0.0, 1.0]
+    for job in jobs:
+        wait_until_done(job, timeout=600)
+    assert all(job.saved for job in jobs), [job.message for job in jobs]
+    at.run()  # the progress fragment's timer never fires under AppTest: a rerun draws what arrived
+    names = {job.name for job in jobs}
+    assert names <= set(state.saved_runs())
+    assert not at.exception
