@@ -3,12 +3,9 @@ from pathlib import Path
 import streamlit as st
 
 import cvae
-from cvae.settings import settings
 from cvae.store.bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
-from cvae.store.teacher_settings import TeacherSettings, check_teacher_code, load_settings, save_settings
+from cvae.store.teacher_settings import TeacherSettings, load_settings, save_settings
 from ui import state
-
-MAX_TRIES = 5  # wrong codes per session before the sign-in form is disabled
 
 st.title("Classroom")
 root = state.runs_root()
@@ -19,23 +16,25 @@ st.markdown(
 )
 st.markdown(f"**Default model:** `{current.default_run or 'pretrained (shipped)'}`")
 
-expected = settings().teacher_code
+gate = state.teacher_gate()
 
 
 def sign_in_ui() -> None:
-    """Password form; a right code makes this session a teacher session."""
-    tries = st.session_state.setdefault("teacher_tries", 0)
-    with st.form("teacher-sign-in"):
+    """Password form; a right code makes this session a teacher session. Wrong codes slow down the
+    next try on the whole server (not per tab), and the code is never shown back."""
+    with st.form("teacher-sign-in", clear_on_submit=True):
         code = st.text_input("Teacher code", type="password", key="teacher_code_input")
-        submitted = st.form_submit_button("Sign in as teacher", disabled=tries >= MAX_TRIES)
-    if tries >= MAX_TRIES:
-        st.error("Too many wrong codes in this session. Open the app in a new tab to try again.")
-    elif submitted and check_teacher_code(code, expected):
+        submitted = st.form_submit_button("Sign in as teacher")
+    if not submitted:
+        return
+    attempt = gate.attempt(code)
+    if attempt.outcome == "signed-in":
         st.session_state["teacher"] = True
         st.rerun()
-    elif submitted:
-        st.session_state["teacher_tries"] = tries + 1
-        st.error("That is not the teacher code.")
+    elif attempt.outcome == "wait":
+        st.error(f"Too many wrong codes on this server: the next try is accepted in {attempt.wait_s:.0f} s.")
+    else:
+        st.error(f"That is not the teacher code. The next try is accepted in {attempt.wait_s:.0f} s.")
 
 
 def teacher_ui(current: TeacherSettings) -> None:
@@ -68,7 +67,7 @@ def teacher_ui(current: TeacherSettings) -> None:
 st.subheader("Teacher")
 if st.session_state.pop("classroom_saved", False):
     st.success("Saved: every session that has not chosen a model of its own now starts on the default model.")
-if expected is None:
+if not gate.enabled:
     st.info(
         "Teacher mode is disabled on this server. To enable it, start the app with a teacher code "
         "in the environment, e.g. `CVAE_TEACHER_CODE='choose-a-code' streamlit run app.py`, and tell "

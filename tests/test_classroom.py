@@ -8,7 +8,7 @@ import pytest
 
 import cvae
 from cvae.store import teacher_settings as classroom
-from cvae.store.teacher_settings import TeacherSettings, check_teacher_code, load_settings, save_settings
+from cvae.store.teacher_settings import TeacherSettings, load_settings, save_settings
 from cvae.training.history import History
 from tests.conftest import open_app
 
@@ -70,15 +70,6 @@ def test_failed_replace_keeps_the_old_file(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["classroom.json"]
 
 
-def test_check_teacher_code():
-    assert check_teacher_code("s3cret", "s3cret")
-    assert check_teacher_code("café", "café")
-    assert not check_teacher_code("s3cre", "s3cret")
-    assert not check_teacher_code("", "s3cret")
-    assert not check_teacher_code("", None) and not check_teacher_code("", "")
-    assert not check_teacher_code("anything", None)
-
-
 def test_default_run_path(tmp_path):
     _save_run(tmp_path / "beta1")
     assert classroom.default_run_path(tmp_path, TeacherSettings("beta1")) == tmp_path / "beta1"
@@ -129,12 +120,32 @@ def test_wrong_code_is_refused(runs, monkeypatch):
     at = _sign_in(monkeypatch, "guess")
     assert not at.exception
     assert any("not the teacher code" in e.value for e in at.error)
+    assert not any("guess" in e.value for e in [*at.error, *at.markdown, *at.caption])  # never echoed
     assert "teacher" not in at.session_state or not at.session_state["teacher"]
     assert not (runs / "classroom.json").exists()
     assert not any(s.key == "classroom_default" for s in at.selectbox)
 
 
+def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
+    import time
+
+    from ui import state
+
+    state._teacher_gate.clear()  # a fresh server
+    first = _sign_in(monkeypatch, "guess")  # tab A: a wrong code
+    assert any("next try is accepted in 1 s" in e.value for e in first.error)
+    second = _sign_in(monkeypatch, "open-sesame")  # tab B, at once, with the right code: it must wait too
+    assert any("Too many wrong codes on this server" in e.value for e in second.error)
+    assert "teacher" not in second.session_state or not second.session_state["teacher"]
+    time.sleep(1.1)
+    third = _sign_in(monkeypatch, "open-sesame")  # a new tab after the wait gets in
+    assert third.session_state["teacher"] is True
+
+
 def test_right_code_sets_the_default_run(runs, monkeypatch):
+    from ui import state
+
+    state._teacher_gate.clear()  # a fresh server: no delay left by earlier tests' wrong codes
     at = _sign_in(monkeypatch, "open-sesame")
     assert not at.exception, at.exception
     assert at.session_state["teacher"] is True

@@ -14,6 +14,7 @@ import cvae
 from cvae.service.cluster import ClusterError, connect
 from cvae.service.evaluation import kl_per_image
 from cvae.service.jobs import JobRegistry
+from cvae.service.teacher_gate import TeacherGate
 from cvae.settings import ROOT, settings
 from cvae.store.bundle import export_bundle
 from cvae.store.teacher_settings import default_run_path, load_settings
@@ -119,6 +120,16 @@ def stop_training(job) -> None:
 
 def is_teacher() -> bool:
     return bool(st.session_state.get("teacher"))
+
+
+def teacher_gate() -> TeacherGate:
+    """The server's one check of the teacher code (its delay after wrong codes is shared by every tab)."""
+    return _teacher_gate(settings().teacher_code)
+
+
+@st.cache_resource
+def _teacher_gate(code: str | None) -> TeacherGate:
+    return TeacherGate(code)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading model...")

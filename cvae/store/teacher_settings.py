@@ -5,7 +5,6 @@ Stored as `runs_root/classroom.json`, written atomically; a missing or damaged f
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -17,7 +16,6 @@ from cvae.store.checkpoint import CheckpointError, run_dir
 __all__ = [
     "SETTINGS_FILE",
     "TeacherSettings",
-    "check_teacher_code",
     "default_run_path",
     "load_settings",
     "save_settings",
@@ -57,13 +55,6 @@ def save_settings(runs_root: Path, settings: TeacherSettings) -> Path:
     """Validate, then write atomically: readers see the old or the new file, never half."""
     _from_dict(runs_root, asdict(settings))
     return write_atomic(Path(runs_root) / SETTINGS_FILE, json.dumps(asdict(settings), indent=2))
-
-
-def check_teacher_code(given: str, expected: str | None) -> bool:
-    """True only when a teacher code is configured and `given` equals it (constant-time compare)."""
-    if not expected or not isinstance(given, str):
-        return False
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
 def default_run_path(runs_root: Path, settings: TeacherSettings) -> Path | None:
