@@ -89,6 +89,9 @@ def _save_run(path, **config):
 
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
+    from ui import state
+
+    state._teacher_gate.clear()  # every test is a fresh server: no delay left by another test's wrong codes
     root = tmp_path / "runs"
     monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
     _save_run(root / "beta0", beta=0.0)
@@ -131,7 +134,6 @@ def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
 
     from ui import state
 
-    state._teacher_gate.clear()  # a fresh server
     first = _sign_in(monkeypatch, "guess")  # tab A: a wrong code
     assert any("next try is accepted in 1 s" in e.value for e in first.error)
     second = _sign_in(monkeypatch, "open-sesame")  # tab B, at once, with the right code: it must wait too
@@ -143,9 +145,6 @@ def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
 
 
 def test_right_code_sets_the_default_run(runs, monkeypatch):
-    from ui import state
-
-    state._teacher_gate.clear()  # a fresh server: no delay left by earlier tests' wrong codes
     at = _sign_in(monkeypatch, "open-sesame")
     assert not at.exception, at.exception
     assert at.session_state["teacher"] is True
