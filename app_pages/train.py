@@ -33,10 +33,15 @@ elif start and config is not None:
 
 others = [j for j in state.job_registry().jobs() if j.active and (job is None or j.id != job.id)]
 if others:
-    st.caption(
-        "Also training on this server (click to watch): "
-        + ", ".join(f"[{j.name}](?job={j.id}) ({j.status}, step {len(j.history)})" for j in others)
-    )
+    st.caption("Also training on this server (watch one, read-only unless it is yours):")
+    for column, other in zip(st.columns(min(len(others), 4)), others[:8]):
+        # a button, not a link: following a job keeps this tab's session (a teacher stays signed in)
+        column.button(
+            f"{other.name} · {other.status} · step {len(other.history)}",
+            key=f"watch-{other.id}",
+            on_click=state.follow_job,
+            args=(other.id,),
+        )
 
 if job is None:
     st.info(

@@ -9,12 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from st_protocol import Session
+from bench.st_protocol import Session
 
 pytestmark = pytest.mark.slow
 

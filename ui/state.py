@@ -89,6 +89,13 @@ def followed_job():
     return job_registry().get(st.query_params.get("job") or st.session_state.get("job"))
 
 
+def follow_job(job_id: str) -> None:
+    """Watch another job in this tab (the URL says which, without an owner token)."""
+    st.session_state["job"] = job_id
+    st.query_params["job"] = job_id
+    st.query_params.pop("owner", None)
+
+
 def owns(job) -> bool:
     """Whether this tab started `job`: it holds the job's owner token (URL or session), not just its id."""
     return job_registry().may_stop(job, token=_owner_token(job))
