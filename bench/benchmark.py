@@ -72,13 +72,14 @@ def child_fit(args) -> dict:
 
 
 def _backend_info() -> dict:
-    from cvae import _backend
+    from cvae.nn import blas, conv_kernels, parallel
 
-    blas = getattr(_backend, "BLAS", None)
+    private = blas.private_blas()
     return {
-        "blas": blas.corename if blas else "numpy",
-        "threads": getattr(_backend, "THREADS", None),
-        "malloc_tuned": getattr(_backend, "MALLOC_TUNED", None),
+        "blas": private.corename if private else "numpy",
+        "threads": parallel.threads(),
+        "winograd": conv_kernels.winograd() is not None,
+        "malloc_tuned": blas.tune_malloc(),
     }
 
 
