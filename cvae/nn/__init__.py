@@ -12,6 +12,10 @@ with warnings.catch_warnings():
     import pytensor
 
 pytensor.config.floatX = "float32"  # unavoidable global: PyMC's updates need float32 shared variables to match
+# The C virtual machine on every PyTensor: "auto" is that on 2.x but Numba on 3.x, which compiles for ~23 s
+# on every new fit and runs our Ops in object mode. A linker or mode set in PYTENSOR_FLAGS is left alone.
+if pytensor.config.linker == "auto" and type(pytensor.config).linker.is_default and pytensor.config.cxx:
+    pytensor.config.linker = "cvm"
 FLOAT = "float32"
 
 __all__ = ["FLOAT"]

@@ -65,22 +65,24 @@ class ConvOp(Op):
         if not ok:
             raise ValueError(f"conv {self.kind} with {g} got inputs of shapes {sa} and {sb}")
 
-    def infer_shape(self, fgraph, node, shapes):
-        (sa, sb), g = shapes, self.geom
+    def infer_shape(self, *args):  # (fgraph, node, shapes) on PyTensor 2, (node, shapes) on 3
+        (sa, sb), g = args[-1], self.geom
         if self.kind == "forward":
             return [(sa[0], g.h_out, g.w_out, sb[3])]
         if self.kind == "adjoint":
             return [(sa[0], g.h_in, g.w_in, sb[2])]
         return [(g.k, g.k, sa[3], sb[3])]
 
-    def grad(self, inputs, output_grads):
-        (a, b), (gz,), g = inputs, output_grads, self.geom
+    def pullback(self, inputs, outputs, cotangents):
+        (a, b), (gz,), g = inputs, cotangents, self.geom
         forward, adjoint, kernel_grad = (ConvOp(kind, g) for kind in ("forward", "adjoint", "kernel_grad"))
         if self.kind == "forward":  # a = x, b = w
             return [adjoint(gz, b), kernel_grad(a, gz)]
         if self.kind == "adjoint":  # a = y, b = w
             return [forward(gz, b), kernel_grad(gz, a)]
         return [adjoint(b, gz), forward(a, gz)]  # a = x, b = y, gz like w
+
+    L_op = pullback  # PyTensor 2 differentiates through L_op, 3 through pullback
 
 
 class MatMulOp(Op):
@@ -100,12 +102,15 @@ class MatMulOp(Op):
         a, b = (np.asarray(v, dtype=dtype) for v in inputs)
         outputs[0][0] = matmul_kernel(a, b)
 
-    def infer_shape(self, fgraph, node, shapes):
+    def infer_shape(self, *args):  # (fgraph, node, shapes) on PyTensor 2, (node, shapes) on 3
+        shapes = args[-1]
         return [(shapes[0][0], shapes[1][1])]
 
-    def grad(self, inputs, output_grads):
-        (a, b), (gz,) = inputs, output_grads
+    def pullback(self, inputs, outputs, cotangents):
+        (a, b), (gz,) = inputs, cotangents
         return [matmul(gz, b.T), matmul(a.T, gz)]
+
+    L_op = pullback  # PyTensor 2 differentiates through L_op, 3 through pullback
 
 
 def matmul(a, b):
