@@ -8,7 +8,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cvae.data.datasets import DATASET_NAMES
+from cvae.model.kinds import MODELS
 from cvae.model.likelihoods import LIKELIHOODS
+from cvae.model.priors import PRIORS
 from cvae.nn.networks import ARCHITECTURES
 from cvae.registry import UnknownName
 
@@ -22,6 +24,7 @@ LIMITS = {
     "seed": (0, 2**31 - 1),
     "beta": (0.0, 100.0),
     "sigma": (1e-3, 10.0),
+    "prior_components": (1, 50),
 }
 
 
@@ -37,29 +40,39 @@ class TrainConfig:
     arch: str = "keras-example"  # a name or alias in cvae.nn.networks.ARCHITECTURES
     latent_dim: int = 2
     likelihood: str = "bernoulli"  # a name in cvae.model.likelihoods.LIKELIHOODS
-    sigma: float = 0.1
+    sigma: float = 0.1  # the Normal likelihood's pixel sd; with learn_sigma, where its fit starts
     beta: float = 1.0
     epochs: int = 5
     batch_size: int = 100
     lr: float = 1e-3
     seed: int = 0
     data_dir: str | None = None
+    model: str = "vae"  # a name in cvae.model.kinds.MODELS (built-in, or registered by your code)
+    conditional: bool = False  # encoder and decoder also read the one-hot label: q(z|x, y), p(x|z, y)
+    prior: str = "standard-normal"  # a name in cvae.model.priors.PRIORS
+    prior_components: int = 10  # K of the mixture prior
+    batch_norm: bool = False  # BatchNorm after every hidden layer
+    learn_sigma: bool = False  # fit the Normal likelihood's sd with the networks
 
     def __post_init__(self) -> None:
         _check_types(self)
         if self.dataset not in DATASET_NAMES:
             raise ConfigError(f"dataset must be one of {', '.join(DATASET_NAMES)}; got {self.dataset!r}")
-        for name, registry in (("arch", ARCHITECTURES), ("likelihood", LIKELIHOODS)):
+        registries = (("arch", ARCHITECTURES), ("likelihood", LIKELIHOODS), ("model", MODELS), ("prior", PRIORS))
+        for name, registry in registries:
             try:  # an alias (e.g. arch "seed", as older runs saved it) becomes the registered name
                 object.__setattr__(self, name, registry.canonical(getattr(self, name)))
             except UnknownName:
+                hint = " (a model of your own is known once the module that registers it is imported)"
                 raise ConfigError(
                     f"{name} must be one of {', '.join(registry.names())}; got {getattr(self, name)!r}"
+                    + (hint if name == "model" else "")
                 ) from None
-        for name in ("latent_dim", "epochs", "batch_size", "seed", "beta", "sigma"):
+        for name in LIMITS:
             _check_range(name, getattr(self, name), *LIMITS[name])
         if not 0.0 < self.lr <= 1.0:
             raise ConfigError(f"lr must be in (0, 1]; got {self.lr!r} (Adam diverges far above 1e-2)")
+        _check_options(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,10 +102,16 @@ def _check_types(config: TrainConfig) -> None:
         "sigma": float,
         "beta": float,
         "lr": float,
+        "model": str,
+        "conditional": bool,
+        "prior": str,
+        "prior_components": int,
+        "batch_norm": bool,
+        "learn_sigma": bool,
     }
     for name, kind in expected.items():
         value = getattr(config, name)
-        ok = isinstance(value, kind) and not isinstance(value, bool)
+        ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
         if kind is float:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             if ok and value != value:  # NaN
@@ -101,6 +120,18 @@ def _check_types(config: TrainConfig) -> None:
             raise ConfigError(f"{name} must be a {kind.__name__}; got {value!r}")
     if config.data_dir is not None and not isinstance(config.data_dir, str):
         raise ConfigError(f"data_dir must be a path string; got {config.data_dir!r}")
+
+
+def _check_options(config: TrainConfig) -> None:
+    """Options that only make sense together."""
+    if config.batch_norm and config.batch_size < 2:
+        raise ConfigError(
+            f"batch_norm needs batch_size >= 2; got {config.batch_size} (a batch of one image has no variance)"
+        )
+    if config.learn_sigma and not LIKELIHOODS[config.likelihood].has_sigma:
+        raise ConfigError(f"learn_sigma needs a likelihood with a sigma (normal); got {config.likelihood!r}")
+    if config.prior != "standard-normal" and not MODELS[config.model].uses_prior:
+        raise ConfigError(f"model {config.model!r} has a prior of its own; prior must stay 'standard-normal'")
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -122,7 +153,13 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--data-dir", default=None, help="directory with the idx files")
+    parser.add_argument("--data-dir", default=None, help="directory with the idx files (labels optional)")
+    parser.add_argument("--model", choices=MODELS.names(), default=d.model, help="a registered model kind")
+    parser.add_argument("--conditional", action="store_true", help="condition encoder and decoder on the label")
+    parser.add_argument("--prior", choices=PRIORS.names(), default=d.prior)
+    parser.add_argument("--prior-components", type=int, default=d.prior_components, help="K of --prior mixture")
+    parser.add_argument("--batch-norm", action="store_true", help="BatchNorm after every hidden layer")
+    parser.add_argument("--learn-sigma", action="store_true", help="fit the normal likelihood's sd (from --sigma)")
 
 
 def config_from_arguments(args: argparse.Namespace, **changes: Any) -> TrainConfig:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, same_padding
+from cvae.nn.layers import AppendLabels, BatchNorm, Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, same_padding
 
 
 def conv2d(x, W, stride, padding):
@@ -40,8 +40,19 @@ ACT = {
 }
 
 
-def layer_forward(layer, x, W=None):
-    """Forward pass of `layer` in float64; `W` overrides the layer's kernel."""
+def layer_forward(layer, x, W=None, *, labels=None, training=False):
+    """Forward pass of `layer` in float64; `W` overrides the layer's kernel; `labels` (B, K) one-hot
+    for AppendLabels; `training`: BatchNorm with the batch's statistics, else the running ones."""
+    if isinstance(layer, AppendLabels):
+        return np.concatenate([x, labels], axis=1)
+    if isinstance(layer, BatchNorm):
+        axes = tuple(range(x.ndim - 1))
+        if training:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+        else:
+            mean, var = layer.running_mean.get_value(), layer.running_var.get_value()
+        normal = (x - mean) / np.sqrt(var + layer.eps)
+        return ACT[layer.activation](normal * layer.gamma.get_value() + layer.beta.get_value())
     if not isinstance(layer, (Flatten, Reshape)):
         W = layer.W.get_value().astype("float64") if W is None else W
     if isinstance(layer, Dense):
@@ -57,9 +68,9 @@ def layer_forward(layer, x, W=None):
     raise TypeError(layer)
 
 
-def network_forward(network, x):
+def network_forward(network, x, *, labels=None, training=False):
     for layer in network.layers:
-        x = layer_forward(layer, x)
+        x = layer_forward(layer, x, labels=labels, training=training)
     return x
 
 

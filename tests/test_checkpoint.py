@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,73 @@ def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
     path = run.save(tmp_path / "run", run.fit())
     checkpoint = load_checkpoint(path)
     assert checkpoint.meta["steps_per_epoch"] == checkpoint.steps_per_epoch == 16
+
+
+PRETRAINED = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
+
+
+def test_the_shipped_model_saved_before_model_kinds_loads_and_explores_unchanged(mnist5k):
+    """assets/pretrained's config.json predates the model options: it loads as the plain VAE with the
+    file's weights, encodes and decodes like the NumPy reference network, and scores as the README says."""
+    from cvae.service.evaluation import evaluate
+    from cvae.service.explorer import Explorer
+    from tests import reference
+
+    meta = json.loads((PRETRAINED / "config.json").read_text())
+    assert "model" not in meta["config"] and "conditional" not in meta["config"]
+    checkpoint = load_checkpoint(PRETRAINED)
+    config = checkpoint.config
+    assert (config.model, config.conditional, config.prior, config.batch_norm, config.learn_sigma) == (
+        "vae",
+        False,
+        "standard-normal",
+        False,
+        False,
+    )
+    with np.load(PRETRAINED / "params.npz") as saved:
+        assert checkpoint.vae.weights().keys() == set(saved.files)
+    explorer = Explorer(checkpoint.vae)
+    x = mnist5k[1].images[:5]
+    mu, _ = explorer.encode(x)
+    out = reference.network_forward(checkpoint.vae.networks.encoder, x.transpose(0, 2, 3, 1).astype(float))
+    np.testing.assert_allclose(mu, out[:, :2], rtol=1e-4, atol=1e-5)
+    logits = reference.network_forward(checkpoint.vae.networks.decoder, mu.astype(float))[..., 0]
+    np.testing.assert_allclose(explorer.decode(mu), 1 / (1 + np.exp(-logits)), atol=1e-5)
+    assert explorer.prior_components()["weights"].tolist() == [1.0]
+    assert evaluate(checkpoint.vae, mnist5k[1].images)["neg_elbo"] == pytest.approx(156.3, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"conditional": True},
+        {"prior": "mixture", "prior_components": 3},
+        {"likelihood": "normal", "learn_sigma": True},
+        {"likelihood": "continuous-bernoulli", "batch_norm": True},
+    ],
+)
+def test_new_models_round_trip_with_their_kind_options_and_parameters(tmp_path, changes):
+    vae = VAE(TrainConfig(seed=6, **changes))
+    for p in vae.params + vae.networks.state:  # every value away from its start, so a lost one shows
+        p.set_value((p.get_value() + np.random.default_rng(0).normal(0, 0.05, p.get_value().shape)).astype("float32"))
+    path = save_checkpoint(tmp_path / "run", vae, _history(), status="finished")
+    meta = json.loads((path / "config.json").read_text())
+    assert {k: meta["config"][k] for k in changes} == changes  # the kind's options are recorded
+    loaded = load_checkpoint(path).vae
+    assert loaded.config == vae.config
+    for name, value in vae.weights().items():
+        np.testing.assert_array_equal(loaded.weights()[name], value)
+    assert loaded.sigma == vae.sigma
+    z = np.random.default_rng(1).normal(size=(3, 2)).astype("float32")
+    labels = np.array([1, 5, 9])
+    np.testing.assert_array_equal(loaded.decode(z, labels), vae.decode(z, labels))
+    for got, expected in zip(loaded.prior_components(), vae.prior_components(), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_run_of_an_unregistered_model_kind_says_what_to_import(tmp_path):
+    path = save_checkpoint(tmp_path / "run", VAE(TrainConfig()), _history())
+    meta = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**meta, "config": {**meta["config"], "model": "my-vae"}}))
+    with pytest.raises(CheckpointError, match="'my-vae'.*registers it"):
+        load_checkpoint(path)

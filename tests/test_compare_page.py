@@ -53,9 +53,13 @@ def test_two_runs_compare_beta(runs_root):
     assert sorted(table["beta"]) == [0.0, 1.0]
     assert list(table.columns) == [
         "run",
+        "model",
         "arch",
         "latent dim",
         "likelihood",
+        "prior",
+        "conditional",
+        "batch norm",
         "beta",
         "epochs",
         "final train -ELBO",

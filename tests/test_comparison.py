@@ -27,9 +27,13 @@ def test_epoch_axis_and_compare_row():
     row = comparison.compare_row("ae", config, History.from_dict(history), 40)
     assert row == {
         "run": "ae",
+        "model": "vae",
         "arch": "keras-example",
         "latent dim": 2,
         "likelihood": "bernoulli",
+        "prior": "standard-normal",
+        "conditional": False,
+        "batch norm": False,
         "beta": 0.0,
         "epochs": 5,
         "final train -ELBO": 100.0,
@@ -46,3 +50,12 @@ def test_differing_fields():
     ]
     assert comparison.differing_fields(rows) == ["beta"]
     assert comparison.differing_fields(rows[:1]) == []
+
+
+def test_the_model_kind_and_options_are_columns():
+    plain = comparison.compare_row("plain", TrainConfig(), History.from_dict(_history()), 40)
+    options = TrainConfig(conditional=True, prior="mixture", prior_components=7, batch_norm=True, likelihood="normal")
+    other = comparison.compare_row("other", options.replace(learn_sigma=True), History.from_dict(_history()), 40)
+    assert other["prior"] == "mixture (K=7)" and other["likelihood"] == "normal, sigma learned"
+    assert other["conditional"] is True and other["batch norm"] is True and other["model"] == "vae"
+    assert comparison.differing_fields([plain, other]) == ["likelihood", "prior", "conditional", "batch norm"]

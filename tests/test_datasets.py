@@ -118,6 +118,16 @@ def test_mnist_only_test_split_present(tmp_path: Path) -> None:
     assert str(tmp_path) in message
 
 
+def test_a_data_dir_with_only_the_images_file_has_no_labels(tmp_path: Path) -> None:
+    images, _ = _write_split(tmp_path, "train", gz=False)
+    (tmp_path / "train-labels-idx1-ubyte").unlink()
+    ds = load_dataset("mnist", "train", data_dir=tmp_path)
+    assert ds.labels is None and len(ds) == N
+    np.testing.assert_array_equal(np.round(ds.images[:, 0] * 255), images)
+    with pytest.raises(DatasetError, match="t10k-images-idx3-ubyte"):  # the images file is still needed
+        load_dataset("mnist", "test", data_dir=tmp_path)
+
+
 def test_fashion_from_data_dir_has_fashion_names(tmp_path: Path) -> None:
     _write_split(tmp_path, "test")
     ds = load_dataset("fashion-mnist", "test", data_dir=tmp_path)

@@ -4,7 +4,8 @@ disk, and corrupt checkpoint files (fuzzed): only a complete checkpoint or a Che
 Covered elsewhere, not repeated here: a download that fails halfway leaves no partial file
 (tests/test_download.py::test_a_failed_download_says_why_and_leaves_nothing[short-read], ::test_disk_full_cleans_up,
 ::test_failed_replacement_keeps_no_partial); a stopped training keeps and saves its model
-(tests/test_jobs.py::test_stop_keeps_the_model_and_saves_it).
+(tests/test_jobs.py::test_stop_from_another_thread_keeps_and_saves_the_model); a worker killed mid-fit
+fails its job and saves nothing (tests/test_jobs.py::test_a_worker_killed_mid_fit_fails_its_job_and_saves_nothing).
 """
 
 from __future__ import annotations
@@ -424,4 +425,5 @@ def test_referenced_fault_tests_exist():
         "def test_failed_replacement_keeps_no_partial",
     ):
         assert name in download
-    assert "def test_stop_keeps_the_model_and_saves_it" in jobs
+    assert "def test_stop_from_another_thread_keeps_and_saves_the_model" in jobs
+    assert "def test_a_worker_killed_mid_fit_fails_its_job_and_saves_nothing" in jobs

@@ -16,10 +16,21 @@ def _captions(at) -> list[str]:
     return [img.caption for element in at.get("image") for img in element.proto.imgs]
 
 
-def _figure(at) -> dict:
-    """The latent map's Plotly spec (the only chart on the page)."""
-    (chart,) = at.get("plotly_chart")
-    return json.loads(chart.proto.spec)
+def _component(at, name: str):
+    (element,) = [c for c in at.get("bidi_component") if c.proto.component_name == name]
+    return element.proto.bytes
+
+
+def _view(at) -> dict:
+    """The JSON the page hands the latent map component each run: pinned point, colouring, overlays."""
+    return json.loads(_component(at, "cvae_latent_map_view"))
+
+
+def _payload_header(at) -> dict:
+    """The header of the map's payload (sent once per model and projection): colourings, density..."""
+    from ui.latent_view import payload_header
+
+    return payload_header(_component(at, "cvae_latent_map"))
 
 
 def test_decoder_mean_beside_a_sample_and_nearest_digits(latent):
@@ -44,29 +55,27 @@ def test_posterior_draws_and_interpolation_between_two_digits(latent):
     assert not latent.exception
     captions = _captions(latent)
     assert "A" in captions and "B" in captions
-    names = [t.get("name") for t in _figure(latent)["data"]]
-    assert "interpolation" in names and "draws from q(z|x)" in names and "q(z|x) 1 sd" in names
+    names = [overlay["name"] for overlay in _view(latent)["overlays"]]
+    assert "interpolation" in names and "draws from q(z|x)" in names and "q(z|x): 1 and 2 sd" in names
 
 
-@pytest.mark.parametrize(
-    "colouring,colourbar", [("posterior spread (mean sd)", "mean sd"), ("KL per image (nats)", "KL (nats)")]
-)
-def test_colour_by_spread_or_kl(latent, colouring, colourbar):
-    latent.radio(key="colouring").set_value(colouring).run()
+@pytest.mark.parametrize("key,colourbar", [("spread", "mean sd"), ("kl", "KL (nats)")])
+def test_colour_by_spread_or_kl(latent, key, colourbar):
+    latent.radio(key="colouring").set_value(key).run()
     assert not latent.exception
-    names = [t.get("name") for t in _figure(latent)["data"]]
-    assert colourbar in names and "0" not in names  # one colour-scaled trace replaces the label traces
+    assert _view(latent)["colouring"] == key  # the browser recolours from the payload it has
+    assert _payload_header(latent)["colourings"][key]["title"] == colourbar
 
 
 def test_prior_contours_and_aggregate_density(latent):
     latent.checkbox(key="show_prior").check().run()
     latent.checkbox(key="show_density").check().run()
     assert not latent.exception
-    traces = _figure(latent)["data"]
-    assert any(t.get("name") == "prior N(0, I): 1, 2, 3 sd" for t in traces)
-    heatmap = next(t for t in traces if t.get("type") == "heatmap")
-    assert heatmap["hoverinfo"] == "skip"  # clicks still reach the grid under it
-    assert traces[0]["name"] == "click-grid"
+    view = _view(latent)
+    assert any(overlay["name"] == "prior N(0, I): 1, 2, 3 sd" for overlay in view["overlays"])
+    assert view["density"] is True
+    density = _payload_header(latent)["density"]
+    assert density["nx"] > 10 and density["ny"] > 10  # the aggregate posterior on a grid, drawn under the dots
 
 
 def test_train_page_replays_the_active_models_timeline(runs_dir):

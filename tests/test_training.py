@@ -140,3 +140,32 @@ def test_training_step_is_float32_end_to_end(mnist5k, arch):
     assert not wide
     assert sum(isinstance(node.op, (ConvOp, MatMulOp)) for node in nodes) >= 10  # the fast Ops are in the graph
     assert np.isfinite(float(step()))
+
+
+def test_beta_and_the_learning_rate_are_shared_variables_of_the_compiled_step(mnist5k):
+    """A KL warm-up or a learning-rate schedule sets their values between steps: no recompile."""
+    trainer = Trainer(_tiny(beta=0.5, lr=2e-3), mnist5k[0].images[:500])
+    assert float(trainer.beta.get_value()) == 0.5 and np.isclose(float(trainer.learning_rate.get_value()), 2e-3)
+    step = trainer.step_function()
+    inputs = {i.variable for i in step.maker.inputs}
+    assert trainer.beta in inputs and trainer.learning_rate in inputs
+
+    def warm_up(approx, losses, i):
+        trainer.beta.set_value(np.float32(min(1.0, i / 10)))
+
+    result = trainer.fit(callbacks=[warm_up])
+    h = result.history
+    assert result.status == "finished"
+    # step i ran with the beta set after step i - 1, and its history row says so
+    for row in (1, 5, 9):
+        np.testing.assert_allclose(h.neg_elbo[row] - h.reconstruction[row], row / 10 * h.kl[row], rtol=1e-5)
+
+
+def test_a_conditional_fit_feeds_each_batch_its_labels(mnist5k):
+    train_set = mnist5k[0]
+    trainer = Trainer(_tiny(conditional=True), train_set.images[:500], labels=train_set.labels[:500])
+    rows = trainer._next_batch(3)
+    trainer._feed(3)
+    np.testing.assert_array_equal(trainer._labels.get_value().argmax(1), train_set.labels[:500][rows])
+    with pytest.raises(ConfigError, match="labels for"):
+        Trainer(_tiny(conditional=True), train_set.images[:500], labels=train_set.labels[:400])

@@ -148,8 +148,8 @@ def _load(path: str, stamp: float) -> cvae.Checkpoint:
 def _encode(path: str, stamp: float) -> EncodedSet:
     checkpoint = _load(path, stamp)
     data = cvae.load_split(checkpoint.config, "test")
-    mu, sd = checkpoint.vae.encode(data.images)
-    kl = kl_per_image(mu, sd)
+    mu, sd = checkpoint.vae.encode(data.images, data.labels)  # a conditional VAE needs each digit's label
+    kl = kl_per_image(mu, sd, checkpoint.vae)  # Monte Carlo for the mixture prior
     for array in (mu, sd, kl):
         array.setflags(write=False)
     return EncodedSet(data.images, data.labels, mu, sd, kl, data.class_names)

@@ -6,7 +6,9 @@ import streamlit as st
 
 from cvae import DATASET_NAMES, ConfigError, TrainConfig
 from cvae.config import LIMITS
+from cvae.model.kinds import MODELS
 from cvae.model.likelihoods import LIKELIHOODS
+from cvae.model.priors import PRIORS
 from cvae.nn.networks import ARCHITECTURES
 
 PRESET = {
@@ -19,6 +21,12 @@ PRESET = {
     "cfg_batch": 100,
     "cfg_lr": 3e-3,
     "cfg_seed": 0,
+    "cfg_model": "vae",
+    "cfg_conditional": False,
+    "cfg_prior": "standard-normal",
+    "cfg_components": 10,
+    "cfg_batch_norm": False,
+    "cfg_learn_sigma": False,
 }
 DEFAULTS = {**PRESET, "cfg_epochs": TrainConfig().epochs, "cfg_lr": TrainConfig().lr}
 
@@ -65,6 +73,33 @@ def config_ui() -> tuple[TrainConfig | None, str]:
     batch_size = c.number_input("Batch size", *LIMITS["batch_size"], key="cfg_batch")
     lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="cfg_lr")
     seed = c.number_input("Seed", *LIMITS["seed"], key="cfg_seed")
+    d, e, f = st.columns(3)
+    model = d.selectbox(
+        "Model",
+        MODELS.names(),
+        key="cfg_model",
+        help=" ".join(f"{n}: {MODELS[n].description}." for n in MODELS),
+    )
+    conditional = d.checkbox(
+        "Conditional on the label (CVAE)",
+        key="cfg_conditional",
+        help="Encoder and decoder also read the digit's label: z keeps the style, the label the content.",
+    )
+    prior = e.selectbox(
+        "Prior p(z)",
+        PRIORS.names(),
+        key="cfg_prior",
+        help=" ".join(f"{n}: {PRIORS[n].description}." for n in PRIORS),
+    )
+    components = e.number_input(
+        "Mixture components K", *LIMITS["prior_components"], key="cfg_components", help="used by the mixture prior"
+    )
+    batch_norm = f.checkbox(
+        "BatchNorm", key="cfg_batch_norm", help="normalise every hidden layer; needs a batch size of at least 2"
+    )
+    learn_sigma = f.checkbox(
+        "Learn sigma", key="cfg_learn_sigma", help="fit the normal likelihood's pixel sd with the networks"
+    )
     name = st.text_input(
         "Run name (optional)", "", max_chars=60, help="letters, digits, '.', '_' and '-'; blank for an automatic name"
     )
@@ -79,6 +114,12 @@ def config_ui() -> tuple[TrainConfig | None, str]:
             batch_size=int(batch_size),
             lr=float(lr),
             seed=int(seed),
+            model=model,
+            conditional=bool(conditional),
+            prior=prior,
+            prior_components=int(components),
+            batch_norm=bool(batch_norm),
+            learn_sigma=bool(learn_sigma),
         )
     except ConfigError as err:
         st.error(str(err))

@@ -74,16 +74,17 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images ``(N, 1, 28, 28)`` float32 in [0, 1] (read-only) with int64 labels ``(N,)``."""
+    """Images ``(N, 1, 28, 28)`` float32 in [0, 1] (read-only) with int64 labels ``(N,)``, or None
+    for a ``data_dir`` that holds only the images file."""
 
     name: str
     split: str
     images: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray | None
     class_names: tuple[str, ...]
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.images)
 
 
 def _idx_names(split: str) -> tuple[str, str]:
@@ -91,12 +92,13 @@ def _idx_names(split: str) -> tuple[str, str]:
     return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
 
 
-def _find_local(directory: Path, split: str) -> tuple[Path, Path]:
+def _find_local(directory: Path, split: str) -> tuple[Path, Path | None]:
+    """The split's images file and its labels file, or None for the labels: they are optional."""
     found = []
     for base in _idx_names(split):
         candidates = [directory / base, directory / f"{base}.gz"]
         path = next((p for p in candidates if p.is_file()), None)
-        if path is None:
+        if path is None and not found:
             raise DatasetError(
                 f"{split} split file not found in {directory}: looked for " + " and ".join(c.name for c in candidates)
             )
@@ -116,15 +118,20 @@ def _fetch_remote(
     return paths[0], paths[1]
 
 
-def _read_pair(name: str, split: str, images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_pair(
+    name: str, split: str, images_path: Path, labels_path: Path | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     try:
-        images, labels = read_idx(images_path), read_idx(labels_path)
+        images = read_idx(images_path)
+        labels = None if labels_path is None else read_idx(labels_path)
     except IdxError as e:
         raise DatasetError(f"{name} {split}: {e}") from e
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DatasetError(
             f"{images_path}: expected uint8 images of shape (N, 28, 28), got {images.dtype} {images.shape}"
         )
+    if labels is None:
+        return images, None
     if labels.dtype.kind not in "iu" or labels.ndim != 1 or len(labels) != len(images):
         raise DatasetError(
             f"{labels_path}: expected {len(images)} labels to match {images_path.name}, "
@@ -178,8 +185,10 @@ def _load_cached(
         images, labels = _read_pair(name, split, *paths)
     pixels = images.astype(np.float32) / np.float32(255.0)
     pixels.setflags(write=False)
-    labels.setflags(write=False)
-    return Dataset(name, split, pixels[:, None], labels.view(), _CLASS_NAMES[name])
+    if labels is not None:
+        labels.setflags(write=False)
+        labels = labels.view()
+    return Dataset(name, split, pixels[:, None], labels, _CLASS_NAMES[name])
 
 
 def load_dataset(
@@ -193,7 +202,8 @@ def load_dataset(
 ) -> Dataset:
     """Load one split of a dataset; arrays are cached and read-only.
 
-    ``data_dir`` reads local IDX files (plain or ``.gz``). Otherwise
+    ``data_dir`` reads local IDX files (plain or ``.gz``; without a labels file the labels are
+    None, which only a conditional model minds). Otherwise
     ``fashion-mnist`` uses the Debian copy when present, and downloads go to
     ``cache_dir/<name>/`` from ``mirrors[name]`` (a base URL) or the default
     mirror. ``checksums`` maps a ``.gz`` file name to the md5 expected in

@@ -19,6 +19,8 @@ from cvae.nn.ops import ConvOp, matmul
 
 __all__ = [
     "ACTIVATIONS",
+    "AppendLabels",
+    "BatchNorm",
     "Conv2D",
     "Conv2DTranspose",
     "Dense",
@@ -241,3 +243,58 @@ class Conv2DTranspose(_Convolution):
     def __call__(self, x):
         out = conv2d_transpose(x, self.W, self._out_hw, self.stride, self.padding)
         return self._act(out + self.b)
+
+
+class BatchNorm(Layer):
+    """(B, ..., C) -> same shape: per-channel normalisation, gamma * x + beta, the activation (Ioffe &
+    Szegedy 2015). Training mode uses the batch's statistics and, given `updates`, adds the rules that
+    move the running ones (`state`) toward them; evaluation mode (the default) uses the running ones."""
+
+    def __init__(
+        self, input_shape: Shape, *, activation: str = "linear", momentum: float = 0.9, eps: float = 1e-3, name: str
+    ):
+        self.name, self.input_shape, self.activation = name, tuple(input_shape), activation
+        self.momentum, self.eps = momentum, eps
+        self._act = _activation(activation)
+        ones, zeros = np.ones(self.input_shape[-1]), np.zeros(self.input_shape[-1])  # one per channel
+        self.gamma, self.beta = self._shared("gamma", ones), self._shared("beta", zeros)
+        self.running_mean, self.running_var = self._shared("running_mean", zeros), self._shared("running_var", ones)
+        self.params, self.state = [self.gamma, self.beta], [self.running_mean, self.running_var]
+
+    def output_shape(self) -> Shape:
+        return self.input_shape
+
+    def __call__(self, x, *, training: bool = False, updates: dict | None = None):
+        if training:
+            axes = tuple(range(x.ndim - 1))  # batch and space: one mean and variance per channel
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            if updates is not None:
+                n = x.shape[0].astype(FLOAT) * int(np.prod(self.input_shape[:-1]))
+                unbiased, m = var * n / pt.maximum(n - 1, 1), self.momentum  # running var: unbiased, as PyTorch
+                updates[self.running_mean] = (m * self.running_mean + (1 - m) * mean).astype(FLOAT)
+                updates[self.running_var] = (m * self.running_var + (1 - m) * unbiased).astype(FLOAT)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return self._act((x - mean) * (self.gamma / pt.sqrt(var + self.eps)) + self.beta)
+
+    def folded(self) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluation mode as one per-channel affine map x * scale + shift (before the activation)."""
+        scale = self.gamma.get_value() / np.sqrt(self.running_var.get_value() + self.eps)
+        return scale.astype(FLOAT), (self.beta.get_value() - self.running_mean.get_value() * scale).astype(FLOAT)
+
+
+class AppendLabels(Layer):
+    """(B, n) and one-hot labels (B, K) -> (B, n + K): what follows is conditioned on the label."""
+
+    def __init__(self, input_shape: Shape, n_labels: int, *, name: str):
+        if len(input_shape) != 1:
+            raise ValueError(f"{name}: AppendLabels needs a flat input (features,); got {input_shape}")
+        self.name, self.input_shape, self.n_labels, self.params = name, tuple(input_shape), n_labels, []
+
+    def output_shape(self) -> Shape:
+        return (self.input_shape[0] + self.n_labels,)
+
+    def __call__(self, x, labels):
+        if labels is None:
+            raise ValueError(f"{self.name}: this network is conditioned on labels (one-hot, {self.n_labels})")
+        return pt.concatenate([x, pt.cast(labels, x.dtype)], axis=1)

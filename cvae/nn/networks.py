@@ -1,7 +1,9 @@
 """Encoder and decoder networks, and the registry of architectures every layer of the project reads.
 
 `ARCHITECTURES["keras-example"]` (alias "classroom", the default: small and fast) and
-`ARCHITECTURES["pymc3-example"]` (alias "seed": the 2016 PyMC3 example's network).
+`ARCHITECTURES["pymc3-example"]` (alias "seed": the 2016 PyMC3 example's network). Both take the
+options of `NetworkOptions`: a one-hot label appended to the encoder's features and to z (a
+conditional VAE), and BatchNorm after every hidden layer.
 """
 
 from __future__ import annotations
@@ -11,22 +13,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Layer, Reshape
+from cvae.nn.layers import AppendLabels, BatchNorm, Conv2D, Conv2DTranspose, Dense, Flatten, Layer, Reshape
 from cvae.registry import Registry
 
-__all__ = ["ARCHITECTURES", "Architecture", "Network", "Networks", "build_networks", "summary_rows"]
+__all__ = [
+    "ARCHITECTURES",
+    "Architecture",
+    "Network",
+    "NetworkOptions",
+    "Networks",
+    "build_networks",
+    "summary_rows",
+]
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """`n_labels` > 0: encoder and decoder also read a one-hot label; `batch_norm`: BatchNorm after
+    every hidden layer (the layer itself then has no activation: BatchNorm applies it)."""
+
+    n_labels: int = 0
+    batch_norm: bool = False
 
 
 class Network:
-    """A stack of layers applied in order; `params` in layer order, dotted names."""
+    """A stack of layers applied in order; `params` (trained) and `state` (BatchNorm's running
+    statistics) in layer order, dotted names."""
 
     def __init__(self, name: str, layers: list[Layer]):
         self.name, self.layers = name, layers
         self.params = [p for layer in layers for p in layer.params]
+        self.state = [s for layer in layers for s in getattr(layer, "state", ())]
 
-    def __call__(self, x):
+    def __call__(self, x, *, labels=None, training: bool = False, updates: dict | None = None):
+        """`labels` (B, n_labels) one-hot for AppendLabels; `training`/`updates` for BatchNorm."""
         for layer in self.layers:
-            x = layer(x)
+            if isinstance(layer, AppendLabels):
+                x = layer(x, labels)
+            elif isinstance(layer, BatchNorm):
+                x = layer(x, training=training, updates=updates)
+            else:
+                x = layer(x)
         return x
 
     @property
@@ -37,11 +64,11 @@ class Network:
 class _Stack:
     """Builds a layer list while tracking the running output shape."""
 
-    def __init__(self, prefix: str, input_shape: tuple[int, ...], rng: np.random.Generator):
-        self.prefix, self.shape, self.rng, self.layers = prefix, input_shape, rng, []
+    def __init__(self, prefix: str, input_shape: tuple[int, ...], rng: np.random.Generator, options: NetworkOptions):
+        self.prefix, self.shape, self.rng, self.options, self.layers = prefix, input_shape, rng, options, []
 
     def add(self, cls: Callable[..., Layer], label: str, *args, **kwargs) -> _Stack:
-        if cls in (Flatten, Reshape):
+        if cls in (Flatten, Reshape, AppendLabels, BatchNorm):  # nothing random to initialise
             layer = cls(self.shape, *args, name=f"{self.prefix}.{label}", **kwargs)
         else:
             layer = cls(self.shape, *args, rng=self.rng, name=f"{self.prefix}.{label}", **kwargs)
@@ -49,49 +76,65 @@ class _Stack:
         self.shape = layer.output_shape()
         return self
 
+    def hidden(self, cls: Callable[..., Layer], label: str, *args, activation: str, **kwargs) -> _Stack:
+        """A hidden layer; with batch norm: the layer, then BatchNorm "<label>.bn" with the activation."""
+        if not self.options.batch_norm:
+            return self.add(cls, label, *args, activation=activation, **kwargs)
+        return self.add(cls, label, *args, activation="linear", **kwargs).add(
+            BatchNorm, f"{label}.bn", activation=activation
+        )
 
-def _pymc3_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Layer], list[Layer]]:
+    def labels(self) -> _Stack:
+        """Append the one-hot label to the (flat) features here, when the networks are conditional."""
+        return self.add(AppendLabels, "labels", self.options.n_labels) if self.options.n_labels else self
+
+
+def _pymc3_example(latent_dim: int, rng: np.random.Generator, options: NetworkOptions) -> tuple[list, list]:
     """The 2016 PyMC3 example's network (1,680,457 + 128,199 parameters at latent 2)."""
     enc = (
-        _Stack("enc", (28, 28, 1), rng)
-        .add(Conv2D, "conv1", 1, 2, activation="relu")
-        .add(Conv2D, "conv2", 64, 2, stride=2, activation="relu")
-        .add(Conv2D, "conv3", 64, 3, activation="relu")
-        .add(Conv2D, "conv4", 64, 3, activation="relu")
+        _Stack("enc", (28, 28, 1), rng, options)
+        .hidden(Conv2D, "conv1", 1, 2, activation="relu")
+        .hidden(Conv2D, "conv2", 64, 2, stride=2, activation="relu")
+        .hidden(Conv2D, "conv3", 64, 3, activation="relu")
+        .hidden(Conv2D, "conv4", 64, 3, activation="relu")
         .add(Flatten, "flatten")
-        .add(Dense, "dense1", 128, activation="relu")
+        .labels()
+        .hidden(Dense, "dense1", 128, activation="relu")
         .add(Dense, "out", 2 * latent_dim)
     )
     dec = (
-        _Stack("dec", (latent_dim,), rng)
-        .add(Dense, "dense1", latent_dim, activation="relu")
-        .add(Dense, "dense2", 64 * 14 * 14, activation="relu")
+        _Stack("dec", (latent_dim,), rng, options)
+        .labels()
+        .hidden(Dense, "dense1", latent_dim, activation="relu")
+        .hidden(Dense, "dense2", 64 * 14 * 14, activation="relu")
         .add(Reshape, "reshape", (14, 14, 64))
-        .add(Conv2DTranspose, "deconv1", 64, 3, activation="relu")
-        .add(Conv2DTranspose, "deconv2", 64, 3, activation="relu")
-        .add(Conv2DTranspose, "deconv3", 64, 2, stride=2, padding="valid", activation="relu")
+        .hidden(Conv2DTranspose, "deconv1", 64, 3, activation="relu")
+        .hidden(Conv2DTranspose, "deconv2", 64, 3, activation="relu")
+        .hidden(Conv2DTranspose, "deconv3", 64, 2, stride=2, padding="valid", activation="relu")
         .add(Conv2D, "out", 1, 2)
     )
     return enc.layers, dec.layers
 
 
-def _keras_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Layer], list[Layer]]:
+def _keras_example(latent_dim: int, rng: np.random.Generator, options: NetworkOptions) -> tuple[list, list]:
     """A small strided network (Keras VAE example shape) that trains in seconds and clusters well."""
     enc = (
-        _Stack("enc", (28, 28, 1), rng)
-        .add(Conv2D, "conv1", 16, 3, stride=2, activation="relu")
-        .add(Conv2D, "conv2", 32, 3, stride=2, activation="relu")
+        _Stack("enc", (28, 28, 1), rng, options)
+        .hidden(Conv2D, "conv1", 16, 3, stride=2, activation="relu")
+        .hidden(Conv2D, "conv2", 32, 3, stride=2, activation="relu")
         .add(Flatten, "flatten")
-        .add(Dense, "dense1", 64, activation="relu")
+        .labels()
+        .hidden(Dense, "dense1", 64, activation="relu")
         .add(Dense, "out", 2 * latent_dim)
     )
     dec = (
-        _Stack("dec", (latent_dim,), rng)
-        .add(Dense, "dense1", 64, activation="relu")
-        .add(Dense, "dense2", 7 * 7 * 32, activation="relu")
+        _Stack("dec", (latent_dim,), rng, options)
+        .labels()
+        .hidden(Dense, "dense1", 64, activation="relu")
+        .hidden(Dense, "dense2", 7 * 7 * 32, activation="relu")
         .add(Reshape, "reshape", (7, 7, 32))
-        .add(Conv2DTranspose, "deconv1", 32, 3, stride=2, activation="relu")
-        .add(Conv2DTranspose, "deconv2", 16, 3, stride=2, activation="relu")
+        .hidden(Conv2DTranspose, "deconv1", 32, 3, stride=2, activation="relu")
+        .hidden(Conv2DTranspose, "deconv2", 16, 3, stride=2, activation="relu")
         .add(Conv2D, "out", 1, 3)
     )
     return enc.layers, dec.layers
@@ -99,9 +142,9 @@ def _keras_example(latent_dim: int, rng: np.random.Generator) -> tuple[list[Laye
 
 @dataclass(frozen=True)
 class Architecture:
-    """An encoder/decoder pair: `build(latent_dim, rng)` -> (encoder layers, decoder layers)."""
+    """An encoder/decoder pair: `build(latent_dim, rng, options)` -> (encoder layers, decoder layers)."""
 
-    build: Callable[[int, np.random.Generator], tuple[list[Layer], list[Layer]]]
+    build: Callable[[int, np.random.Generator, NetworkOptions], tuple[list[Layer], list[Layer]]]
     description: str
 
 
@@ -125,26 +168,32 @@ class Networks:
     encoder: Network
     decoder: Network
     latent_dim: int
+    n_labels: int = 0  # > 0: both networks also read a one-hot label (B, n_labels)
 
     @property
     def params(self) -> list:
         return self.encoder.params + self.decoder.params
 
-    def encode(self, images):
-        """images (B, 1, 28, 28) -> (mu, rho) each (B, latent); sd = softplus(rho)."""
-        out = self.encoder(images.dimshuffle(0, 2, 3, 1))
+    @property
+    def state(self) -> list:
+        """BatchNorm's running statistics: saved with the weights, updated by training, never by the gradient."""
+        return self.encoder.state + self.decoder.state
+
+    def encode(self, images, labels=None, *, training: bool = False, updates: dict | None = None):
+        """images (B, 1, 28, 28) [, one-hot labels (B, n_labels)] -> (mu, rho) each (B, latent); sd = softplus(rho)."""
+        out = self.encoder(images.dimshuffle(0, 2, 3, 1), labels=labels, training=training, updates=updates)
         return out[:, : self.latent_dim], out[:, self.latent_dim :]
 
-    def decode_logits(self, z):
-        """z (B, latent) -> decoder output (B, 1, 28, 28) before the output nonlinearity."""
-        return self.decoder(z).dimshuffle(0, 3, 1, 2)
+    def decode_logits(self, z, labels=None, *, training: bool = False, updates: dict | None = None):
+        """z (B, latent) [, one-hot labels] -> decoder output (B, 1, 28, 28) before the output nonlinearity."""
+        return self.decoder(z, labels=labels, training=training, updates=updates).dimshuffle(0, 3, 1, 2)
 
 
-def build_networks(arch: str, latent_dim: int, seed: int) -> Networks:
+def build_networks(arch: str, latent_dim: int, seed: int, options: NetworkOptions = NetworkOptions()) -> Networks:
     """Fresh, seeded encoder and decoder for `arch` (a name or alias in ARCHITECTURES)."""
     rng = np.random.default_rng(seed)
-    enc, dec = ARCHITECTURES[arch].build(latent_dim, rng)
-    return Networks(Network("encoder", enc), Network("decoder", dec), latent_dim)
+    enc, dec = ARCHITECTURES[arch].build(latent_dim, rng, options)
+    return Networks(Network("encoder", enc), Network("decoder", dec), latent_dim, options.n_labels)
 
 
 def summary_rows(network: Network) -> list[dict]:

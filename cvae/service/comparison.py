@@ -11,7 +11,7 @@ from cvae.training.history import History
 
 __all__ = ["SETTING_COLUMNS", "compare_row", "differing_fields", "epoch_axis"]
 
-SETTING_COLUMNS = ("arch", "latent dim", "likelihood", "beta", "epochs")
+SETTING_COLUMNS = ("model", "arch", "latent dim", "likelihood", "prior", "conditional", "batch norm", "beta", "epochs")
 
 
 def epoch_axis(steps: Sequence[int], steps_per_epoch: int) -> np.ndarray:
@@ -20,13 +20,18 @@ def epoch_axis(steps: Sequence[int], steps_per_epoch: int) -> np.ndarray:
 
 
 def compare_row(name: str, config: TrainConfig, history: History, steps_per_epoch: int) -> dict:
-    """One table row: the settings that shape the latent map and the last epoch's mean -ELBO and KL."""
+    """One table row: the model kind and options and the settings that shape the latent map, and the
+    last epoch's mean -ELBO and KL."""
     final = {key: history.final(key, steps_per_epoch) for key in ("neg_elbo", "kl")}
     return {
         "run": name,
+        "model": config.model,
         "arch": config.arch,
         "latent dim": config.latent_dim,
-        "likelihood": config.likelihood,
+        "likelihood": config.likelihood + (", sigma learned" if config.learn_sigma else ""),
+        "prior": config.prior + (f" (K={config.prior_components})" if config.prior == "mixture" else ""),
+        "conditional": config.conditional,
+        "batch norm": config.batch_norm,
         "beta": config.beta,
         "epochs": config.epochs,
         "final train -ELBO": None if final["neg_elbo"] is None else round(final["neg_elbo"], 2),

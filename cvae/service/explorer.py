@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from cvae.model.vae import VAE, grid_points
+from cvae.model.vae import N_LABELS, VAE, grid_points
 from cvae.nn.networks import summary_rows
 
 __all__ = ["Explorer"]
 
 
 class Explorer:
-    """Encode, decode, sample and traverse the latent space of one trained VAE."""
+    """Encode, decode, sample and traverse the latent space of one trained VAE.
+
+    `labels` (class indices (N,), one index for all, or label weights (N, 10)) condition a
+    conditional model and are ignored by the others. A conditional model needs them to encode;
+    without them it decodes to the mean over all ten labels and samples pixels under a random one.
+    """
 
     def __init__(self, vae: VAE):
         self.vae = vae
@@ -20,43 +25,79 @@ class Explorer:
     def latent_dim(self) -> int:
         return self.vae.latent_dim
 
-    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 1, 28, 28) -> means and sds of q(z|x), each (N, latent)."""
-        return self.vae.encode(images)
+    @property
+    def conditional(self) -> bool:
+        return self.vae.conditional
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
+    def encode(self, images: np.ndarray, labels=None) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 1, 28, 28) -> means and sds of q(z|x [, y]), each (N, latent)."""
+        return self.vae.encode(images, labels)
+
+    def decode(self, z: np.ndarray, labels=None) -> np.ndarray:
         """(N, latent) -> mean images (N, 28, 28) in [0, 1]."""
-        return self.vae.decode(z)
+        return self.vae.decode(z, labels)
 
-    def reconstruct(self, images: np.ndarray) -> np.ndarray:
+    def decode_as_each_label(self, z: np.ndarray) -> np.ndarray:
+        """One code z (latent,) decoded as every label of a conditional model: (10, 28, 28), label k
+        at index k. The same z is the same style; the label sets the content."""
+        if not self.conditional:
+            raise ValueError("decoding as each label needs a conditional model")
+        points = np.repeat(np.asarray(z, np.float32).reshape(1, -1), N_LABELS, axis=0)
+        return self.decode(points, np.arange(N_LABELS))
+
+    def infer_labels(self, images: np.ndarray) -> np.ndarray:
+        """A conditional model's most likely label of each image (N,): the generative model as a classifier."""
+        from cvae.service.evaluation import label_scores
+
+        return np.argmax(label_scores(self.vae, images), axis=1)
+
+    def reconstruct(self, images: np.ndarray, labels=None) -> np.ndarray:
         """Decode each image's posterior mean: (N, 1, 28, 28) -> (N, 28, 28)."""
-        return self.decode(self.encode(images)[0])
+        return self.decode(self.encode(images, labels)[0], labels)
 
-    def sample_posterior(self, images: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    def sample_posterior(self, images: np.ndarray, n: int, seed: int = 0, labels=None) -> np.ndarray:
         """n draws from q(z|x) per image: (N, n, latent)."""
-        mu, sd = self.encode(images)
+        mu, sd = self.encode(images, labels)
         eps = np.random.default_rng(seed).standard_normal((len(mu), n, self.latent_dim))
         return (mu[:, None, :] + sd[:, None, :] * eps).astype(mu.dtype)
 
-    def sample_pixels(self, z: np.ndarray, seed: int = 0) -> np.ndarray:
-        """One draw from p(x|z) per point (Bernoulli pixels or Normal noise): (N, 28, 28)."""
-        return self.vae.likelihood.sample(self.decode(z), self.vae.config.sigma, np.random.default_rng(seed))
+    def sample_prior(self, n: int, seed: int = 0) -> np.ndarray:
+        """n draws from the model's prior p(z) (N(0, I), the learned mixture, a kind's own): (n, latent)."""
+        return self.vae.sample_prior(n, seed)
+
+    def prior_components(self) -> dict[str, np.ndarray] | None:
+        """The prior's Gaussian components for the map: "weights" (K,), "means" and "sds" (K, latent);
+        N(0, I) is one component. None when the model kind has a prior of its own."""
+        components = self.vae.prior_components()
+        return None if components is None else dict(zip(("weights", "means", "sds"), components, strict=True))
+
+    def sample_pixels(self, z: np.ndarray, seed: int = 0, labels=None) -> np.ndarray:
+        """One draw from p(x|z [, y]) per point (Bernoulli pixels, Normal noise, continuous Bernoulli grey
+        levels): (N, 28, 28). A conditional model without labels draws y ~ uniform first."""
+        rng = np.random.default_rng(seed)
+        if self.conditional and labels is None:
+            labels = rng.integers(N_LABELS, size=len(np.atleast_2d(z)))
+        return self.vae.likelihood.sample(self.vae.decode_logits(z, labels), self.vae.sigma, rng)
 
     def grid_points(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
         """(n*n, latent) points of an n x n grid over [-extent, extent]^2 in z1, z2 (see `grid_points`)."""
         return grid_points(self.latent_dim, n, extent, center)
 
-    def decode_grid(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
+    def decode_grid(
+        self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None, label: int | None = None
+    ) -> np.ndarray:
         """The decoded manifold as one (n*28, n*28) mosaic (the seed's 10 x 10 over [-2, 2]^2)."""
-        return self.vae.decode_grid(n, extent, center)
+        return self.vae.decode_grid(n, extent, center, label)
 
-    def interpolate(self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    def interpolate(
+        self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10, label: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Straight path from z_a to z_b: points (steps, latent) and their decodes (steps, 28, 28)."""
         if steps < 2:
             raise ValueError(f"steps must be >= 2; got {steps}")
         t = np.linspace(0.0, 1.0, steps)[:, None]
         path = ((1 - t) * np.asarray(z_a, float) + t * np.asarray(z_b, float)).astype(np.float32)
-        return path, self.decode(path)
+        return path, self.decode(path, label)
 
     @staticmethod
     def nearest(codes: np.ndarray, z: np.ndarray, k: int = 5) -> np.ndarray:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from cvae.config import TrainConfig
 from cvae.data.datasets import load_split
 from cvae.store.checkpoint import save_checkpoint
@@ -29,8 +31,10 @@ class TrainingRun:
     def prepare(cls, config: TrainConfig) -> TrainingRun:
         """Load the data and build the PyMC model; nothing is compiled yet."""
         data, probe = load_split(config, "train"), load_split(config, "test")
-        trainer = Trainer(config, data.images)
-        timeline = Timeline(trainer.vae, probe.images[:PROBE_SIZE], probe.labels[:PROBE_SIZE])
+        trainer = Trainer(config, data.images, labels=data.labels)
+        # a data_dir without a labels file: the probe digits' labels are unknown (-1)
+        probe_labels = probe.labels if probe.labels is not None else np.full(len(probe), -1)
+        timeline = Timeline(trainer.vae, probe.images[:PROBE_SIZE], probe_labels[:PROBE_SIZE])
         return cls(trainer, timeline)
 
     def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:

@@ -57,7 +57,7 @@ class Timeline:
 
     def take(self, step: int) -> None:
         began = time.perf_counter()
-        mu = self.vae.encode(self.images)[0][:, :2].astype(np.float32)
+        mu = self.vae.encode(self.images, self.labels)[0][:, :2].astype(np.float32)  # a conditional VAE needs y
         manifold = to_uint8(self.vae.decode_grid(GRID, EXTENT))
         snapshot = Snapshot(step, began - self._started, mu, manifold)
         with self._lock:

@@ -2,9 +2,12 @@
 
 Callbacks follow PyMC's protocol `(approx, losses, i)`; raising StopIteration
 ends the fit and keeps what was learned. The history is in nats per image:
-`neg_elbo` is PyMC's own loss divided by the batch size, `kl` the closed-form
-KL of the batch's q(z|x), and `reconstruction` = neg_elbo - beta * kl, an
-unbiased estimate of E_q[-log p(x|z)] from the same Monte Carlo draw.
+`neg_elbo` is PyMC's own loss divided by the batch size, `kl` the batch's
+KL(q(z|x) || p(z)) (closed form for N(0, I), a Monte Carlo draw for other priors),
+and `reconstruction` = neg_elbo - beta * kl, an unbiased estimate of E_q[-log p(x|z)].
+
+beta and the learning rate are shared variables fed to KLqp and Adam: a KL warm-up or a
+learning-rate schedule sets their values between steps, with no recompile.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import pymc as pm
 import pytensor
 
 from cvae.config import ConfigError, TrainConfig
-from cvae.model.pymc_model import analytic_kl, build_model
-from cvae.model.vae import VAE
+from cvae.model.kinds import Batch
+from cvae.model.pymc_model import build_model, training_side_graphs
+from cvae.model.vae import VAE, one_hot
 from cvae.nn import FLOAT
 from cvae.training.history import History, Plan, Progress, steps_per_epoch
 
@@ -42,49 +46,66 @@ class TrainResult:
 
 
 class Trainer:
-    """One fit of `config` on `images`: builds the PyMC model, then `fit()` runs it."""
+    """One fit of `config` on `images` (N, 1, 28, 28) [and their `labels` (N,), which a conditional
+    model needs]: builds the PyMC model, then `fit()` runs it."""
 
-    def __init__(self, config: TrainConfig, images: np.ndarray, *, vae: VAE | None = None):
+    def __init__(
+        self, config: TrainConfig, images: np.ndarray, *, labels: np.ndarray | None = None, vae: VAE | None = None
+    ):
         n_images = len(images)
         if config.batch_size > n_images:
             raise ConfigError(f"batch_size {config.batch_size} is larger than the {n_images} training images")
+        if config.conditional and labels is None:
+            where = f" in {config.data_dir}" if config.data_dir else ""
+            raise ConfigError(
+                f"conditional needs labels, and the {config.dataset} training images{where} have none "
+                "(no train-labels-idx1-ubyte file): train without --conditional"
+            )
+        if labels is not None and len(labels) != n_images:
+            raise ConfigError(f"{len(labels)} labels for {n_images} training images")
         self.config = config
         self.vae = vae or VAE(config)
         self.data = self.vae.prepare(images)
+        self.labels = one_hot(labels, n_images) if self.vae.conditional else None  # (N, 10), fed with the images
         self.steps_per_epoch = steps_per_epoch(n_images, config.batch_size)
         self.total_steps = config.epochs * self.steps_per_epoch
         self.plan = Plan(self.total_steps, self.steps_per_epoch, config.batch_size)
         self.history = History()
         self._batch_order = np.random.default_rng(config.seed)
         self._order: np.ndarray = np.empty(0, dtype=int)
-        self._batch = pytensor.shared(self._next_batch(0), name="x_batch")
+        first = self._next_batch(0)
+        self._batch = pytensor.shared(self.data[first], name="x_batch")
+        self._labels = pytensor.shared(self.labels[first], name="y_batch") if self.vae.conditional else None
         self._kl = pytensor.shared(np.asarray(0.0, dtype=FLOAT), name="batch_kl")
-        self.vae_model = build_model(
-            self.vae.networks,
-            self._batch,
-            batch_size=config.batch_size,
-            likelihood=config.likelihood,
-            sigma=config.sigma,
-            random_seed=config.seed,
-        )
-        self.inference = pm.KLqp(self.vae_model.approx, beta=config.beta)
+        self.beta = pytensor.shared(np.asarray(config.beta, dtype=FLOAT), name="beta")
+        self.learning_rate = pytensor.shared(np.asarray(config.lr, dtype=FLOAT), name="learning_rate")
+        batch = Batch(self._batch, self._labels, config.batch_size)
+        self.vae_model = build_model(self.vae, batch, random_seed=config.seed)
+        self._batch_kl, self._running_stats = training_side_graphs(self.vae, self.vae_model, batch, seed=config.seed)
+        self.inference = pm.KLqp(self.vae_model.approx, beta=self.beta)
         self._started = self._first_step_at = 0.0
 
     def _next_batch(self, step: int) -> np.ndarray:
-        """Images for `step` (0-based): a fresh seeded permutation every epoch, last partial batch dropped."""
+        """Indices for `step` (0-based): a fresh seeded permutation every epoch, last partial batch dropped."""
         within = step % self.steps_per_epoch
         if within == 0:
             self._order = self._batch_order.permutation(len(self.data))
         b = self.config.batch_size
-        return self.data[self._order[within * b : (within + 1) * b]]
+        return self._order[within * b : (within + 1) * b]
+
+    def _feed(self, step: int) -> None:
+        rows = self._next_batch(step)
+        self._batch.set_value(self.data[rows])
+        if self._labels is not None:
+            self._labels.set_value(self.labels[rows])
 
     def _objective_args(self) -> dict:
-        """What PyMC's fit compiles into the step: Adam over q's and the networks' parameters,
-        and the batch's closed-form KL stored on the side for the history."""
+        """What PyMC's fit compiles into the step: Adam over q's and the model's parameters, the
+        batch's KL stored on the side for the history, and BatchNorm's running statistics."""
         return {
-            "obj_optimizer": pm.adam(learning_rate=self.config.lr),
-            "more_obj_params": self.vae.networks.params,
-            "more_updates": {self._kl: analytic_kl(self.vae_model.mu, self.vae_model.rho).mean().astype(FLOAT)},
+            "obj_optimizer": pm.adam(learning_rate=self.learning_rate),
+            "more_obj_params": self.vae.params,
+            "more_updates": {self._kl: self._batch_kl.mean().astype(FLOAT), **self._running_stats},
         }
 
     def step_function(self, **compile_kwargs):
@@ -104,9 +125,10 @@ class Trainer:
                 self._first_step_at = now
             loss = float(losses[-1]) / self.config.batch_size
             guard(loss)
-            self.history.append(i, loss, float(self._kl.get_value()), self.config.beta, now - self._started)
+            beta = float(self.beta.get_value())
+            self.history.append(i, loss, float(self._kl.get_value()), beta, now - self._started)
             if i < self.total_steps:
-                self._batch.set_value(self._next_batch(i))
+                self._feed(i)
 
         def stop_on_request(approx, losses, i):
             if stop_event is not None and stop_event.is_set():
@@ -177,6 +199,7 @@ def train(
     *,
     callbacks: Iterable[Callback] = (),
     stop_event: threading.Event | None = None,
+    labels: np.ndarray | None = None,
 ) -> TrainResult:
-    """Fit a fresh model of `config` to `images` (N, 1, 28, 28)."""
-    return Trainer(config, images).fit(callbacks, stop_event)
+    """Fit a fresh model of `config` to `images` (N, 1, 28, 28) [and their labels (N,)]."""
+    return Trainer(config, images, labels=labels).fit(callbacks, stop_event)

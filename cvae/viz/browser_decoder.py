@@ -3,13 +3,18 @@
 One definition drives both sides: the spec is read off the decoder's own layer objects (their
 kinds, shapes, paddings and activations), never copied by hand, and `ui/latent_map/decoder.js`
 interprets it. Format "cvae-decoder/1" (channels-last, offsets and counts in float32 elements
-of the weight buffer):
+of the weight buffer, whose length is "n_floats"):
 
 - dense: y = act(x @ W + b), W (in, units) row-major
 - reshape: to (H, W, C)
 - conv2d: cross-correlation, W (k, k, C, O), input zero-padded by pad_top rows and pad_left columns
 - conv2d_transpose: the adjoint of that conv2d, W (k, k, O, C): input pixel (i, j) adds
   x[i, j, :] @ W[u, v].T to output (i*s + u - pad_top, j*s + v - pad_left)
+- affine: y = act(x * scale + shift) per channel (last axis): BatchNorm with its running
+  statistics folded in, scale = gamma / sqrt(var + eps), shift = beta - mean * scale
+
+"conditioning" K > 0: a conditional decoder reads [z, one-hot label] (latent_dim + K numbers).
+"output": "sigmoid" (Bernoulli, Normal) or "continuous-bernoulli-mean", 1/(1 - e^-t) - 1/t.
 """
 
 from __future__ import annotations
@@ -17,12 +22,23 @@ from __future__ import annotations
 import numpy as np
 
 from cvae.model.vae import VAE
-from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Layer, Reshape, same_padding
+from cvae.nn.layers import (
+    AppendLabels,
+    BatchNorm,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    Flatten,
+    Layer,
+    Reshape,
+    same_padding,
+)
 
 __all__ = ["FORMAT", "DecoderExportError", "export_decoder"]
 
 FORMAT = "cvae-decoder/1"
-_OUTPUTS = {"bernoulli": "sigmoid", "normal": "sigmoid"}  # likelihood -> how the browser maps logits to pixel means
+# likelihood -> how the browser maps logits to pixel means
+_OUTPUTS = {"bernoulli": "sigmoid", "normal": "sigmoid", "continuous-bernoulli": "continuous-bernoulli-mean"}
 
 
 class DecoderExportError(ValueError):
@@ -37,21 +53,25 @@ def export_decoder(vae: VAE) -> tuple[dict, bytes]:
     chunks: list[np.ndarray] = []
 
     def put(param) -> list[int]:
-        array = np.ascontiguousarray(param.get_value(), dtype="<f4").ravel()
+        value = param.get_value() if hasattr(param, "get_value") else param
+        array = np.ascontiguousarray(value, dtype="<f4").ravel()
         offset = sum(len(c) for c in chunks)
         chunks.append(array)
         return [offset, len(array)]
 
-    layers = [_layer_spec(layer, put) for layer in vae.networks.decoder.layers]
+    decoder = vae.networks.decoder.layers
+    conditioning = decoder[0].n_labels if decoder and isinstance(decoder[0], AppendLabels) else 0
+    layers = [_layer_spec(layer, put) for layer in decoder[1 if conditioning else 0 :]]
     spec = {
         "format": FORMAT,
         "latent_dim": vae.latent_dim,
-        "conditioning": 0,
+        "conditioning": conditioning,
         "output": _OUTPUTS[likelihood],
         "output_shape": [28, 28, 1],
         "layers": layers,
     }
     weights = np.concatenate(chunks) if chunks else np.zeros(0, "<f4")
+    spec["n_floats"] = int(weights.size)  # the browser refuses a weights buffer of another length
     return spec, weights.tobytes()
 
 
@@ -65,6 +85,9 @@ def _layer_spec(layer: Layer, put) -> dict:
             "W": put(layer.W),
             "b": put(layer.b),
         }
+    if isinstance(layer, BatchNorm):
+        scale, shift = layer.folded()
+        return {"type": "affine", "activation": layer.activation, "scale": put(scale), "shift": put(shift)}
     if isinstance(layer, Reshape):
         return {"type": "reshape", "shape": list(layer.target)}
     if isinstance(layer, Flatten):
