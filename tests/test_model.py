@@ -65,7 +65,7 @@ def _pymc_loss(vae, x, labels, beta):
     """PyMC's KLqp loss with z at q's mean (deterministic)."""
     y = None if labels is None else pytensor.shared(one_hot(labels, len(x)))
     model = build_model(vae, Batch(pytensor.shared(x), y, len(x)), random_seed=0)
-    inference = pm.KLqp(model.approx, beta=beta)
+    inference = pm.variational.KLqp(model.approx, beta=beta)
     objective = inference.objective.op.apply(inference.objective.tf)
     return pytensor.function([], model.approx.set_size_and_deterministic(objective, 1, 1))()
 

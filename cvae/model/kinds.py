@@ -6,7 +6,7 @@ per-image latent z, and the encoder outputs (mu, rho) that make q(z|x) = N(mu, s
 Register it by name in `MODELS`; `TrainConfig(model=name)` (CLI `--model name`) then trains,
 saves, loads, evaluates and explores it like the built-in one:
 
-- training: `pm.KLqp` on the model, with q amortized by the encoder (`cvae.model.pymc_model`);
+- training: `pm.variational.KLqp` on the model, with q amortized by the encoder (`cvae.model.pymc_model`);
 - evaluation (ELBO, importance-weighted bound) and prior sampling read log p(x|z), log p(z) and
   forward draws of z off the PyMC model itself, so a new kind needs no formulas of its own;
 - the explorer draws the prior's Gaussian components on the map when the kind `uses_prior`.

@@ -57,7 +57,7 @@ def amortized_model(vae, batch: Batch, *, training: bool) -> AmortizedModel:
 
 
 def build_model(vae, batch: Batch, *, random_seed: int | None = None) -> VAEModel:
-    """The training-mode model over `batch` and its amortized q(z|x): what `pm.KLqp` fits."""
+    """The training-mode model over `batch` and its amortized q(z|x): what `pm.variational.KLqp` fits."""
     built = amortized_model(vae, batch, training=True)
     approx = pm.MeanField(
         params={"mu": built.mu.flatten(), "rho": built.rho.flatten()}, model=built.model, random_seed=random_seed

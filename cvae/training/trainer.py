@@ -82,7 +82,7 @@ class Trainer:
         batch = Batch(self._batch, self._labels, config.batch_size)
         self.vae_model = build_model(self.vae, batch, random_seed=config.seed)
         self._batch_kl, self._running_stats = training_side_graphs(self.vae, self.vae_model, batch, seed=config.seed)
-        self.inference = pm.KLqp(self.vae_model.approx, beta=self.beta)
+        self.inference = pm.variational.KLqp(self.vae_model.approx, beta=self.beta)
         self._started = self._first_step_at = 0.0
 
     def _next_batch(self, step: int) -> np.ndarray:
