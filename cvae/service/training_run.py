@@ -18,6 +18,7 @@ from cvae.data.datasets import load_split
 from cvae.store.checkpoint import save_checkpoint
 from cvae.training.timeline import PROBE_SIZE, Timeline, timeline_arrays
 from cvae.training.trainer import Callback, Trainer, TrainResult
+from cvae.training.trainer_cache import TrainerCache
 
 __all__ = ["TrainingRun"]
 
@@ -28,10 +29,13 @@ class TrainingRun:
     timeline: Timeline  # the first PROBE_SIZE test digits, snapshotted while training
 
     @classmethod
-    def prepare(cls, config: TrainConfig) -> TrainingRun:
-        """Load the data and build the PyMC model; nothing is compiled yet."""
+    def prepare(cls, config: TrainConfig, trainers: TrainerCache | None = None) -> TrainingRun:
+        """Load the data and build the PyMC model (or borrow a compiled one from `trainers`)."""
         data, probe = load_split(config, "train"), load_split(config, "test")
-        trainer = Trainer(config, data.images, labels=data.labels)
+        if trainers is None:
+            trainer = Trainer(config, data.images, labels=data.labels)
+        else:
+            trainer = trainers.borrow(config, data.images, data.labels)
         # a data_dir without a labels file: the probe digits' labels are unknown (-1)
         probe_labels = probe.labels if probe.labels is not None else np.full(len(probe), -1)
         timeline = Timeline(trainer.vae, probe.images[:PROBE_SIZE], probe_labels[:PROBE_SIZE])

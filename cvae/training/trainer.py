@@ -12,7 +12,6 @@ learning-rate schedule sets their values between steps, with no recompile.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor
+from pymc.pytensorf import reseed_rngs
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.tensor.random.type import RandomGeneratorType
 
 from cvae.config import ConfigError, TrainConfig
 from cvae.model.kinds import Batch
@@ -29,7 +31,17 @@ from cvae.model.vae import VAE, one_hot
 from cvae.nn import FLOAT
 from cvae.training.history import History, Plan, Progress, steps_per_epoch
 
-__all__ = ["Callback", "History", "Progress", "TrainResult", "Trainer", "train"]
+__all__ = ["Callback", "History", "Progress", "TrainResult", "Trainer", "graph_key", "train"]
+
+# The config fields that change nothing in the compiled step: the data fed to it, and values held in
+# shared variables (beta, the learning rate) or set before it runs (the seed's initial weights).
+_NOT_IN_GRAPH = ("dataset", "data_dir", "epochs", "seed", "beta", "lr")
+
+
+def graph_key(config: TrainConfig) -> tuple:
+    """What a compiled training step depends on: two configs with the same key can share one."""
+    return tuple((k, v) for k, v in sorted(config.to_dict().items()) if k not in _NOT_IN_GRAPH)
+
 
 Callback = Callable[[object, np.ndarray, int], None]
 
@@ -52,6 +64,24 @@ class Trainer:
     def __init__(
         self, config: TrainConfig, images: np.ndarray, *, labels: np.ndarray | None = None, vae: VAE | None = None
     ):
+        self.vae = vae or VAE(config)
+        self._take(config, images, labels)
+        first = self._next_batch(0)
+        self._batch = pytensor.shared(self.data[first], name="x_batch")
+        self._labels = pytensor.shared(self.labels[first], name="y_batch") if self.vae.conditional else None
+        self._kl = pytensor.shared(np.asarray(0.0, dtype=FLOAT), name="batch_kl")
+        self.beta = pytensor.shared(np.asarray(config.beta, dtype=FLOAT), name="beta")
+        self.learning_rate = pytensor.shared(np.asarray(config.lr, dtype=FLOAT), name="learning_rate")
+        batch = Batch(self._batch, self._labels, config.batch_size)
+        self.vae_model = build_model(self.vae, batch, random_seed=config.seed)
+        self._batch_kl, self._running_stats = training_side_graphs(self.vae, self.vae_model, batch, seed=config.seed)
+        self.inference = pm.variational.KLqp(self.vae_model.approx, beta=self.beta)
+        self._step = None  # compiled on the first fit, then kept: see rearm()
+        self._initial: dict = {}
+        self._rngs: list = []
+
+    def _take(self, config: TrainConfig, images: np.ndarray, labels: np.ndarray | None) -> None:
+        """Check and hold one fit's config and data: the plan, a fresh history, the batch order."""
         n_images = len(images)
         if config.batch_size > n_images:
             raise ConfigError(f"batch_size {config.batch_size} is larger than the {n_images} training images")
@@ -64,7 +94,6 @@ class Trainer:
         if labels is not None and len(labels) != n_images:
             raise ConfigError(f"{len(labels)} labels for {n_images} training images")
         self.config = config
-        self.vae = vae or VAE(config)
         self.data = self.vae.prepare(images)
         self.labels = one_hot(labels, n_images) if self.vae.conditional else None  # (N, 10), fed with the images
         self.steps_per_epoch = steps_per_epoch(n_images, config.batch_size)
@@ -73,17 +102,28 @@ class Trainer:
         self.history = History()
         self._batch_order = np.random.default_rng(config.seed)
         self._order: np.ndarray = np.empty(0, dtype=int)
-        first = self._next_batch(0)
-        self._batch = pytensor.shared(self.data[first], name="x_batch")
-        self._labels = pytensor.shared(self.labels[first], name="y_batch") if self.vae.conditional else None
-        self._kl = pytensor.shared(np.asarray(0.0, dtype=FLOAT), name="batch_kl")
-        self.beta = pytensor.shared(np.asarray(config.beta, dtype=FLOAT), name="beta")
-        self.learning_rate = pytensor.shared(np.asarray(config.lr, dtype=FLOAT), name="learning_rate")
-        batch = Batch(self._batch, self._labels, config.batch_size)
-        self.vae_model = build_model(self.vae, batch, random_seed=config.seed)
-        self._batch_kl, self._running_stats = training_side_graphs(self.vae, self.vae_model, batch, seed=config.seed)
-        self.inference = pm.variational.KLqp(self.vae_model.approx, beta=self.beta)
         self._started = self._first_step_at = 0.0
+
+    def rearm(self, config: TrainConfig, images: np.ndarray, *, labels: np.ndarray | None = None) -> None:
+        """Make this trainer a fresh one for `config` (same `graph_key`), keeping its compiled step.
+
+        Compiling the step is most of the time to a fit's first ELBO point (~2 s warm); a worker
+        that trains one student's config after another's reuses it. Everything the step updates
+        goes back to how a new trainer for `config` starts: the weights to `config.seed`'s
+        initialisation, the optimizer's state to zero, the random streams reseeded.
+        """
+        if graph_key(config) != graph_key(self.config):
+            raise ValueError(f"a trainer for {graph_key(self.config)} cannot train {graph_key(config)}")
+        self._take(config, images, labels)
+        for variable, value in self._initial.items():
+            variable.set_value(value.copy())
+        self.vae.config = config
+        self.vae.set_weights(VAE(config).weights())
+        self.beta.set_value(np.asarray(config.beta, dtype=FLOAT))
+        self.learning_rate.set_value(np.asarray(config.lr, dtype=FLOAT))
+        if self._rngs:
+            reseed_rngs(self._rngs, config.seed)
+        self._feed(0)
 
     def _next_batch(self, step: int) -> np.ndarray:
         """Indices for `step` (0-based): a fresh seeded permutation every epoch, last partial batch dropped."""
@@ -109,10 +149,33 @@ class Trainer:
         }
 
     def step_function(self, **compile_kwargs):
-        """The compiled training step that `fit` runs, on its own (for profiling and graph checks)."""
+        """A compiled training step like the one `fit` runs, on its own (for profiling and graph checks)."""
         return self.inference.objective.step_function(
             score=True, compile_kwargs=compile_kwargs or None, **self._objective_args()
         )
+
+    def compiled_step(self):
+        """The step `fit` runs, compiled once; its starting state is kept for `rearm`."""
+        if self._step is None:
+            step = self.step_function()
+            shared = [v for v in step.get_shared() if isinstance(v, SharedVariable)]
+            self._rngs = [v for v in shared if isinstance(v.type, RandomGeneratorType)]
+            self._initial = {v: np.array(v.get_value(), copy=True) for v in shared if v not in self._rngs}
+            reseed_rngs(self._rngs, self.config.seed)  # as rearm does: a reused step draws what a new one would
+            self._step = step
+        return self._step
+
+    def _iterate(self, callbacks: list[Callback]) -> None:
+        """PyMC's fit loop (`Inference._iterate_with_loss`) over the kept step: loss, then callbacks."""
+        step, approx = self.compiled_step(), self.inference.approx
+        losses = np.full(self.total_steps, np.nan)
+        for i in range(self.total_steps):
+            loss = step()
+            if np.isnan(loss):
+                raise FloatingPointError("NaN occurred in optimization")
+            losses[i] = loss
+            for callback in callbacks:
+                callback(approx, losses[: i + 1], i + 1)
 
     def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
         """Run the whole fit; returns what was learned even if stopped or diverged."""
@@ -135,15 +198,10 @@ class Trainer:
                 raise StopIteration("stopped on request")
 
         self._started = time.perf_counter()
-        pymc_log = logging.getLogger("pymc.variational.inference")
-        level, pymc_log.level = pymc_log.level, logging.WARNING  # its summary is per batch, not per image
         try:
-            self.inference.fit(
-                self.total_steps,
-                **self._objective_args(),
-                callbacks=[record, stop_on_request, *callbacks],
-                progressbar=False,
-            )
+            self._iterate([record, stop_on_request, *callbacks])
+        except StopIteration:
+            pass  # a callback asked to stop: keep what was learned
         except (FloatingPointError, _Diverged) as err:
             guard.restore()
             status = "diverged"
@@ -151,8 +209,6 @@ class Trainer:
                 f"training diverged at step {len(self.history) + 1} ({_first_line(err)}); "
                 f"kept the parameters of step {guard.good_step}. Try a smaller learning rate."
             )
-        finally:
-            pymc_log.level = level
         if status == "finished" and len(self.history) < self.total_steps:
             status, message = "stopped", f"stopped at step {len(self.history)} of {self.total_steps}"
         end = time.perf_counter()
