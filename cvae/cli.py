@@ -141,11 +141,14 @@ def _sweep(args) -> int:
 
 def _evaluate(args) -> int:
     from cvae.service.evaluation import evaluate
+    from cvae.service.latent_stats import latent_stats
 
     checkpoint = load_checkpoint(args.checkpoint)
     dataset = args.dataset or checkpoint.config.dataset
     data = load_dataset(dataset, args.split, data_dir=args.data_dir)
-    result = evaluate(checkpoint.vae, data.images, iw=args.iw, seed=args.seed)
+    # a conditional model: bounds on -log p(x|y) given the labels (evaluate(..., labels=None) sums y out)
+    result = evaluate(checkpoint.vae, data.images, labels=data.labels, iw=args.iw, seed=args.seed)
+    result |= latent_stats(checkpoint.vae, data.images, labels=data.labels).as_json()  # active_units, kl_per_dim
     print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": dataset, "split": args.split, **result}))
     return 0
 
