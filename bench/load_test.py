@@ -1,31 +1,35 @@
-"""Load test: many browser sessions decoding on the Latent page while a training runs.
+"""Load test: a class of students pinning points on the Latent page's map, idle and while a training runs.
 
-    python3 bench/load_test.py [--sessions 30] [--decodes 5] [--idle-decodes 15] [--no-training]
+    python3 bench/load_test.py [--sessions 30] [--interval 2] [--duration 60] [--no-training] [--epochs 300]
 
-A real `streamlit run app.py` on 127.0.0.1 (runs in a temporary CVAE_RUNS_DIR) and Debian's headless
-chromium driven by Playwright, one browser context (= one Streamlit session) per simulated user.
-Each decode is timed in the page, from the keydown that moves the focused z1 slider one step to
-the moment the decoded image's caption ("decoded at z = ...") and picture have both changed.
-The server's own CPU time is read from /proc around the rounds: with every simulated user's
-browser on the same machine, it tells how much of a loaded latency is the server's.
+A real `streamlit run app.py` on 127.0.0.1 (temporary CVAE_RUNS_DIR). Every student is a tab simulated
+at the websocket level by bench/st_protocol.py, not a browser, so the machine's CPU goes to the server:
+each opens /latent, reads the map's payload from its own component element (the digits' map points)
+and then pins a point every --interval seconds (+-25% jitter, staggered starts), alternating empty
+space and a digit: exactly the BackMsg the map component sends on a click, a v2 trigger "pin" with
+{uv, z, index, label}. A pin's latency runs from sending it to the end of the fragment run that
+answers it. Phase 1 ("idle"): no training. Phase 2 ("training"): one more tab opens the Train page,
+sets the epochs and presses Start training, as a student would, and stays open (its live fragment
+reruns every 0.5 s); the students pin for --duration more seconds while the training runs on whatever
+engine the tree has. Every pin must be answered, no tab may show an error or be dropped, the server
+log must hold no traceback, and the training must still be fitting at the end (it is then stopped).
 
-1. idle: one session, no training: `--idle-decodes` decodes one after the other.
-2. `--sessions` sessions open /latent together; one round in which every session presses the key
-   at (nearly) the same moment, without training; then a training is started from the Train page
-   (a browser session, as a teacher would) and waited for until it is fitting, and `--decodes`
-   more rounds run while it fits ("loaded").
-After the rounds every page is checked for Streamlit exceptions and error boxes, the server log for
-tracebacks, and the training is stopped (it keeps its model). Loopback only, bounded in time
-(`--budget-s`); results go to artifacts/load_test.json.
+Validated against a real browser: tests/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers
+captures the BackMsg Chromium sends for a click on the map and checks that it reruns the map's fragment
+with the trigger st_protocol builds (widget id, event, the value's keys PIN_KEYS); bench/st_protocol.py itself
+was checked against Chromium's frames (same BackMsgs, same bytes back; its docstring). Results go to
+artifacts/load_test.json, with the load average (the machine is shared) and the server's CPU and memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
+import random
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -34,292 +38,253 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import e2e_support as e2e  # noqa: E402  (server and browser helpers shared with the e2e tests)
+from bench.st_protocol import Session  # noqa: E402
+from tests import e2e_support as e2e  # noqa: E402
 
 OUT = ROOT / "artifacts" / "load_test.json"
-
-# Arms one timed decode: t0 at the next keydown, t1 once caption and image both differ from now.
-JS_INSTALL = r"""
-() => {
-  if (window.__load) return true;
-  const s = window.__load = {armed: false, t0: null, t1: null, oldCaption: null, oldSrc: null};
-  const decoded = () => {
-    for (const c of document.querySelectorAll('[data-testid="stImageCaption"]')) {
-      const text = c.innerText.trim();
-      if (text.startsWith('decoded at z =')) return [text, c.parentElement.querySelector('img')];
-    }
-    return [null, null];
-  };
-  s.snapshot = () => { const [c, img] = decoded(); return [c, img ? img.src : null]; };
-  window.addEventListener('keydown', () => { if (s.armed && s.t0 === null) s.t0 = performance.now(); }, true);
-  const check = () => {
-    if (!s.armed || s.t0 === null || s.t1 !== null) return;
-    const [caption, src] = s.snapshot();
-    if (caption && src && caption !== s.oldCaption && src !== s.oldSrc) { s.t1 = performance.now(); s.armed = false; }
-  };
-  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true,
-                                                      attributes: true, attributeFilter: ['src']});
-  setInterval(check, 10);
-  return true;
-}
-"""
-JS_ARM = """() => { const s = window.__load; [s.oldCaption, s.oldSrc] = s.snapshot();
-  s.t0 = null; s.t1 = null; s.armed = true; return s.oldCaption; }"""
-JS_DONE = "() => window.__load.t1 !== null"
-JS_ELAPSED = "() => window.__load.t1 - window.__load.t0"
-JS_ERRORS = """() => Array.from(document.querySelectorAll(
-  '[data-testid="stException"], [data-testid="stAlertContentError"]')).map(e => e.innerText.slice(0, 300))"""
-JS_PROGRESS = """() => { const bar = document.querySelector('[data-testid="stProgress"]');
-  return bar ? bar.innerText.trim() : ''; }"""
+MAP_KEY = "latent_map"
+PIN_KEYS = ("uv", "z", "index", "label")  # the value of the map component's "pin" trigger (latent_map.js)
 
 
-def _summary(samples: list[float]) -> dict:
-    return {
-        "n": len(samples),
-        "p50_ms": round(e2e.percentile(samples, 50), 1),
-        "p95_ms": round(e2e.percentile(samples, 95), 1),
-        "max_ms": round(max(samples), 1) if samples else None,
-        "samples_ms": [round(s, 1) for s in samples],
-    }
+def loadavg() -> list[float]:
+    return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def _rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process `pid` (all its threads) so far."""
+def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _open_latent(browser, url: str):
-    return _ready(_goto_latent(browser, url))
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
-def _goto_latent(browser, url: str):
-    """A new context (its own Streamlit session) navigating to /latent; returns without waiting."""
-    context = browser.new_context(viewport=e2e.VIEWPORT)
-    context.set_default_timeout(180_000)
-    page = context.new_page()
-    page.goto(url + "/latent", wait_until="commit", timeout=180_000)
-    return page
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of `pid` and every process below it (the training workers, the compile warm-up)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    tree, grown = {pid}, True
+    while grown:
+        below = {child for child, parent in parents.items() if parent in tree}
+        grown, tree = bool(below - tree), tree | below
+    total = 0.0
+    for member in tree:
+        with contextlib.suppress(OSError, ValueError, IndexError):  # a process that just ended
+            total += cpu_s(member)
+    return total
 
 
-def _ready(page):
-    """Wait until the page shows its decoded image and is idle; focus the z1 slider."""
-    page.locator("h1", has_text="Latent space").first.wait_for(timeout=180_000)
-    page.evaluate(JS_INSTALL)
-    page.wait_for_function("() => { const [c, src] = window.__load.snapshot(); return c && src; }", timeout=180_000)
-    e2e.wait_script_idle(page, timeout_ms=180_000)
-    slider = page.locator('[data-testid="stSlider"]').filter(has_text="z1").locator("input[type=range]").first
-    slider.focus()
-    return page
+async def settle(pid: int, *, quiet: float = 0.25, limit_s: float = 120.0) -> float:
+    """Wait until the server's process tree uses under `quiet` of a core (its workers started, its
+    compile cache warm), at most `limit_s`; returns the seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        before = tree_cpu_s(pid)
+        await asyncio.sleep(3)
+        if (tree_cpu_s(pid) - before) / 3 < quiet:
+            break
+    return round(time.monotonic() - start, 1)
 
 
-def _round(pages, key: str, deadline: float, label: str, failures: list[str]) -> list[float]:
-    """Every session presses `key` at (nearly) the same moment; the decode times of those that arrive."""
-    for page in pages:
-        _press(page, key)
-    times = []
-    for k, page in enumerate(pages):
-        try:
-            times.append(_wait(page, max(60_000, (deadline - time.monotonic()) * 1000)))  # sent: let it land
-        except Exception as err:  # a decode that never arrived is a failure, not a crash
-            failures.append(f"session {k} {label}: {type(err).__name__}: {str(err)[:200]}")
-    for page in pages:
-        e2e.wait_script_idle(page, timeout_ms=180_000)
-    return times
+def summary(samples: list[float]) -> dict:
+    ms = [1000 * s for s in samples]
+    return {
+        "n": len(ms),
+        "p50_ms": round(e2e.percentile(ms, 50), 1),
+        "p95_ms": round(e2e.percentile(ms, 95), 1),
+        "max_ms": round(max(ms), 1) if ms else None,
+    }
 
 
-def _press(page, key: str) -> None:
-    page.evaluate(JS_ARM)
-    page.keyboard.press(key)
+class Student:
+    """One tab on /latent that pins a point every `interval` seconds."""
+
+    def __init__(self, url: str, number: int, timeout: float):
+        self.tab = Session(url, page="latent", timeout=timeout)
+        self.rng = random.Random(number)
+        self.number = number
+        self.latencies: dict[str, list[float]] = {}
+        self.failures: list[str] = []
+        self.bytes: list[int] = []
+
+    async def open(self) -> None:
+        from cvae.viz.map_payload import read_payload
+
+        await self.tab.connect()
+        header, arrays = read_payload(self.tab.find(MAP_KEY).proto.bytes)
+        self.coords = arrays["coords"].reshape(-1, 2)
+        self.ranges = header["x_range"], header["y_range"]
+
+    def pin_message(self, k: int) -> dict:
+        """What the component sends for a click: an empty spot, or (odd k) one of the digits."""
+        if k % 2:
+            index = self.rng.randrange(len(self.coords))
+            uv = [float(v) for v in self.coords[index]]
+            return dict(zip(PIN_KEYS, (uv, uv, index, None)))
+        (x0, x1), (y0, y1) = self.ranges
+        uv = [self.rng.uniform(x0, x1), self.rng.uniform(y0, y1)]
+        return dict(zip(PIN_KEYS, (uv, uv, None, None)))
+
+    async def pin_until(self, phase: str, stop_at: float, interval: float) -> None:
+        samples = self.latencies.setdefault(phase, [])
+        await asyncio.sleep(self.rng.uniform(0, interval))  # students do not click in step
+        k = 0
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            try:
+                step = await self.tab.click(MAP_KEY, event="pin", value=self.pin_message(k))
+            except (TimeoutError, LookupError, ConnectionError) as err:
+                self.failures.append(f"student {self.number} {phase} pin {k}: {type(err).__name__} {err}")
+                return
+            if step.latency_s is None:
+                self.failures.append(f"student {self.number} {phase} pin {k}: the socket closed")
+                return
+            samples.append(step.latency_s)
+            self.bytes.append(step.bytes_received)
+            bad = [e.text for e in self.tab.elements.values() if e.kind in ("exception", "alert")]
+            if bad:  # an exception box, or the page refusing the pin
+                self.failures.append(f"student {self.number} {phase} pin {k}: {bad[0][:200]}")
+            k += 1
+            await asyncio.sleep(max(0.0, interval * self.rng.uniform(0.75, 1.25) - (time.monotonic() - started)))
 
 
-def _wait(page, timeout_ms: float) -> float:
-    page.wait_for_function(JS_DONE, timeout=timeout_ms)
-    return page.evaluate(JS_ELAPSED)
-
-
-def _start_training(browser, url: str, epochs: int, deadline: float) -> tuple[object, str]:
-    """Start a fit from the Train page and wait until it is past compiling; returns (page, progress)."""
-    page = e2e.open_page(browser, url + "/train", "Train", timeout_ms=120_000)
-    epochs_box = page.get_by_label("Epochs")
-    epochs_box.fill(str(epochs))
-    epochs_box.press("Tab")
-    name_box = page.get_by_label("Run name (optional)", exact=True).and_(page.locator("input"))
-    name_box.fill("load-test")
-    name_box.press("Tab")
-    page.get_by_role("button", name="Start training").click()
-    text = ""
+async def start_training(url: str, epochs: int, timeout: float) -> tuple[Session, str]:
+    """Open Train, set Epochs, press Start training; wait until the fit reports steps."""
+    tab = Session(url, page="train", timeout=timeout)
+    await tab.connect()
+    await tab.set(tab.find(label="Epochs"), epochs, wait=False)  # a form field: sent with the submit below
+    await tab.click(tab.find(label="Start training"))
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        text = page.evaluate(JS_PROGRESS)
-        if ": running " in text and re.search(r"step [1-9]\d*/", text):
-            return page, text
-        if re.search(r": (failed|diverged|finished) ", text):
+        text = progress(tab)
+        if re.search(r": (failed|diverged|finished|stopped) ", text):
             raise RuntimeError(f"the training ended before the load phase: {text}")
-        page.wait_for_timeout(500)
-    raise TimeoutError(f"the training did not start fitting in time; last progress: {text!r}")
+        if re.search(r"running · step [1-9]", text):
+            return tab, text
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"the training did not start fitting in time; last progress: {progress(tab)!r}")
+
+
+def progress(tab: Session) -> str:
+    return next((e.proto.text for e in tab.elements.values() if e.kind == "progress"), "")
+
+
+def step_of(text: str) -> int:
+    match = re.search(r"step (\d+)/", text or "")
+    return int(match.group(1)) if match else -1
+
+
+async def _phase(students, name: str, duration: float, interval: float, pid: int) -> dict:
+    cpu0, wall0 = cpu_s(pid), time.monotonic()
+    await asyncio.gather(*(s.pin_until(name, wall0 + duration, interval) for s in students))
+    wall = time.monotonic() - wall0
+    result = summary([x for s in students for x in s.latencies.get(name, [])])
+    result["server_cpu_share"] = round((cpu_s(pid) - cpu0) / wall, 2)
+    result["pins_per_s"] = round(result["n"] / wall, 1)
+    result["loadavg"] = loadavg()
+    return result
+
+
+async def _run(url: str, pid: int, *, sessions, interval, duration, training, epochs, timeout, log) -> dict:
+    result: dict = {}
+    warm = Session(url, page="latent", timeout=timeout)  # the first visit loads the model and builds the payload
+    await warm.connect()
+    await warm.close()
+    students = [Student(url, n, timeout) for n in range(sessions)]
+    for student in students:  # a class arriving: one tab after another
+        await student.open()
+    result["rss_mb_with_sessions"] = round(rss_mb(pid), 1)
+    result["settle_s"] = await settle(pid)  # the first session starts the training workers: not a student's cost
+    result["idle"] = await _phase(students, "idle", duration, interval, pid)
+    log(f"idle, {sessions} sessions: {result['idle']}")
+    if training:
+        trainer, text = await start_training(url, epochs, timeout=600)
+        result["training_progress_before"] = text
+        log(f"training: {text}")
+        result["training"] = await _phase(students, "training", duration, interval, pid)
+        result["training_progress_after"] = progress(trainer)
+        log(f"during the training: {result['training']}; {result['training_progress_after']}")
+        stop = next((e for e in trainer.elements.values() if e.kind == "button" and e.proto.label == "Stop"), None)
+        if stop is not None:
+            await trainer.click(stop)
+        await trainer.close()
+    result["failures"] = [f for s in students for f in s.failures]
+    result["dropped_sessions"] = sum(s.tab.error is not None for s in students)
+    result["bytes_per_pin_median"] = int(e2e.percentile([b for s in students for b in s.bytes], 50))
+    result["rss_mb_end"] = round(rss_mb(pid), 1)
+    for student in students:
+        await student.tab.close()
+    return result
 
 
 def run_load_test(
     *,
     sessions: int = 30,
-    decodes: int = 5,
-    idle_decodes: int = 15,
+    interval: float = 2.0,
+    duration: float = 60.0,
     training: bool = True,
-    epochs: int = 200,
-    budget_s: float = 300,
-    out: Path | None = OUT,
+    epochs: int = 300,
+    timeout: float = 120.0,
+    out: Path = OUT,
     log=print,
 ) -> dict:
-    """Run both phases; returns (and writes to `out`) the results. Raises if anything broke."""
-    from playwright.sync_api import sync_playwright
-
-    started = time.monotonic()
-    deadline = started + budget_s
-    runs = Path(tempfile.mkdtemp(prefix="cvae-load-"))
-    server = e2e.StreamlitServer(runs, runs.parent / f"{runs.name}.log")
-    result: dict = {
-        "sessions": sessions,
-        "decodes_per_session": decodes,
-        "training": training,
-        "machine": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()},
-        "server": "streamlit run app.py on 127.0.0.1",
-        "browser": "headless Debian chromium",
-    }
-    url = server.start(timeout=120)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
-            try:
-                warm = e2e.open_page(browser, url + "/", "CVAE Explorer", timeout_ms=120_000)
-                warm.context.close()
-                result["server_rss_mb"] = {"idle": _rss_mb(server.proc.pid)}
-
-                # 1. idle: one session, no training
-                page = _open_latent(browser, url)
-                idle = []
-                for i in range(idle_decodes):
-                    _press(page, "ArrowRight" if i % 2 == 0 else "ArrowLeft")
-                    idle.append(_wait(page, 60_000))
-                    e2e.wait_script_idle(page)
-                page.context.close()
-                result["idle"] = _summary(idle)
-                log(
-                    f"idle: {idle_decodes} decodes, p50 {result['idle']['p50_ms']} ms, "
-                    f"p95 {result['idle']['p95_ms']} ms"
+    """Run both phases on a fresh server; returns (and writes to `out`) the figures."""
+    result = {"sessions": sessions, "interval_s": interval, "duration_s": duration, "loadavg_before": loadavg()}
+    with tempfile.TemporaryDirectory(prefix="cvae_load_") as tmp:
+        server = e2e.StreamlitServer(Path(tmp) / "runs", Path(tmp) / "server.log")
+        try:
+            url = server.start(timeout=120)
+            result.update(
+                asyncio.run(
+                    _run(
+                        url,
+                        server.proc.pid,
+                        sessions=sessions,
+                        interval=interval,
+                        duration=duration,
+                        training=training,
+                        epochs=epochs,
+                        timeout=timeout,
+                        log=log,
+                    )
                 )
-
-                # 2. `sessions` sessions (opened together), one round without training, then a
-                #    training and `decodes` rounds while it fits
-                t = time.monotonic()
-                pages = [_goto_latent(browser, url) for _ in range(sessions)]
-                for page in pages:
-                    _ready(page)
-                result["open_all_sessions_s"] = round(time.monotonic() - t, 1)
-                result["server_rss_mb"][f"{sessions}_sessions"] = _rss_mb(server.proc.pid)
-                log(f"opened {sessions} sessions in {result['open_all_sessions_s']} s")
-                failures: list[str] = []
-                cpu, wall = _cpu_s(server.proc.pid), time.monotonic()
-                concurrent = _round(pages, "ArrowRight", deadline, "round 0 (no training)", failures)
-                result["concurrent_no_training"] = _summary(concurrent)
-                result["concurrent_no_training"]["server_cpu_ms_per_decode"] = round(
-                    (_cpu_s(server.proc.pid) - cpu) * 1000 / max(1, len(concurrent)), 1
-                )
-                result["concurrent_no_training"]["server_cpu_share"] = round(
-                    (_cpu_s(server.proc.pid) - cpu) / (time.monotonic() - wall), 2
-                )
-                log(
-                    f"{sessions} sessions, no training: p50 {result['concurrent_no_training']['p50_ms']} ms, "
-                    f"p95 {result['concurrent_no_training']['p95_ms']} ms"
-                )
-                train_page = None
-                if training:
-                    train_page, text = _start_training(browser, url, epochs, min(deadline, time.monotonic() + 240))
-                    result["training_progress_before"] = text
-                    log(f"training: {text}")
-                loaded = []
-                cpu, wall = _cpu_s(server.proc.pid), time.monotonic()
-                for r in range(decodes):
-                    if time.monotonic() > deadline:
-                        failures.append(f"budget of {budget_s:.0f} s spent before round {r + 1}")
-                        break
-                    key = "ArrowLeft" if r % 2 == 0 else "ArrowRight"
-                    loaded += _round(pages, key, deadline, f"round {r + 1}", failures)
-                    log(f"round {r + 1}/{decodes}: {len(loaded)} decodes so far")
-                loaded_cpu_s, loaded_wall_s = _cpu_s(server.proc.pid) - cpu, time.monotonic() - wall
-                errors = {k: found for k, page in enumerate(pages) if (found := page.evaluate(JS_ERRORS))}
-                result["loaded"] = _summary(loaded)
-                result["loaded"]["failures"] = failures
-                result["loaded"]["server_cpu_share"] = round(loaded_cpu_s / loaded_wall_s, 2)  # training included
-                result["session_errors"] = errors
-                result["server_rss_mb"]["after"] = _rss_mb(server.proc.pid)
-                if train_page is not None:
-                    result["training_progress_after"] = train_page.evaluate(JS_PROGRESS)
-                    stop = train_page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
-                    if stop.count():
-                        stop.first.click()  # the training keeps its model; not part of the measurement
-                for page in pages:
-                    page.context.close()
-            finally:
-                browser.close()
-    finally:
-        server.stop()
-        log_text = server.log_tail(200_000)
-        result["server_tracebacks"] = log_text.count("Traceback")
-        result["wall_s"] = round(time.monotonic() - started, 1)
-        shutil.rmtree(runs, ignore_errors=True)  # the stopped training's run: not needed
-        if result["server_tracebacks"]:
-            result["server_log"] = str(server.log_path)  # kept for reading
-        else:
-            server.log_path.unlink(missing_ok=True)
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(result, indent=2) + "\n")
-    log(
-        f"loaded: {len(result['loaded']['samples_ms'])} decodes, p50 {result['loaded']['p50_ms']} ms, "
-        f"p95 {result['loaded']['p95_ms']} ms, max {result['loaded']['max_ms']} ms; "
-        f"failures {len(result['loaded']['failures'])}, sessions with errors {len(result['session_errors'])}, "
-        f"server tracebacks {result['server_tracebacks']}; {result['wall_s']} s"
-    )
+            )
+        finally:
+            log_text = server.log_tail(10**7)
+            server.stop()
+    result["server_tracebacks"] = log_text.count("Traceback (most recent call last)")
+    result["loadavg_after"] = loadavg()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
-    parser.add_argument("--decodes", type=int, default=5, help="timed decodes per session under load")
-    parser.add_argument("--idle-decodes", type=int, default=15)
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between one student's pins")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of pinning per phase")
     parser.add_argument("--no-training", dest="training", action="store_false")
-    parser.add_argument("--epochs", type=int, default=200, help="the training's epochs (it is stopped at the end)")
-    parser.add_argument(
-        "--budget-s",
-        type=float,
-        default=300,
-        help="no new round starts after this; decodes already asked for get 60 s more",
-    )
+    parser.add_argument("--epochs", type=int, default=300, help="the training's epochs (it is stopped at the end)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     result = run_load_test(
         sessions=args.sessions,
-        decodes=args.decodes,
-        idle_decodes=args.idle_decodes,
+        interval=args.interval,
+        duration=args.duration,
         training=args.training,
         epochs=args.epochs,
-        budget_s=args.budget_s,
         out=args.out,
     )
-    ok = not result["loaded"]["failures"] and not result["session_errors"] and not result["server_tracebacks"]
+    print(json.dumps(result, indent=2))
+    ok = not result["failures"] and not result["dropped_sessions"] and not result["server_tracebacks"]
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

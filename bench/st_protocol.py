@@ -83,6 +83,8 @@ class Interaction:
 
 
 def _drawn_value(kind: str, p) -> Any:  # what the browser holds for a widget it has just drawn
+    if kind == "slider" and p.type == p.SELECT_SLIDER:  # its options' texts (the server sets raw_value)
+        return list(p.raw_value) if p.set_value and p.raw_value else [p.options[int(i)] for i in p.default]
     if kind in ("slider", "checkbox"):
         return (list if kind == "slider" else bool)(p.value if p.set_value else p.default)
     if kind in ("selectbox", "radio"):  # the server forces an option's text; its default is an index
@@ -104,6 +106,9 @@ def _encode(element: Element, value: Any) -> WidgetState:  # what the browser se
     if kind not in FIELDS:
         raise TypeError(f"no value encoding known for a {kind} widget")
     name = "int_value" if kind == "number_input" and p.data_type == p.INT else FIELDS[kind]
+    if kind == "slider" and p.type == p.SELECT_SLIDER:
+        state.string_array_value.data.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+        return state
     if name == "double_array_value":
         state.double_array_value.data.extend(value if isinstance(value, (list, tuple)) else [value])
     elif name == "int_value":  # an INT input's default comes as a double

@@ -2,8 +2,8 @@
 
 A real `streamlit run app.py` server in a subprocess, Debian's chromium driven by Playwright,
 and the in-page JavaScript that reads Plotly's figure state (`gd._fullData`, `gd._fullLayout`)
-to turn data coordinates into pixels. Streamlit reruns replace DOM nodes, so every helper
-re-queries the elements it needs instead of holding on to handles.
+to turn data coordinates into pixels, or the latent map component's own (`window.__cvaeLatentMap`).
+Streamlit reruns replace DOM nodes, so every helper re-queries the elements it needs instead of holding on to handles.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def free_port() -> int:
 class StreamlitServer:
     """`streamlit run app.py` from the repo root on a free port, logging to a file."""
 
-    def __init__(self, runs_dir: Path, log_path: Path, *, port: int | None = None):
+    def __init__(self, runs_dir: Path, log_path: Path, *, port: int | None = None, env: dict | None = None):
         self.port = port or free_port()
+        self.env = env or {}  # extra environment, e.g. CVAE_TEACHER_CODE
         self.url = f"http://127.0.0.1:{self.port}"
         self.runs_dir = Path(runs_dir)
         self.log_path = Path(log_path)
@@ -61,7 +62,7 @@ class StreamlitServer:
         self._log = None
 
     def start(self, timeout: float = 90.0) -> str:
-        env = dict(os.environ, CVAE_RUNS_DIR=str(self.runs_dir), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, CVAE_RUNS_DIR=str(self.runs_dir), PYTHONUNBUFFERED="1", **self.env)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - held for the server's lifetime, closed in stop()
         self.proc = subprocess.Popen(
             [
@@ -121,11 +122,14 @@ class StreamlitServer:
 # --- pages ---------------------------------------------------------------------------------
 
 
-def open_page(browser, url: str, heading: str, *, timeout_ms: float = LOAD_MS):
-    """A fresh tab (own Streamlit session) at `url`, once its <h1> reads `heading`."""
+def open_page(browser, url: str, heading: str, *, timeout_ms: float = LOAD_MS, before=None):
+    """A fresh tab (own Streamlit session) at `url`, once its <h1> reads `heading`; `before(page)`
+    runs before the page loads (e.g. to log its websocket)."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(STEP_MS)
     page = context.new_page()
+    if before is not None:
+        before(page)
     try:
         page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
         page.locator("h1", has_text=heading).first.wait_for(timeout=timeout_ms)
@@ -209,7 +213,7 @@ def percentile(values: list[float], q: float) -> float:
 JS_HELPERS = r"""
 () => {
   if (window.__e2e) return true;
-  const e2e = window.__e2e = {armed: false, old: null, t0: null, t1: null, newSrc: null};
+  const e2e = window.__e2e = {};
   e2e.plot = (index) => {
     const plots = Array.from(document.querySelectorAll('.js-plotly-plot'))
       .filter(gd => gd._fullLayout && gd._fullData);
@@ -224,48 +228,136 @@ JS_HELPERS = r"""
     }
     return null;
   };
-  e2e.decoded = () => e2e.imageByCaption('decoded at z =');
-  e2e.decodedCaption = () => {
-    for (const c of document.querySelectorAll('[data-testid="stImageCaption"]'))
-      if (c.innerText.trim().startsWith('decoded at z =')) return c.innerText.trim();
-    return null;
-  };
-  // page (viewport) pixel of data point (x, y) on the first plot
-  e2e.toPixel = (x, y) => {
-    const gd = e2e.plot(0);
-    const fl = gd._fullLayout, r = gd.getBoundingClientRect();
-    return [r.left + fl._size.l + fl.xaxis.l2p(x), r.top + fl._size.t + fl.yaxis.l2p(y)];
-  };
-  // The time of the release that completes a click, once armed.
-  window.addEventListener('mouseup', () => {
-    if (e2e.armed && e2e.t0 === null) e2e.t0 = performance.now();
-  }, true);
-  const check = () => {
-    if (!e2e.armed || e2e.t0 === null || e2e.t1 !== null) return;
-    const img = e2e.decoded();
-    if (img && img.src && img.src !== e2e.old) {
-      e2e.t1 = performance.now(); e2e.newSrc = img.src; e2e.armed = false;
-    }
-  };
-  new MutationObserver(check).observe(document.body,
-    {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-  setInterval(check, 20);  // belt and braces: a src set before the observer saw the node
   return true;
 }
 """
 
-JS_ARM = """() => { const e = window.__e2e; const img = e.decoded();
-  e.old = img ? img.src : null; e.t0 = null; e.t1 = null; e.newSrc = null; e.armed = true; return e.old; }"""
 
-JS_DIGITS = """() => {
-  // every digit on the latent map: [x, y, index, trace]
-  const gd = window.__e2e.plot(0), out = [];
-  gd._fullData.forEach((t, k) => {
-    if (!t.customdata || t.name === 'click-grid' || !t.visible) return;
-    for (let i = 0; i < t.x.length; i++) out.push([t.x[i], t.y[i], Number(t.customdata[i]), k]);
-  });
-  return out;
-}"""
+# --- the latent map component (ui/latent_map) ---------------------------------------------------
 
-JS_AXES = """() => { const fl = window.__e2e.plot(0)._fullLayout;
-  return {x: fl.xaxis.range.slice(), y: fl.yaxis.range.slice()}; }"""
+
+def save_random_model(runs_dir: Path, name: str, **config) -> Path:
+    """A checkpoint of an untrained model under runs_dir/name (decoding costs the same as a trained one's)."""
+    from cvae.config import TrainConfig
+    from cvae.model.vae import VAE
+    from cvae.store.checkpoint import save_checkpoint
+    from cvae.training.history import History
+
+    return save_checkpoint(Path(runs_dir) / name, VAE(TrainConfig(**config)), History())
+
+
+def choose_model(page, name: str) -> None:
+    """Pick `name` in the sidebar's Active model box and wait for the page to settle."""
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    box.click()
+    page.get_by_role("option", name=name).click()
+    wait_script_idle(page)
+
+
+# Installed with `page.evaluate(JS_MAP)`; idempotent. The map instance lives in a page-wide registry
+# (ui/latent_map/src/bus.js) and survives reruns, so holding on to it is safe.
+JS_MAP = r"""
+() => {
+  if (window.__lm) return true;
+  const lm = window.__lm = {armed: false, t0: null, tLocal: null, tServer: null, views0: 0, caption0: null};
+  lm.map = () => { const r = window.__cvaeLatentMap; const e = r && r.get('latent_map'); return e && e.map; };
+  lm.ready = () => { const m = lm.map(), c = document.querySelector('.lm-caption');
+    return !!(m && m.header && m.view && c && c.innerText.startsWith('decoded at z')); };
+  lm.caption = () => document.querySelector('.lm-caption').innerText.trim();
+  lm.toPixel = (u, v) => lm.map().pagePixel(u, v);
+  lm.window = () => { const w = lm.map().canvas.window; return {x: w.x.slice(), y: w.y.slice()}; };
+  lm.digits = () => { const m = lm.map(), c = m.arrays.coords, out = [];
+    for (let i = 0; i < m.header.n; i++) out.push([c[2 * i], c[2 * i + 1], i, m.arrays.labels[i]]); return out; };
+  lm.sliders = () => Array.from(document.querySelectorAll('.lm-sliders input[type=range]')).map(e => Number(e.value));
+  lm.digitHash = () => { const c = document.querySelector('.lm-digit');
+    const d = c.getContext('2d').getImageData(0, 0, 28, 28).data; let h = 0;
+    for (let i = 0; i < d.length; i += 4) h = (h * 31 + d[i]) >>> 0;
+    return h; };
+  // a click's two moments: the browser's own decode (caption changes) and Python's view arriving
+  window.addEventListener('mouseup', () => { if (lm.armed && lm.t0 === null) lm.t0 = performance.now(); }, true);
+  const check = () => {
+    if (!lm.armed || lm.t0 === null) return;
+    const m = lm.map();
+    if (lm.tLocal === null && lm.caption() !== lm.caption0) lm.tLocal = performance.now();
+    if (lm.tServer === null && m.stats.views > lm.views0) lm.tServer = performance.now();
+    if (lm.tLocal !== null && lm.tServer !== null) lm.armed = false;
+  };
+  lm.arm = () => { lm.t0 = lm.tLocal = lm.tServer = null; lm.views0 = lm.map().stats.views; lm.caption0 = lm.caption();
+    lm.armed = true; };
+  setInterval(check, 5);
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, characterData: true});
+  return true;
+}
+"""
+
+
+def open_latent_map(page) -> None:
+    """Wait until the latent map has its payload and its first view."""
+    page.evaluate(JS_MAP)
+    page.wait_for_function("() => window.__lm.ready()", timeout=LOAD_MS)
+    wait_script_idle(page)
+    page.locator(".lm-top").scroll_into_view_if_needed()
+
+
+def pin_at(page, u: float, v: float, *, timeout_ms: float = STEP_MS) -> tuple[float, float]:
+    """Click map point (u, v); returns ms from the click to the browser's decode and to Python's answer."""
+    page.evaluate("() => window.__lm.arm()")
+    px, py = page.evaluate("([u, v]) => window.__lm.toPixel(u, v)", [u, v])
+    page.mouse.move(px, py)
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_function("() => !window.__lm.armed", timeout=timeout_ms)
+    t = page.evaluate(
+        "() => ({local: window.__lm.tLocal - window.__lm.t0, server: window.__lm.tServer - window.__lm.t0})"
+    )
+    wait_script_idle(page)
+    return t["local"], t["server"]
+
+
+def hover_path(page, seconds: float, *, radius: float = 0.4) -> int:
+    """Move the mouse around the map's centre for `seconds` (as a user's pointer would); returns the moves."""
+    box = page.locator(".lm-top").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    r = min(box["width"], box["height"]) * radius
+    start, moves = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        a = moves * 0.05
+        page.mouse.move(cx + r * math.sin(a), cy + r * math.sin(1.7 * a + 0.3))
+        moves += 1
+    return moves
+
+
+class FrameLog:
+    """Every websocket frame of a page, with the time it was seen (time.perf_counter())."""
+
+    def __init__(self, page):
+        self.frames: list[tuple[str, float, int]] = []
+        self.sent_data: list[tuple[float, bytes]] = []  # what the page sent: BackMsgs
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        ws.on("framesent", self._sent)
+        ws.on("framereceived", lambda data: self.frames.append(("received", time.perf_counter(), len(data or b""))))
+
+    def _sent(self, data) -> None:
+        now = time.perf_counter()
+        self.frames.append(("sent", now, len(data or b"")))
+        self.sent_data.append((now, data if isinstance(data, bytes) else str(data).encode()))
+
+    def between(self, t0: float, t1: float) -> list[tuple[str, float, int]]:
+        return [f for f in self.frames if t0 <= f[1] <= t1]
+
+
+class HttpLog:
+    """Bytes of every HTTP response a page loads (Chromium's count, headers included), by finish time."""
+
+    def __init__(self, page):
+        self.loads: list[tuple[float, int]] = []
+        self._cdp = page.context.new_cdp_session(page)
+        self._cdp.on(
+            "Network.loadingFinished", lambda e: self.loads.append((time.perf_counter(), int(e["encodedDataLength"])))
+        )
+        self._cdp.send("Network.enable")
+
+    def bytes_between(self, t0: float, t1: float) -> int:
+        return sum(n for t, n in self.loads if t0 <= t <= t1)

@@ -1,5 +1,7 @@
 """Every page under Streamlit's AppTest with the shipped model; a tiny training to completion."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -26,15 +28,23 @@ def _images(app) -> dict[str, str]:
     return {img.caption: img.url for element in app.get("image") for img in element.proto.imgs}
 
 
-def test_latent_sliders_decode_the_point(app):
+def _map_view(app) -> dict:
+    """The JSON the Latent page hands its map component (the pinned point, the overlays)."""
+    views = [c for c in app.get("bidi_component") if c.proto.component_name == "cvae_latent_map_view"]
+    return json.loads(views[0].proto.bytes)
+
+
+def test_latent_pinned_point_is_decoded(app):
+    """The map's pins (tests/test_latent_map_browser.py) set z_0, z_1; the page follows them."""
     app.switch_page(page_path("latent")).run()
-    assert "decoded at z = (0.00, 0.00)" in _images(app)
-    before = _images(app)["decoded at z = (0.00, 0.00)"]
-    app.slider(key="z_0").set_value(1.5).run()
-    app.slider(key="z_1").set_value(-1.0).run()
+    assert _map_view(app)["pinned"]["z"] == [0.0, 0.0]
+    before = _images(app)["one draw from p(x|z)"]
+    app.session_state["z_0"] = 1.5
+    app.session_state["z_1"] = -1.0
+    app.run()
     assert not app.exception
-    images = _images(app)
-    assert images["decoded at z = (1.50, -1.00)"] != before
+    assert _map_view(app)["pinned"]["z"] == [1.5, -1.0]
+    assert _images(app)["one draw from p(x|z)"] != before
     assert any("Bernoulli" in c.value for c in app.caption)
 
 
@@ -98,12 +108,14 @@ def test_page_reruns_compile_nothing(app, monkeypatch):
     import pytensor
 
     app.switch_page(page_path("latent")).run()
-    app.slider(key="z_0").set_value(0.5).run()
+    app.session_state["z_0"] = 0.5
+    app.run()
     compiled = []
     real = pytensor.function
     monkeypatch.setattr(pytensor, "function", lambda *a, **k: compiled.append(a) or real(*a, **k))
-    app.slider(key="z_0").set_value(1.0).run()
-    assert "decoded at z = (1.00, 0.00)" in _images(app)
+    app.session_state["z_0"] = 1.0
+    app.run()
+    assert _map_view(app)["pinned"]["z"] == [1.0, 0.0]
     app.switch_page(page_path("manifold")).run()
     app.switch_page(page_path("latent")).run()
     assert not app.exception

@@ -1,15 +1,12 @@
 """Real-browser end-to-end tests: `streamlit run app.py` driven by headless Debian chromium.
 
 One server and one browser for the module; each test opens its own tab (its own session).
-Points on the latent map are clicked by mapping data coordinates to pixels with Plotly's own
-axis functions (`_fullLayout.xaxis.l2p` plus the plot area's offset). Timings are measured in
-the browser and merged into artifacts/e2e_metrics.json; screenshots go to artifacts/screenshots/.
+The Latent page's map has its own module, tests/test_latent_map_browser.py. Timings are measured
+in the browser and merged into artifacts/e2e_metrics.json; screenshots go to artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
 import time
 from types import SimpleNamespace
@@ -127,146 +124,6 @@ def test_manifold_page_renders(open_tab):
     e2e.screenshot(page, "manifold")
 
 
-# --- Latent space ---------------------------------------------------------------------------------
-
-
-def _open_latent(open_tab):
-    page = open_tab("/latent", "Latent space")
-    page.evaluate(e2e.JS_HELPERS)
-    page.wait_for_function(
-        """() => { const gd = window.__e2e.plot(0), img = window.__e2e.decoded();
-        return gd && gd._fullData.length >= 11 && img && img.complete && img.naturalWidth > 0; }""",
-        timeout=e2e.LOAD_MS,
-    )
-    e2e.wait_script_idle(page)
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    return page
-
-
-def _click_data(page, x: float, y: float, *, timeout_ms: float = e2e.STEP_MS) -> float:
-    """Click data point (x, y) on the map; returns ms from the click to the decoded image's new src."""
-    page.evaluate(e2e.JS_ARM)
-    px, py = page.evaluate("([x, y]) => window.__e2e.toPixel(x, y)", [x, y])
-    # Hover first: Plotly's click-to-select uses the hover data, which it computes throttled.
-    page.mouse.move(px, py)
-    page.wait_for_timeout(150)
-    page.mouse.click(px, py)
-    try:
-        page.wait_for_function("() => window.__e2e.t1 !== null", timeout=timeout_ms)
-    except sync_api.TimeoutError:
-        state = page.evaluate("() => ({t0: window.__e2e.t0, old: window.__e2e.old})")
-        raise AssertionError(
-            f"decoded image did not change after clicking ({x:.3f}, {y:.3f}) at pixel ({px:.0f}, {py:.0f}); {state}"
-        ) from None
-    elapsed = page.evaluate("() => window.__e2e.t1 - window.__e2e.t0")
-    e2e.wait_script_idle(page)
-    page.wait_for_timeout(100)  # let Plotly finish redrawing the map before the next click
-    return elapsed
-
-
-def _slider_values(page) -> tuple[float, float]:
-    values = page.evaluate("""() => ['z1', 'z2'].map(name =>
-        document.querySelector(`input[type=range][aria-label="${name}"]`).value)""")
-    return float(values[0]), float(values[1])
-
-
-def _caption_z(page) -> tuple[float, ...]:
-    caption = page.evaluate("() => window.__e2e.decodedCaption()")
-    return tuple(float(v) for v in re.findall(r"-?\d+\.\d+", caption))
-
-
-def _empty_spots(digits, axes, count: int) -> list[tuple[float, float]]:
-    """Spots inside the axes and slider range, far from every digit, most isolated first."""
-    (x0, x1), (y0, y1) = axes["x"], axes["y"]
-    candidates = []
-    for i in range(11):
-        for j in range(11):
-            x, y = x0 + (x1 - x0) * (0.06 + 0.88 * i / 10), y0 + (y1 - y0) * (0.06 + 0.88 * j / 10)
-            if abs(x) > 3.9 or abs(y) > 3.9:
-                continue
-            distance = min(math.hypot(dx - x, dy - y) for dx, dy, *_ in digits)
-            if distance >= EMPTY_MIN_DISTANCE:
-                candidates.append((distance, x, y))
-    candidates.sort(reverse=True)
-    assert len(candidates) >= count, f"only {len(candidates)} empty spots on the map"
-    return [(x, y) for _, x, y in candidates[:count]]
-
-
-def _spread_digits(digits, count: int):
-    ordered = sorted(digits, key=lambda d: d[2])
-    step = max(1, len(ordered) // count)
-    return [ordered[(k * step + step // 2) % len(ordered)] for k in range(count)]
-
-
-def _picked_index(page) -> int | None:
-    text = page.evaluate("() => document.body.innerText")
-    match = re.search(r"Picked test digit #(\d+)", text)
-    return int(match.group(1)) if match else None
-
-
-def test_latent_click_digit_then_empty_space(open_tab):
-    page = _open_latent(open_tab)
-    digits = page.evaluate(e2e.JS_DIGITS)
-    assert len(digits) >= 100, f"only {len(digits)} digits on the map"
-    assert _picked_index(page) is None
-    by_index = {d[2]: d for d in digits}
-
-    # (a) a digit: the decoded image changes and the digit's original and reconstruction appear
-    x, y, index, trace = _spread_digits(digits, 5)[2]
-    _click_data(page, x, y)
-    page.get_by_text("Picked test digit #").wait_for(timeout=e2e.STEP_MS)
-    picked = _picked_index(page)
-    assert picked is not None
-    px, py = by_index[picked][:2]
-    assert math.hypot(px - x, py - y) <= PICK_TOLERANCE, (
-        f"clicked digit #{index} at ({x:.3f}, {y:.3f}) but picked #{picked} at ({px:.3f}, {py:.3f})"
-    )
-    for caption in ("original", "reconstruction"):
-        page.wait_for_function(f"""() => {{ const img = window.__e2e.imageByCaption({json.dumps(caption)});
-            return img && img.complete && img.naturalWidth > 0; }}""")
-    z1, z2 = _slider_values(page)
-    assert abs(z1 - px) < 0.02 and abs(z2 - py) < 0.02, f"sliders ({z1}, {z2}) not at digit ({px}, {py})"
-    e2e.screenshot(page, "latent_digit_clicked")
-
-    # (b) empty space far from every digit: a new decode at (about) the clicked point, no digit
-    ex, ey = _empty_spots(digits, page.evaluate(e2e.JS_AXES), 1)[0]
-    _click_data(page, ex, ey)
-    page.get_by_text("Picked test digit #").wait_for(state="detached", timeout=e2e.STEP_MS)
-    z1, z2 = _slider_values(page)
-    assert abs(z1 - ex) < 0.1 and abs(z2 - ey) < 0.1, f"sliders ({z1}, {z2}) not near click ({ex:.3f}, {ey:.3f})"
-    cz = _caption_z(page)
-    assert abs(cz[0] - ex) < 0.1 and abs(cz[1] - ey) < 0.1, f"caption z {cz} not near ({ex:.3f}, {ey:.3f})"
-    _no_error_elements(page)
-    e2e.screenshot(page, "latent_empty_clicked")
-
-
-def test_latent_click_to_image_latency(open_tab):
-    page = _open_latent(open_tab)
-    digits = page.evaluate(e2e.JS_DIGITS)
-    empties = _empty_spots(digits, page.evaluate(e2e.JS_AXES), CLICKS // 2)
-    targets = []
-    for (dx, dy, _, _), (ex, ey) in zip(_spread_digits(digits, CLICKS // 2), empties):
-        targets += [("digit", dx, dy), ("empty", ex, ey)]
-    samples = []
-    for kind, x, y in targets:
-        elapsed = _click_data(page, x, y)
-        assert elapsed > 0
-        samples.append(elapsed)
-        if kind == "digit":
-            assert _picked_index(page) is not None, f"no digit picked after clicking ({x:.3f}, {y:.3f})"
-    median, p95 = e2e.percentile(samples, 50), e2e.percentile(samples, 95)
-    e2e.merge_metrics(
-        {
-            "latent_click_to_image_ms_median": round(median, 1),
-            "latent_click_to_image_ms_p95": round(p95, 1),
-            "latent_click_to_image_n": len(samples),
-            "latent_click_to_image_ms_samples": [round(s, 1) for s in samples],
-        }
-    )
-    print(f"\nlatent click -> new image over {len(samples)} clicks: median {median:.0f} ms, p95 {p95:.0f} ms")
-    _no_error_elements(page)
-
-
 # --- Train ----------------------------------------------------------------------------------------
 
 JS_TRAIN_SAMPLER = """() => {
@@ -362,42 +219,6 @@ def test_train_shows_live_elbo(open_tab, server):
     assert len(saved) == 1, f"expected one saved run in {server.runs_dir}: {list(server.runs_dir.iterdir())}"
     _no_error_elements(page)
     e2e.screenshot(page, "train_finished")
-
-
-_TRACE_NAMES = (
-    "() => { const gd = document.querySelector('.js-plotly-plot'); "
-    "return gd && gd.data ? gd.data.map(t => t.name) : []; }"
-)
-
-
-def _wait_for_trace(page, name: str) -> None:
-    page.wait_for_function(f"() => ({_TRACE_NAMES})().includes({json.dumps(name)})", timeout=e2e.STEP_MS)
-
-
-def test_teaching_overlays_and_interpolation(open_tab):
-    """Prior contours, the aggregate density, colour by KL and an interpolation path, in the browser."""
-    page = open_tab("/latent", "Latent space")
-    e2e.wait_script_idle(page)
-    page.get_by_text("Prior N(0, I) contours").click()
-    _wait_for_trace(page, "prior N(0, I): 1, 2, 3 sd")
-    page.get_by_text("Aggregate posterior density").click()
-    _wait_for_trace(page, "aggregate posterior")
-    e2e.wait_script_idle(page)
-    e2e.screenshot(page, "teaching_prior_density")
-    page.get_by_text("KL per image (nats)").click()
-    _wait_for_trace(page, "KL (nats)")
-    e2e.wait_script_idle(page)
-    e2e.screenshot(page, "teaching_colour_by_kl")
-    page.get_by_role("button", name="Current point as A").click()
-    e2e.wait_script_idle(page)
-    page.get_by_role("slider").first.focus()
-    page.keyboard.press("End")  # z1 to its maximum
-    page.get_by_text("decoded at z = (4.00").first.wait_for(timeout=e2e.STEP_MS)
-    page.get_by_role("button", name="Current point as B").click()
-    _wait_for_trace(page, "interpolation")
-    e2e.wait_script_idle(page)
-    _no_error_elements(page)
-    e2e.screenshot(page, "teaching_interpolation")
 
 
 def test_training_timeline_replay(open_tab):

@@ -14,13 +14,20 @@ GRID_NAME = "click-grid"
 
 
 def map_range(
-    z: np.ndarray, margin: float = 0.15, include: tuple[np.ndarray, np.ndarray] | None = None
+    z: np.ndarray,
+    margin: float = 0.15,
+    include: tuple[np.ndarray, np.ndarray] | None = None,
+    *,
+    at_least: float | None = 3.0,
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Axis ranges covering the encoded cloud (1st-99th percentile) plus a margin, at least [-3, 3];
+    """Axis ranges covering the encoded cloud (1st-99th percentile) plus a margin, at least
+    [-at_least, at_least] (the prior's 3 sd; None for a projection's coordinates, e.g. UMAP's);
     `include` = (centre, half-widths) widens them to hold that box too (e.g. a 2-sd ellipse)."""
     lo, hi = np.percentile(z[:, :2], 1, axis=0), np.percentile(z[:, :2], 99, axis=0)
-    pad = (hi - lo) * margin
-    lo, hi = np.minimum(lo - pad, -3.0), np.maximum(hi + pad, 3.0)
+    pad = np.maximum((hi - lo) * margin, 1e-3)
+    lo, hi = lo - pad, hi + pad
+    if at_least is not None:
+        lo, hi = np.minimum(lo, -at_least), np.maximum(hi, at_least)
     if include is not None:
         centre, half = (np.asarray(v, dtype=float)[:2] for v in include)
         lo, hi = np.minimum(lo, centre - half), np.maximum(hi, centre + half)

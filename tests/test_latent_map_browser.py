@@ -1,0 +1,369 @@
+"""The Latent page's map component in a real browser: `streamlit run app.py` and headless chromium.
+
+Hovering decodes in the page (no websocket frame either way), a click pins (Python answers with
+the caption's z, the sliders, the picked digit), zoom survives clicks, the browser's decode equals
+cvae's within 1e-4, and a latent-8 model works too. Timings and bytes go to
+artifacts/e2e_metrics.json; screenshots to artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests import e2e_support as e2e
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+]
+
+CLICKS = 20  # timed pins
+EMPTY_MIN_DISTANCE = 0.3  # map units from every digit to an "empty" spot (the pick radius is 6 px)
+TOLERANCE = 1e-4  # browser decode vs cvae, max absolute pixel difference
+LATENT8 = "latent8-untrained"
+
+JS_DECODE = """([zs, n]) => { const m = window.__lm.map(), out = m.decoder.decodeBatch(Float32Array.from(zs));
+  const bytes = new Uint8Array(out.buffer); let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return {pixels: btoa(s), backend: m.decoder.backend, latent: m.L}; }"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs = tmp_path_factory.mktemp("latent_map_runs")
+    e2e.save_random_model(runs, LATENT8, arch="keras-example", latent_dim=8, seed=3)
+    srv = e2e.StreamlitServer(runs, runs.parent / f"streamlit-{runs.name}.log")
+    try:
+        yield SimpleNamespace(url=srv.start(timeout=90), runs_dir=runs, log_tail=srv.log_tail)
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def latent_tab(server, browser):
+    """A fresh session on /latent with its websocket and HTTP traffic logged."""
+    contexts = []
+
+    def _open():
+        logs = SimpleNamespace()
+
+        def attach(page):
+            logs.frames, logs.http = e2e.FrameLog(page), e2e.HttpLog(page)
+
+        page = e2e.open_page(browser, server.url + "/latent", "Latent space", before=attach)
+        contexts.append(page.context)
+        e2e.open_latent_map(page)
+        return page, logs
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def _no_error_elements(page) -> None:
+    errors = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '[data-testid="stException"], [data-testid="stAlertContentError"], .lm-message')).map(e => e.innerText)
+        .filter(t => t.trim())""")
+    assert not errors, f"error elements on the page: {errors}"
+
+
+def _caption_z(page) -> tuple[float, ...]:
+    return tuple(float(v) for v in re.findall(r"-?\d+\.\d+", page.evaluate("() => window.__lm.caption()")))
+
+
+def _empty_spots(digits, window, count: int) -> list[tuple[float, float]]:
+    (x0, x1), (y0, y1) = window["x"], window["y"]
+    candidates = []
+    for i in range(11):
+        for j in range(11):
+            x, y = x0 + (x1 - x0) * (0.06 + 0.88 * i / 10), y0 + (y1 - y0) * (0.06 + 0.88 * j / 10)
+            distance = min(math.hypot(dx - x, dy - y) for dx, dy, *_ in digits)
+            if distance >= EMPTY_MIN_DISTANCE:
+                candidates.append((distance, x, y))
+    candidates.sort(reverse=True)
+    assert len(candidates) >= count, f"only {len(candidates)} empty spots on the map"
+    return [(x, y) for _, x, y in candidates[:count]]
+
+
+def _isolated_digits(digits, count: int):
+    """Digits with no neighbour within 0.1 map units, spread over the index range."""
+    xy = np.array([d[:2] for d in digits])
+    alone = [d for d, p in zip(digits, xy) if np.sort(np.hypot(*(xy - p).T))[1] > 0.1]
+    step = max(1, len(alone) // count)
+    return alone[::step][:count]
+
+
+def _picked_index(page) -> int | None:
+    match = re.search(r"Picked test digit #(\d+)", page.evaluate("() => document.body.innerText"))
+    return int(match.group(1)) if match else None
+
+
+def _browser_decode(page, z: np.ndarray) -> tuple[np.ndarray, dict]:
+    out = page.evaluate(JS_DECODE, [z.ravel().tolist(), len(z)])
+    return np.frombuffer(base64.b64decode(out["pixels"]), "<f4").reshape(len(z), 28, 28), out
+
+
+def test_hover_decodes_in_the_browser_with_no_websocket_message(latent_tab):
+    page, logs = latent_tab()
+    before = (page.evaluate("() => window.__lm.digitHash()"), page.evaluate("() => window.__lm.caption()"))
+    page.evaluate("() => { const s = window.__lm.map().stats; s.frames = 0; s.first = null; }")
+    t0 = time.perf_counter()
+    moves = e2e.hover_path(page, 3.0)
+    t1 = time.perf_counter()
+    page.wait_for_timeout(300)  # frames still in flight would show up here
+    during = logs.frames.between(t0, time.perf_counter())
+    stats = page.evaluate(
+        "() => { const s = window.__lm.map().stats; return {frames: s.frames, seconds: (s.last - s.first) / 1000}; }"
+    )
+    after = (page.evaluate("() => window.__lm.digitHash()"), page.evaluate("() => window.__lm.caption()"))
+    assert after[0] != before[0] and after[1] != before[1], "hovering did not change the decoded digit and caption"
+    assert during == [], f"{len(during)} websocket frames while hovering: {during[:5]}"
+    fps = stats["frames"] / stats["seconds"]
+    e2e.merge_metrics(
+        {"latent_hover_fps_classroom": round(fps, 1), "latent_hover_moves_per_s": round(moves / (t1 - t0))}
+    )
+    assert fps >= 30, f"{stats['frames']} decoded frames in {stats['seconds']:.2f} s"
+    e2e.screenshot(page, "latent_map_hover")
+
+
+def test_browser_decode_matches_python(latent_tab):
+    from cvae.settings import ROOT
+    from cvae.store.checkpoint import load_checkpoint
+
+    page, _ = latent_tab()
+    z = np.random.default_rng(0).normal(0, 1.5, (200, 2)).astype(np.float32)
+    pixels, info = _browser_decode(page, z)
+    expected = load_checkpoint(ROOT / "assets" / "pretrained").vae.decode(z)
+    diff = float(np.abs(pixels - expected).max())
+    e2e.merge_metrics({"latent_browser_decode_max_abs_diff": diff, "latent_browser_backend": info["backend"]})
+    assert diff <= TOLERANCE, diff
+
+
+def test_click_pins_shows_the_caption_and_moves_the_sliders(latent_tab):
+    page, logs = latent_tab()
+    digits = page.evaluate("() => window.__lm.digits()")
+    spots = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), CLICKS // 2)
+    # (a) empty space: the caption's z and the sliders are the clicked point, no digit is picked
+    ex, ey = spots[0]
+    e2e.pin_at(page, ex, ey)
+    cz = _caption_z(page)
+    assert abs(cz[0] - ex) < 0.02 and abs(cz[1] - ey) < 0.02, f"caption z {cz} not at the click ({ex:.3f}, {ey:.3f})"
+    z1, z2 = page.evaluate("() => window.__lm.sliders()")
+    assert abs(z1 - ex) < 0.02 and abs(z2 - ey) < 0.02, f"sliders ({z1}, {z2}) not at the click ({ex:.3f}, {ey:.3f})"
+    assert _picked_index(page) is None
+    assert page.evaluate("() => window.__lm.map().view.pinned.z").__len__() == 2
+    # (b) a digit: it is picked, its original and reconstruction appear, the sliders go to its code
+    dx, dy, index, _ = _isolated_digits(digits, 1)[0]
+    e2e.pin_at(page, dx, dy)
+    page.get_by_text("Picked test digit #").wait_for(timeout=e2e.STEP_MS)
+    assert _picked_index(page) == index
+    for caption in ("original", "reconstruction"):
+        page.locator('[data-testid="stImageCaption"]', has_text=caption).first.wait_for()
+    z1, z2 = page.evaluate("() => window.__lm.sliders()")
+    assert abs(z1 - dx) < 0.02 and abs(z2 - dy) < 0.02, f"sliders ({z1}, {z2}) not at digit ({dx}, {dy})"
+    e2e.screenshot(page, "latent_map_digit_picked")
+    # (c) timed pins, alternating empty space and digits: Python's answer, and what it sent
+    local, server, sent = [], [], []
+    targets = [p for pair in zip(spots[1:], [d[:2] for d in _isolated_digits(digits, CLICKS // 2)]) for p in pair]
+    for u, v in targets[:CLICKS]:
+        t0 = time.perf_counter()
+        ms_local, ms_server = e2e.pin_at(page, u, v)
+        page.wait_for_timeout(300)  # the images of the answer load after it
+        t1 = time.perf_counter()
+        local.append(ms_local)
+        server.append(ms_server)
+        ws = sum(n for kind, _, n in logs.frames.between(t0, t1) if kind == "received")
+        sent.append(ws + logs.http.bytes_between(t0, t1))
+    metrics = {
+        "latent_pin_local_decode_ms_median": round(e2e.percentile(local, 50), 1),
+        "latent_pin_to_server_answer_ms_median": round(e2e.percentile(server, 50), 1),
+        "latent_pin_to_server_answer_ms_p95": round(e2e.percentile(server, 95), 1),
+        "latent_pin_bytes_to_browser_median": int(e2e.percentile(sent, 50)),
+        "latent_pin_bytes_to_browser_max": max(sent),
+        "latent_pin_n": len(server),
+    }
+    e2e.merge_metrics(metrics)
+    print(f"\nlatent pins: {metrics}")
+    assert metrics["latent_pin_bytes_to_browser_median"] <= 30_000, metrics
+    _no_error_elements(page)
+
+
+def test_zoom_and_pan_survive_a_click(latent_tab):
+    page, _ = latent_tab()
+    page.get_by_role("button", name="zoom in").click()
+    page.get_by_role("button", name="zoom in").click()
+    box = page.locator(".lm-top").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 + 30, steps=5)
+    page.mouse.up()  # a drag pans and pins nothing
+    zoomed = page.evaluate("() => window.__lm.window()")
+    assert zoomed["x"][1] - zoomed["x"][0] < 0.5 * (
+        page.evaluate("() => window.__lm.map().header.x_range[1] - window.__lm.map().header.x_range[0]")
+    )
+    (x0, x1), (y0, y1) = zoomed["x"], zoomed["y"]
+    for u, v in [(x0 + 0.3 * (x1 - x0), y0 + 0.6 * (y1 - y0)), (x0 + 0.7 * (x1 - x0), y0 + 0.2 * (y1 - y0))]:
+        e2e.pin_at(page, u, v)
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => window.__lm.window()") == zoomed, "the view changed with a click"
+    _no_error_elements(page)
+
+
+def test_keyboard_moves_and_pins(latent_tab):
+    page, _ = latent_tab()
+    before = page.evaluate("() => window.__lm.caption()")
+    page.locator(".lm-top").focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => window.__lm.caption() !== {before!r}")
+    explored = _caption_z(page)
+    views = page.evaluate("() => window.__lm.map().stats.views")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => window.__lm.map().stats.views > {views}")
+    e2e.wait_script_idle(page)
+    assert np.allclose(page.evaluate("() => window.__lm.map().view.pinned.z"), explored, atol=0.006)
+    slider = page.get_by_role("slider", name="z1")
+    slider.focus()
+    page.keyboard.press("End")  # z1 to its maximum: decoded at once, pinned on release
+    page.wait_for_function("() => window.__lm.caption().startsWith('decoded at z = (4.00')")
+    page.wait_for_function("() => Math.abs(window.__lm.map().view.pinned.z[0] - 4) < 1e-6")
+    _no_error_elements(page)
+
+
+def test_teaching_overlays_and_interpolation(latent_tab):
+    """Prior contours, the aggregate density, colour by KL and an interpolation path, in the browser."""
+    page, _ = latent_tab()
+
+    def overlay_names():
+        return page.evaluate("() => window.__lm.map().view.overlays.map(o => o.name)")
+
+    page.get_by_text("Prior N(0, I) contours").click()
+    page.wait_for_function("() => window.__lm.map().view.overlays.some(o => o.name.startsWith('prior'))")
+    page.get_by_text("Aggregate posterior density").click()
+    page.wait_for_function("() => window.__lm.map().canvas.density !== null")
+    e2e.wait_script_idle(page)
+    e2e.screenshot(page, "latent_map_prior_density")
+    page.get_by_text("KL per image (nats)").click()
+    page.locator(".lm-colourbar", has_text="KL (nats)").wait_for()
+    page.get_by_role("button", name="Current point as A").click()
+    e2e.wait_script_idle(page)
+    page.get_by_role("slider", name="z1").focus()
+    page.keyboard.press("End")
+    page.wait_for_function("() => Math.abs(window.__lm.map().view.pinned.z[0] - 4) < 1e-6")
+    page.get_by_role("button", name="Current point as B").click()
+    page.wait_for_function("() => window.__lm.map().view.overlays.some(o => o.name === 'interpolation')")
+    assert "prior N(0, I): 1, 2, 3 sd" in overlay_names()
+    page.get_by_role("button", name="interpolation").click()  # its legend entry hides it
+    assert page.get_by_role("button", name="interpolation").get_attribute("aria-pressed") == "false"
+    e2e.wait_script_idle(page)
+    _no_error_elements(page)
+    e2e.screenshot(page, "latent_map_interpolation")
+
+
+def test_a_latent8_model_decodes_in_the_browser(latent_tab, server):
+    from cvae.store.checkpoint import load_checkpoint
+
+    page, _ = latent_tab()
+    e2e.choose_model(page, LATENT8)
+    page.wait_for_function("() => window.__lm.ready() && window.__lm.map().L === 8", timeout=e2e.LOAD_MS)
+    assert len(page.evaluate("() => window.__lm.sliders()")) == 8
+    page.get_by_text("Projection").first.wait_for()
+    z = np.random.default_rng(1).normal(0, 1.5, (200, 8)).astype(np.float32)
+    pixels, info = _browser_decode(page, z)
+    expected = load_checkpoint(server.runs_dir / LATENT8).vae.decode(z)
+    assert float(np.abs(pixels - expected).max()) <= TOLERANCE
+    digits = page.evaluate("() => window.__lm.digits()")
+    ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
+    e2e.pin_at(page, ex, ey)
+    pinned = page.evaluate("() => window.__lm.map().view.pinned.z")
+    assert len(pinned) == 8 and abs(pinned[0] - ex) < 0.02 and abs(pinned[1] - ey) < 0.02, pinned
+    assert _caption_z(page)[:2] == pytest.approx(pinned[:2], abs=0.006)
+    _no_error_elements(page)
+    e2e.screenshot(page, "latent_map_latent8")
+
+
+async def _protocol_map_id(url: str) -> str:
+    from bench.st_protocol import Session
+
+    tab = Session(url, page="latent", timeout=120)
+    await tab.connect()
+    try:
+        return tab.find("latent_map").id
+    finally:
+        await tab.close()
+
+
+def test_the_protocol_pin_is_the_browsers(latent_tab, server):
+    """bench/load_test.py sends, per pin, what Chromium sends for a click on the map: one BackMsg that
+    reruns the map's fragment with the trigger bench/st_protocol.py builds (same id, event and value
+    keys); this is the load test's validation against a real browser."""
+    import json
+
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    from bench.load_test import PIN_KEYS
+
+    page, logs = latent_tab()
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
+        map_id = pool.submit(asyncio.run, _protocol_map_id(server.url)).result()
+    digits = page.evaluate("() => window.__lm.digits()")
+    ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
+    t0 = time.perf_counter()
+    e2e.pin_at(page, ex, ey)
+    sent = [data for t, data in logs.frames.sent_data if t >= t0]
+    assert len(sent) == 1, f"one BackMsg per pin; got {len(sent)}"
+    rerun = BackMsg.FromString(sent[0]).rerun_script
+    assert rerun.fragment_id, "a pin must rerun only the map's fragment"
+    (trigger,) = [w for w in rerun.widget_states.widgets if w.WhichOneof("value") == "json_trigger_value"]
+    # the trigger id st_protocol's Session.click builds from the map element it received (ids follow the key)
+    assert trigger.id == f"$$STREAMLIT_INTERNAL_KEY_{map_id}__events"
+    (event,) = json.loads(trigger.json_trigger_value)
+    assert event["event"] == "pin" and set(event["value"]) == set(PIN_KEYS), event
+
+
+@pytest.mark.parametrize("kind, title", [("PCA", "PC1"), ("UMAP", "UMAP 1")])
+def test_a_latent8_model_through_a_projection(latent_tab, kind, title):
+    """The page names the projection, the map decodes through its lift, a click pins, nothing breaks."""
+    page, _ = latent_tab()
+    e2e.choose_model(page, LATENT8)
+    page.wait_for_function("() => window.__lm.ready() && window.__lm.map().L === 8", timeout=e2e.LOAD_MS)
+    page.locator('[data-testid="stRadio"]', has_text="Projection").get_by_text(kind, exact=True).click()
+    page.wait_for_function(
+        f"() => window.__lm.ready() && window.__lm.map().header.axis_titles[0] === {title!r}", timeout=e2e.LOAD_MS
+    )
+    e2e.wait_script_idle(page, timeout_ms=e2e.LOAD_MS)
+    if kind == "UMAP":
+        page.get_by_text("inverse is approximate").first.wait_for()
+    else:
+        page.get_by_text("Explained variance").first.wait_for()
+    digits = page.evaluate("() => window.__lm.digits()")
+    ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
+    before = page.evaluate("() => window.__lm.digitHash()")
+    e2e.hover_path(page, 0.5)
+    assert page.evaluate("() => window.__lm.digitHash()") != before, "hovering decoded nothing"
+    e2e.pin_at(page, ex, ey)
+    view = page.evaluate("() => window.__lm.map().view")
+    assert len(view["pinned"]["z"]) == 8 and view["pinned"]["uv"] == pytest.approx([ex, ey], abs=1e-6)
+    _no_error_elements(page)
+    e2e.screenshot(page, f"latent_map_latent8_{kind.lower()}")

@@ -1,0 +1,99 @@
+"""The Latent page's projection: which plane of latent space the map shows, chosen and cached.
+
+Projections come from `cvae.service.projections` (z_i vs z_j, PCA, UMAP: coords, axis titles, a
+lift the browser decodes through, to_latent / to_map); each is computed once per model and kept
+for every session (UMAP also on disk, by cvae.service.umap_projection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from cvae.service.projections import KINDS as PROJECTIONS
+from cvae.service.projections import Projection, make_projection
+from ui import state
+
+__all__ = ["KINDS", "ProjectionChoice", "held_lift", "projection_for", "projection_ui"]
+
+NAMES = {"axes": "z_i vs z_j", "pca": "PCA", "umap": "UMAP"}
+KINDS = {kind: NAMES.get(kind, kind) for kind in PROJECTIONS}  # every kind the service offers
+HOLD = ("the pinned point", "the data mean")
+
+
+@dataclass(frozen=True)
+class ProjectionChoice:
+    kind: str  # a key of KINDS
+    axes: tuple[int, int] = (0, 1)  # for "axes": the map's two dimensions
+    hold: str = HOLD[0]  # what the dimensions off the map are held at
+
+    @property
+    def key(self) -> tuple:
+        return (self.kind, self.axes)
+
+
+def projection_ui(latent_dim: int) -> ProjectionChoice:
+    """The selector: kind, and for z_i vs z_j the two axes; what the other dimensions are held at."""
+    kinds = list(KINDS)
+    columns = st.columns([2, 1, 1, 2])
+    kind = columns[0].radio(
+        "Projection", kinds, format_func=KINDS.get, horizontal=True, key="projection", help=_help(latent_dim)
+    )
+    axes = (0, 1)
+    if kind == "axes" and latent_dim > 2:
+        names = [f"z{d + 1}" for d in range(latent_dim)]
+        i = columns[1].selectbox("Horizontal", range(latent_dim), format_func=names.__getitem__, key="axis_i")
+        j = columns[2].selectbox("Vertical", range(latent_dim), index=1, format_func=names.__getitem__, key="axis_j")
+        axes = (i, j) if i != j else (i, (i + 1) % latent_dim)
+    hold = HOLD[0]
+    if latent_dim > 2 and kind != "umap":
+        hold = columns[3].radio("Other dimensions held at", HOLD, horizontal=True, key="projection_hold")
+    return ProjectionChoice(kind, axes, hold)
+
+
+def _help(latent_dim: int) -> str:
+    return (
+        "z_i vs z_j: two latent dimensions, the others held fixed. PCA: the plane of the encoded means' two "
+        "largest principal components. UMAP: a nonlinear 2-D embedding; decoding goes through its approximate "
+        "inverse." + (" With 2 latent dimensions z1 vs z2 is the whole latent space." if latent_dim == 2 else "")
+    )
+
+
+def projection_for(path: Path, choice: ProjectionChoice):
+    """The projection of `path`'s encoded test digits; computed once per model and choice, server-wide."""
+    cached = _umap_projection if choice.kind == "umap" else _projection
+    return cached(str(path), _stamp(path), choice.kind, choice.axes)
+
+
+def _make(path: str, kind: str, axes: tuple[int, int]) -> Projection:
+    return make_projection(kind, state.encoded_for(Path(path)).mu, axes=axes)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _projection(path: str, stamp: float, kind: str, axes: tuple[int, int]):
+    return _make(path, kind, axes)
+
+
+@st.cache_resource(
+    max_entries=4, show_spinner="Computing UMAP of the encoded digits: once per model, up to a minute on 2 cores..."
+)
+def _umap_projection(path: str, stamp: float, kind: str, axes: tuple[int, int]):
+    return _make(path, kind, axes)
+
+
+def _stamp(path: Path) -> float:
+    try:
+        return (path / "params.npz").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def held_lift(projection: Projection, held: np.ndarray | None) -> dict | None:
+    """The affine lift through `held` parallel to the projection's plane, as JSON (None: a grid lift)."""
+    if not projection.linear:
+        return None
+    lift = projection.held_at(held).lift if held is not None else projection.lift
+    return {"kind": "affine", "base": lift.base.tolist(), "axes": lift.axes.tolist()}

@@ -1,0 +1,104 @@
+"""The Latent page's teaching tools around the pinned point: a p(x|z) draw, the nearest real
+digits, the picked digit with its q(z|x), and interpolation. Each `*_ui()` draws and returns
+plain values; images go out at their own 28 x 28 pixels (a few hundred bytes each) and the page's
+CSS enlarges them without blurring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import cvae
+from cvae.viz.images import to_png
+from ui.state import EncodedSet
+
+__all__ = ["CRISP_IMAGES", "interpolation_ui", "nearest_ui", "picked_ui", "sample_ui", "strip_ui"]
+
+CRISP_IMAGES = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
+
+
+def decode(explorer: cvae.Explorer, z: np.ndarray, label: int | None = None) -> np.ndarray:
+    """Mean images of codes (M, latent); a conditional decoder gets `label` for every code (None: the mean
+    over labels)."""
+    return explorer.decode(z, label)
+
+
+def strip_ui(images: np.ndarray, captions: list[str], width: int = 64) -> None:
+    st.image([to_png(image) for image in images], caption=captions, width=width, output_format="PNG")
+
+
+def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpoint: cvae.Checkpoint) -> None:
+    """One draw from p(x|z) at the pinned point, and what the likelihood's pixels mean."""
+    if st.button("New sample", key="new_sample"):
+        st.session_state["sample_seed"] += 1
+    sample = explorer.sample_pixels(z[None], seed=st.session_state["sample_seed"], labels=label)
+    strip_ui(sample, ["one draw from p(x|z)"], width=110)
+    likelihood = checkpoint.vae.likelihood
+    st.caption(
+        f"{likelihood.pixel_meaning} The draw is what the likelihood actually generates: "
+        f"{likelihood.draw_meaning(explorer.vae.sigma)}"
+    )
+
+
+def nearest_ui(encoded: EncodedSet, z: np.ndarray) -> None:
+    nearest = cvae.Explorer.nearest(encoded.mu, z, k=5)
+    st.markdown("**Nearest real test digits** to this point")
+    strip_ui(encoded.images[nearest, 0], [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest])
+
+
+def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.ndarray | None:
+    """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot."""
+    mu, sd = encoded.mu[picked], encoded.sd[picked]
+    st.markdown(
+        f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**. "
+        f"q(z|x): mean ({', '.join(f'{v:.2f}' for v in mu)}), sd ({', '.join(f'{v:.2f}' for v in sd)}); "
+        "the ellipses on the map are 1 and 2 sd."
+    )
+    image = encoded.images[picked : picked + 1]
+    label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
+    pictures, tools = st.columns([1, 2])
+    # one element for both: every element of a pin's answer is one more message to the browser
+    pictures.image(
+        [to_png(image[0, 0]), to_png(decode(explorer, mu[None], label)[0])],
+        caption=["original", "reconstruction"],
+        width=96,
+        output_format="PNG",
+    )
+    with tools:
+        n = st.slider(
+            "Draws from q(z|x)",
+            0,
+            12,
+            6,
+            key="n_draws",
+            help="each draw is a plausible code for this digit; all decode to similar images",
+        )
+        draws = explorer.sample_posterior(image, n, seed=picked, labels=label)[0] if n else None
+        if draws is not None:
+            strip_ui(decode(explorer, draws, label), [f"draw {i + 1}" for i in range(n)], width=56)
+    buttons = st.container(horizontal=True)
+    if buttons.button("Use as interpolation start A", key="set_a"):
+        st.session_state["interp_a"] = mu.tolist()
+    if buttons.button("Use as interpolation end B", key="set_b"):
+        st.session_state["interp_b"] = mu.tolist()
+    return draws
+
+
+def interpolation_ui(explorer: cvae.Explorer, z: np.ndarray) -> np.ndarray | None:
+    """The straight path from A to B and its decodes; returns the path to draw on the map."""
+    a, b = st.session_state.get("interp_a"), st.session_state.get("interp_b")
+    st.markdown("**Interpolation**: pick a digit (or pin a point) and set it as A, then another as B.")
+    buttons = st.container(horizontal=True)
+    if buttons.button("Current point as A", key="point_a"):
+        st.session_state["interp_a"] = a = z.tolist()
+    if buttons.button("Current point as B", key="point_b"):
+        st.session_state["interp_b"] = b = z.tolist()
+    if buttons.button("Clear path", key="clear_path"):
+        st.session_state["interp_a"] = st.session_state["interp_b"] = a = b = None
+    if a is None or b is None or len(a) != len(z) or len(b) != len(z):
+        return None
+    steps = st.slider("Steps", 3, 15, 8, key="interp_steps")
+    path, images = explorer.interpolate(np.array(a), np.array(b), steps)
+    strip_ui(images, ["A"] + [""] * (steps - 2) + ["B"], width=64)
+    return path

@@ -1,0 +1,151 @@
+"""The Latent page's pinned point: applying the browser's pins, and the view handed to the map.
+
+Session state: z_0 .. z_{L-1} (the pinned code), "picked" (a test digit's index or None),
+"pin_uv" (the map point pinned, or None when the sliders set z) and "decode_label" (for a
+conditional decoder). Only `apply_pin` writes them from the browser, after `parse_pin`.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from cvae.service.projections import Projection
+from cvae.viz.map_events import PinError, parse_pin
+from cvae.viz.map_overlays import PRIOR_SDS, affine_inverse, ellipse, overlay, projected_gaussians
+
+__all__ = ["MapContext", "apply_pin", "current_z", "init_state", "payload_header", "project", "view_data"]
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What a pin is interpreted against: the projection shown and the encoded digits."""
+
+    projection: Projection
+    mu: np.ndarray  # (N, latent)
+    sd: np.ndarray  # (N, latent)
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    lift: dict | None  # the affine lift through the held code; None: the projection's grid lift
+    conditioning: int = 0
+
+    @property
+    def latent_dim(self) -> int:
+        return self.mu.shape[1]
+
+    def inverse(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(P, c) with uv = P z + c, for an affine lift."""
+        if self.lift is None:
+            return None
+        return affine_inverse(np.asarray(self.lift["base"]), np.asarray(self.lift["axes"]))
+
+    def to_latent(self, uv: tuple[float, float]) -> np.ndarray:
+        if self.lift is None:
+            return self.projection.to_latent(np.asarray(uv, float)[None])[0]
+        base, axes = np.asarray(self.lift["base"]), np.asarray(self.lift["axes"])
+        return (base + np.asarray(uv) @ axes).astype(np.float32)
+
+
+def init_state(latent_dim: int) -> None:
+    for d in range(latent_dim):
+        st.session_state.setdefault(f"z_{d}", 0.0)
+    for key, value in (("picked", None), ("pin_uv", None), ("decode_label", 0), ("sample_seed", 0)):
+        st.session_state.setdefault(key, value)
+
+
+def current_z(latent_dim: int) -> np.ndarray:
+    return np.array([st.session_state[f"z_{d}"] for d in range(latent_dim)], dtype=np.float32)
+
+
+def apply_pin(raw: object, ctx: MapContext) -> str | None:
+    """Make the browser's pin the session's point; returns a message if it was refused."""
+    try:
+        pin = parse_pin(
+            raw,
+            latent_dim=ctx.latent_dim,
+            n_points=len(ctx.mu),
+            x_range=ctx.x_range,
+            y_range=ctx.y_range,
+            conditioning=ctx.conditioning,
+        )
+    except PinError as err:
+        return f"Ignored a point the browser sent: {err}."
+    if pin.index is not None:  # a digit: its own code, at its place on the map
+        z, uv = ctx.mu[pin.index], tuple(float(v) for v in np.asarray(ctx.projection.coords[pin.index]))
+    elif pin.uv is not None:  # a map point: Python's lift, not the browser's z
+        z, uv = ctx.to_latent(pin.uv), pin.uv
+    else:  # the sliders
+        z, uv = pin.z, None
+    for d, value in enumerate(z):
+        st.session_state[f"z_{d}"] = round(float(value), 4)
+    st.session_state["picked"] = pin.index
+    st.session_state["pin_uv"] = list(uv) if uv is not None else None
+    if pin.label is not None:
+        st.session_state["decode_label"] = pin.label
+    return None
+
+
+def project(ctx: MapContext, z: np.ndarray) -> np.ndarray:
+    """Codes (M, latent) -> map points (M, 2)."""
+    inverse = ctx.inverse()
+    if inverse is None:
+        return np.asarray(ctx.projection.to_map(np.asarray(z, float)), float)
+    p, c = inverse
+    return np.asarray(z, float) @ p.T + c
+
+
+def payload_header(payload: bytes) -> dict:
+    """A payload's header (its id names it in the view; its decoder says whether it takes a label)."""
+    (length,) = struct.unpack("<I", payload[4:8])
+    return json.loads(payload[8 : 8 + length])
+
+
+def view_data(
+    ctx: MapContext,
+    payload: bytes,
+    *,
+    colouring: str,
+    density: bool,
+    prior: bool,
+    draws: np.ndarray | None = None,
+    path: np.ndarray | None = None,
+) -> dict:
+    """The map's per-run JSON: the pinned point, colouring and overlays (a few KB)."""
+    z = current_z(ctx.latent_dim)
+    picked = st.session_state["picked"]
+    uv = st.session_state["pin_uv"]
+    if uv is None and ctx.lift is None:  # grid lift: the browser cannot place a code itself
+        uv = project(ctx, z[None])[0].tolist()
+    overlays = []
+    inverse = ctx.inverse()
+    if prior and inverse is not None:
+        p, c = inverse
+        lines = [ellipse(c, p @ p.T, k, n=48) for k in PRIOR_SDS]
+        overlays.append(overlay("prior N(0, I): 1, 2, 3 sd", "#CC3311", lines=lines, dash=(6, 4)))
+    if picked is not None and inverse is not None:
+        means, covs = projected_gaussians(*inverse, ctx.mu[picked : picked + 1], ctx.sd[picked : picked + 1])
+        lines = [ellipse(means[0], covs[0], k, n=48) for k in (1, 2)]
+        overlays.append(overlay("q(z|x): 1 and 2 sd", "#000000", lines=lines, width=2))
+    if draws is not None and len(draws):
+        overlays.append(overlay("draws from q(z|x)", "#000000", points=project(ctx, draws), marker="ring"))
+    if path is not None:
+        uvs = project(ctx, path)
+        ends = [(*uvs[0], "A"), (*uvs[-1], "B")]
+        overlays.append(overlay("interpolation", "#EE7733", lines=[uvs], points=ends, marker="dot", width=3))
+    return {
+        "payload_id": payload_header(payload)["id"],
+        "colouring": colouring,
+        "density": density,
+        "lift": ctx.lift,
+        "pinned": {
+            "z": [float(v) for v in z],
+            "uv": uv,
+            "index": picked,
+            "label": st.session_state["decode_label"] if ctx.conditioning else None,
+        },
+        "overlays": overlays,
+    }
