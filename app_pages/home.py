@@ -2,6 +2,8 @@ import pandas as pd
 import streamlit as st
 
 import cvae
+from cvae.service.latent_stats import ACTIVE_THRESHOLD, stats_from_codes
+from cvae.viz.latent_stats_figures import kl_per_dim_figure
 from ui import state
 
 st.title("CVAE Explorer")
@@ -37,6 +39,22 @@ if final is not None:
     st.metric("training -ELBO (last epoch)", f"{final:.1f} nats/image")
     if warning := checkpoint.history.collapse_warning():
         st.warning(warning)
+st.subheader("Latent dimensions in use")
+try:
+    encoded = state.active_encoded()
+except (cvae.CheckpointError, cvae.DatasetError) as err:
+    st.caption(f"The test digits cannot be encoded, so the dimensions are not measured: {err}")
+else:
+    stats = stats_from_codes(encoded.mu, encoded.sd)
+    st.metric("active units", f"{stats.active_units} of {stats.latent_dim}")
+    st.plotly_chart(kl_per_dim_figure(stats), width="stretch", key="home_kl_per_dim")
+    st.caption(
+        f"KL per dimension: how many nats each latent dimension's q(z|x) spends, on average over "
+        f"{len(encoded.mu):,} test digits; the bars add up to the KL term of the ELBO. A dimension is "
+        f"**active** (Burda et al. 2015) when its posterior mean varies across digits, "
+        f"Var(E_q[z_d]) > {ACTIVE_THRESHOLD:g}; an inactive one has collapsed onto the prior and the "
+        "decoder ignores it."
+    )
 st.subheader("Layers")
 summary = cvae.Explorer(checkpoint.vae).summary()
 for column, (name, rows) in zip(st.columns(2), summary.items()):

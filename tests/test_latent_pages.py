@@ -1,0 +1,101 @@
+"""Home's per-dimension KL chart and the Manifold page's planes and traversals, under AppTest."""
+
+import pytest
+
+import cvae
+from cvae.training.history import History
+from tests.conftest import open_app
+
+
+@pytest.fixture
+def latent8(runs_dir):
+    """A latent-8 checkpoint (untrained weights: its codes still vary) as the session's only run."""
+    config = cvae.TrainConfig(latent_dim=8, epochs=2)
+    history = History()
+    for step in range(1, 81):
+        history.append(step, 400.0 - step, 2.0, 1.0, float(step))
+    return cvae.save_checkpoint(runs_dir / "l8", cvae.VAE(config), history, status="finished", steps=80)
+
+
+def _images(at) -> dict[str, str]:
+    return {img.caption: img.url for element in at.get("image") for img in element.proto.imgs}
+
+
+def _open(page, path):
+    at = open_app()
+    at.session_state["active_run"] = str(path)
+    at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_home_shows_active_units_and_kl_per_dimension(latent8):
+    at = _open("home", latent8)
+    metric = next(m for m in at.metric if m.label == "active units")
+    assert metric.value.endswith("of 8")
+    assert any("Burda et al. 2015" in c.value for c in at.caption)
+    assert len(at.dataframe) == 2  # the layer tables stay the only tables
+
+
+def test_home_with_the_shipped_latent_2_model(app):
+    assert next(m for m in app.metric if m.label == "active units").value.endswith("of 2")
+    assert not app.error
+
+
+def test_manifold_over_two_chosen_dimensions_held_at_a_digit(latent8):
+    at = _open("manifold", latent8)
+    assert "10 x 10 decoded grid" in _images(at)
+    before = _images(at)["10 x 10 decoded grid"]
+    at.selectbox(key="manifold_i").set_value(3).run()
+    at.selectbox(key="manifold_j").set_value(6).run()
+    at.radio(key="manifold_hold").set_value("digit").run()
+    at.number_input(key="manifold_digit").set_value(5).run()
+    assert not at.exception and not at.error
+    assert any("(z4, z7)" in c.value and "test digit #5" in c.value for c in at.caption)
+    assert _images(at)["10 x 10 decoded grid"] != before
+
+
+def test_manifold_pca_plane_says_its_explained_variance(latent8):
+    at = _open("manifold", latent8)
+    at.radio(key="manifold_plane").set_value("pca").run()
+    assert not at.exception and not at.error
+    assert any("Explained variance" in c.value and "the data mean" in c.value for c in at.caption)
+    at.slider(key="manifold_n").set_value(4).run()
+    assert "4 x 4 decoded grid" in _images(at)
+
+
+def test_manifold_same_dimension_twice_is_a_clear_error(latent8):
+    at = _open("manifold", latent8)
+    at.selectbox(key="manifold_j").set_value(0).run()
+    assert not at.exception
+    assert any("two different dimensions" in e.value for e in at.error)
+    assert "8 x 9 traversal" in _images(at)  # the traversal tab still works
+
+
+def test_traversal_rows_follow_kl_and_the_controls(latent8):
+    at = _open("manifold", latent8)
+    assert "8 x 9 traversal" in _images(at)
+    caption = next(c.value for c in at.caption if "rows are sorted by" in c.value)
+    kls = [float(part.split("(")[1].split(" nats")[0]) for part in caption.split("most first: ")[1].split("), ")]
+    assert kls == sorted(kls, reverse=True) and len(kls) == 8
+    at.slider(key="traversal_rows").set_value(3).run()
+    at.slider(key="traversal_steps").set_value(5).run()
+    at.radio(key="traversal_center").set_value("digit").run()
+    at.radio(key="traversal_scale").set_value("data").run()
+    assert not at.exception and not at.error
+    assert "3 x 5 traversal" in _images(at)
+    assert any("test digit #0's code" in c.value for c in at.caption)
+
+
+def test_manifold_of_a_conditional_model_decodes_as_a_chosen_label(runs_dir):
+    config = cvae.TrainConfig(latent_dim=4, epochs=2, conditional=True)
+    history = History()
+    for step in range(1, 81):
+        history.append(step, 400.0 - step, 2.0, 1.0, float(step))
+    path = cvae.save_checkpoint(runs_dir / "cvae4", cvae.VAE(config), history, status="finished", steps=80)
+    at = _open("manifold", path)
+    averaged = _images(at)["10 x 10 decoded grid"]
+    at.selectbox(key="manifold_label").set_value(3).run()
+    assert not at.exception and not at.error
+    assert _images(at)["10 x 10 decoded grid"] != averaged
+    assert "4 x 9 traversal" in _images(at)
