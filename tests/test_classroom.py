@@ -132,8 +132,6 @@ def test_wrong_code_is_refused(runs, monkeypatch):
 def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
     import time
 
-    from ui import state
-
     first = _sign_in(monkeypatch, "guess")  # tab A: a wrong code
     assert any("next try is accepted in 1 s" in e.value for e in first.error)
     second = _sign_in(monkeypatch, "open-sesame")  # tab B, at once, with the right code: it must wait too
