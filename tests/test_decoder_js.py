@@ -1,6 +1,6 @@
 """ui/latent_map/decoder.js against cvae's compiled PyTensor decoder, in headless Chromium.
 
-`export_decoder` (cvae/viz/browser_decoder.py) writes each network's decoder; harness.html, served
+`export_decoder` (cvae/model/decoder_export.py) writes each network's decoder; harness.html, served
 with ui/latent_map from a local http.server on 127.0.0.1, decodes 1,000 random z per network
 with both backends (WebAssembly SIMD and plain JS). The browser must equal cvae within 1e-4;
 an independent NumPy interpreter of the format (tests/decoder_reference.py) must too. Nothing
@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
+from cvae.model.decoder_export import export_decoder
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import load_checkpoint
-from cvae.viz.browser_decoder import export_decoder
 from tests import e2e_support as e2e
 from tests.decoder_reference import reference_decode
 

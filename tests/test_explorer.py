@@ -78,10 +78,21 @@ def test_higher_latent_dims_work():
 
 
 def test_compiled_functions_are_built_once(explorer):
-    explorer.decode(np.zeros((1, 2)))
+    explorer.vae.decode(np.zeros((1, 2)))
     fn = explorer.vae.__dict__["_decode_fn"]
-    explorer.decode(np.ones((2, 2)))
+    explorer.vae.decode(np.ones((2, 2)))
     assert explorer.vae.__dict__["_decode_fn"] is fn
+
+
+def test_the_explorer_decodes_without_compiling():
+    """Its NumPy decoder is made once; the VAE's compiled decoder is never built (a fresh server's first page)."""
+    explorer = Explorer(VAE(TrainConfig(seed=2)))
+    explorer.decode(np.zeros((1, 2)))
+    decoder = explorer._numpy_decoder
+    explorer.sample_pixels(np.ones((2, 2)))
+    explorer.decode_grid(3)
+    assert explorer._numpy_decoder is decoder
+    assert not {"_decode_fn", "_logits_fn"} & set(explorer.vae.__dict__)
 
 
 def test_nearest_codes_in_order():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
+from cvae.model.decoder_export import export_decoder
 from cvae.model.vae import VAE
-from cvae.viz.browser_decoder import export_decoder
 from cvae.viz.map_payload import FORMAT, MapData, build_payload, read_payload
 
 

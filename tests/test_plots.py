@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from cvae.viz.elbo_figures import elbo_figure, smooth
 from cvae.viz.latent_figures import GRID_NAME, PALETTE, latent_map, map_range
@@ -33,6 +34,18 @@ def test_latent_map_layers_grid_first_then_one_trace_per_label():
 def test_smooth_is_bias_corrected():
     np.testing.assert_allclose(smooth([5.0] * 10), [5.0] * 10)
     assert smooth([0.0, 10.0])[1] > 5.0
+
+
+@pytest.mark.parametrize("span", [1, 2, 3, 25, 1000])
+def test_smooth_is_the_exponential_moving_average(span):
+    """The blocked NumPy scan equals the one-line recursion it replaces, for short and long spans."""
+    values = np.random.default_rng(span).normal(150, 30, 3001)
+    alpha, acc, expected = 2 / (span + 1), 0.0, []
+    for t, v in enumerate(values, start=1):
+        acc = (1 - alpha) * acc + alpha * v
+        expected.append(acc / (1 - (1 - alpha) ** t))
+    np.testing.assert_allclose(smooth(values, span), expected, rtol=1e-9)
+    assert smooth([], span).shape == (0,)
 
 
 def test_elbo_figure_lines():

@@ -122,4 +122,4 @@ def active_model_or_stop() -> tuple[cvae.Checkpoint, state.EncodedSet, cvae.Expl
     except (cvae.CheckpointError, cvae.DatasetError) as err:
         st.error(f"The active model cannot be shown: {err}")
         st.stop()
-    return checkpoint, encoded, cvae.Explorer(checkpoint.vae)
+    return checkpoint, encoded, state.explorer_for(state.active_path())

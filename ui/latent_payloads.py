@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cvae.viz.browser_decoder import export_decoder
+from cvae.model.decoder_export import export_decoder
 from cvae.viz.latent_figures import map_range
 from cvae.viz.map_overlays import affine_inverse, kde_density, mixture_density, projected_gaussians
 from cvae.viz.map_payload import MapData, build_payload

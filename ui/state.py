@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import streamlit as st
 
 import cvae
 from cvae.service.cluster import ClusterError, connect
+from cvae.service.code_cache import encoded_codes, shipped_codes_path
 from cvae.service.evaluation import kl_per_image
 from cvae.service.jobs import JobRegistry
 from cvae.service.teacher_gate import TeacherGate
@@ -49,13 +49,12 @@ def job_registry() -> JobRegistry:
 @st.cache_resource
 def _registry(root: str) -> JobRegistry:
     registry = JobRegistry(Path(root), max_queued=settings().max_queued, connect=cluster_client)
-    with contextlib.suppress(ClusterError):  # said on the Train page, which asks again
-        registry.client  # noqa: B018 - start (or reach) the cluster now, not at the first Start
+    registry.connect_in_background()  # now, not at the first Start; and without making this page wait
     return registry
 
 
 def cluster_client():
-    """The server's one Dask client, for the cluster the settings name."""
+    """The server's one Dask client, for the cluster the settings name (called from any thread)."""
     return _cluster_client(settings().scheduler, settings().workers)[0]
 
 
@@ -148,7 +147,9 @@ def _load(path: str, stamp: float) -> cvae.Checkpoint:
 def _encode(path: str, stamp: float) -> EncodedSet:
     checkpoint = _load(path, stamp)
     data = cvae.load_split(checkpoint.config, "test")
-    mu, sd = checkpoint.vae.encode(data.images, data.labels)  # a conditional VAE needs each digit's label
+    # a conditional VAE needs each digit's label; stored codes spare a fresh server the encoder's compile
+    codes = encoded_codes(checkpoint.vae, data.images, data.labels, beside=shipped_codes_path(Path(path)))
+    mu, sd = codes.mu, codes.sd
     kl = kl_per_image(mu, sd, checkpoint.vae)  # Monte Carlo for the mixture prior
     for array in (mu, sd, kl):
         array.setflags(write=False)
@@ -194,6 +195,16 @@ def model_for(path: Path) -> cvae.Checkpoint:
 def encoded_for(path: Path) -> EncodedSet:
     """Any saved run's encoded test split, from the cache the active model uses."""
     return _encode(str(path), _stamp(path))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _explorer(path: str, stamp: float) -> cvae.Explorer:
+    return cvae.Explorer(_load(path, stamp).vae)
+
+
+def explorer_for(path: Path) -> cvae.Explorer:
+    """Any saved run's explorer (its NumPy decoder built once), shared like its checkpoint."""
+    return _explorer(str(path), _stamp(path))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -20,7 +20,7 @@ from cvae.model.priors import PRIORS, Components, Prior
 from cvae.nn import FLOAT
 from cvae.nn.networks import NetworkOptions, Networks, build_networks
 
-__all__ = ["N_LABELS", "VAE", "WeightsError", "grid_points", "one_hot"]
+__all__ = ["N_LABELS", "VAE", "WeightsError", "as_latents", "grid_points", "one_hot"]
 
 N_LABELS = 10  # classes of every dataset here (digits, Fashion-MNIST): the one-hot size of a conditional VAE
 
@@ -167,7 +167,7 @@ class VAE:
 
     def decode_logits(self, z: np.ndarray, labels=None) -> np.ndarray:
         """z (N, latent) [, labels] -> the decoder's output before the likelihood's mean, (N, 28, 28)."""
-        fn, z = self._decoder_fn("_logits_fn", lambda logits: logits), _latents(z, self.latent_dim)
+        fn, z = self._decoder_fn("_logits_fn", lambda logits: logits), as_latents(z, self.latent_dim)
         if not self.conditional:
             return fn(z)
         if labels is None:
@@ -176,7 +176,7 @@ class VAE:
 
     def decode(self, z: np.ndarray, labels=None) -> np.ndarray:
         """z (N, latent) [, labels] -> mean images E[x|z [, y]], (N, 28, 28) in [0, 1]."""
-        fn, z = self._decoder_fn("_decode_fn", self.likelihood.mean), _latents(z, self.latent_dim)
+        fn, z = self._decoder_fn("_decode_fn", self.likelihood.mean), as_latents(z, self.latent_dim)
         if not self.conditional:
             return fn(z)
         if labels is None:  # y is independent of z a priori: E[x|z] = mean over y of E[x|z, y]
@@ -196,7 +196,7 @@ class VAE:
 
     def log_px(self, images: np.ndarray, z: np.ndarray, labels=None) -> np.ndarray:
         """log p(x|z [, y]) per image, (N,), in nats, from the model's own PyMC log-density."""
-        x, z = self.prepare(images), _latents(z, self.latent_dim)
+        x, z = self.prepare(images), as_latents(z, self.latent_dim)
         if not self.conditional:
             return self._density_fns()[0](x, len(x), z)
         if labels is None:
@@ -205,7 +205,7 @@ class VAE:
 
     def log_prior(self, z: np.ndarray) -> np.ndarray:
         """log p(z) per point, (N,), in nats, from the model's own PyMC log-density."""
-        z = _latents(z, self.latent_dim)
+        z = as_latents(z, self.latent_dim)
         return self._density_fns()[1](len(z), z)
 
     def kl(self, mu: np.ndarray, sd: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -280,7 +280,8 @@ def _images(images: np.ndarray) -> np.ndarray:
     return images
 
 
-def _latents(z: np.ndarray, latent_dim: int) -> np.ndarray:
+def as_latents(z: np.ndarray, latent_dim: int) -> np.ndarray:
+    """z as a float32 (N, latent_dim) array of finite numbers, or a clear ValueError."""
     z = np.asarray(z, dtype=FLOAT)
     if z.ndim != 2 or z.shape[1] != latent_dim:
         raise ValueError(f"z must have shape (N, {latent_dim}); got {z.shape}")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from cvae.model.vae import N_LABELS, VAE, grid_points
+from cvae.model.decoder_export import DecoderExportError
+from cvae.model.decoder_numpy import NumpyDecoder
+from cvae.model.vae import N_LABELS, VAE, as_latents, grid_points, one_hot
 from cvae.nn.networks import summary_rows
 
 __all__ = ["Explorer"]
@@ -16,10 +20,29 @@ class Explorer:
     `labels` (class indices (N,), one index for all, or label weights (N, 10)) condition a
     conditional model and are ignored by the others. A conditional model needs them to encode;
     without them it decodes to the mean over all ten labels and samples pixels under a random one.
+
+    Decoding runs the exported decoder in NumPy where the export can describe it (no compile: a
+    fresh server answers at once), else the VAE's compiled PyTensor decoder. The weights are read
+    when the Explorer is made: make a new one for new weights.
     """
 
     def __init__(self, vae: VAE):
         self.vae = vae
+
+    @functools.cached_property
+    def _numpy_decoder(self) -> NumpyDecoder | None:
+        try:
+            return NumpyDecoder(self.vae)
+        except DecoderExportError:  # a likelihood or layer of its own: the compiled decoder serves it
+            return None
+
+    def _logits(self, z: np.ndarray, labels) -> np.ndarray:
+        """z (N, latent) [, labels] -> (N, 28, 28) logits."""
+        decoder = self._numpy_decoder
+        if decoder is None:
+            return self.vae.decode_logits(z, labels)
+        z = as_latents(z, self.latent_dim)
+        return decoder.logits(z, one_hot(labels, len(z)) if self.conditional else None)
 
     @property
     def latent_dim(self) -> int:
@@ -35,7 +58,13 @@ class Explorer:
 
     def decode(self, z: np.ndarray, labels=None) -> np.ndarray:
         """(N, latent) -> mean images (N, 28, 28) in [0, 1]."""
-        return self.vae.decode(z, labels)
+        decoder = self._numpy_decoder
+        if decoder is None:
+            return self.vae.decode(z, labels)
+        if self.conditional and labels is None:  # y is independent of z a priori: E[x|z] = mean over y
+            z = as_latents(z, self.latent_dim)
+            return np.mean([self.decode(z, np.full(len(z), k)) for k in range(N_LABELS)], axis=0)
+        return _pixel_means(decoder.spec["output"], self._logits(z, labels))
 
     def decode_as_each_label(self, z: np.ndarray) -> np.ndarray:
         """One code z (latent,) decoded as every label of a conditional model: (10, 28, 28), label k
@@ -77,7 +106,7 @@ class Explorer:
         rng = np.random.default_rng(seed)
         if self.conditional and labels is None:
             labels = rng.integers(N_LABELS, size=len(np.atleast_2d(z)))
-        return self.vae.likelihood.sample(self.vae.decode_logits(z, labels), self.vae.sigma, rng)
+        return self.vae.likelihood.sample(self._logits(z, labels), self.vae.sigma, rng)
 
     def grid_points(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None) -> np.ndarray:
         """(n*n, latent) points of an n x n grid over [-extent, extent]^2 in z1, z2 (see `grid_points`)."""
@@ -87,7 +116,9 @@ class Explorer:
         self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None, label: int | None = None
     ) -> np.ndarray:
         """The decoded manifold as one (n*28, n*28) mosaic (the seed's 10 x 10 over [-2, 2]^2)."""
-        return self.vae.decode_grid(n, extent, center, label)
+        points = grid_points(self.latent_dim, n, extent, center)
+        images = self.decode(points, None if label is None else np.full(len(points), label))  # (n*n, 28, 28)
+        return images.reshape(n, n, 28, 28).transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
 
     def interpolate(
         self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10, label: int | None = None
@@ -120,3 +151,13 @@ class Explorer:
         """Keras-style layer tables for the encoder and the decoder."""
         nets = self.vae.networks
         return {"encoder": summary_rows(nets.encoder), "decoder": summary_rows(nets.decoder)}
+
+
+def _pixel_means(output: str, logits: np.ndarray) -> np.ndarray:
+    """The likelihood's E[x|z] from the decoder's logits, as the export names it (see decoder_export)."""
+    t = logits.astype(np.float64)
+    if output == "sigmoid":
+        return (1 / (1 + np.exp(-t))).astype(np.float32)
+    small = np.abs(t) < 1e-3  # continuous Bernoulli: 1/(1 - e^-t) - 1/t, whose limit at 0 is 1/2 + t/12
+    safe = np.where(small, 1.0, t)
+    return np.where(small, 0.5 + t / 12, -1 / np.expm1(-safe) - 1 / safe).astype(np.float32)

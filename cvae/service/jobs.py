@@ -79,6 +79,15 @@ class JobRegistry:
                     raise
             return self._client
 
+    def connect_in_background(self) -> None:
+        """Start (or reach) the cluster on a thread of its own: the first page need not wait for it,
+        and the workers warm up while the class is still reading the Home page."""
+        threading.Thread(target=self._try_connect, name="cvae-cluster-connect", daemon=True).start()
+
+    def _try_connect(self) -> None:
+        with contextlib.suppress(cluster.ClusterError):  # asked again, and said, by the Train page
+            self.client  # noqa: B018
+
     # ---- reading ------------------------------------------------------------------------------
 
     def get(self, job_id: str | None) -> TrainingJob | None:

@@ -48,20 +48,18 @@ def main(argv: list[str] | None = None) -> int:
             protocol="tls://",
             silence_logs=logging.WARNING,
         )
-    sys.stdout.write(
-        json.dumps(
-            {
-                "address": cluster.scheduler_address,
-                "ca": security.tls_ca_file,
-                "cert": security.tls_client_cert,
-                "key": security.tls_client_key,
-            }
-        )
-        + "\n"
-    )
-    sys.stdout.flush()
+    credentials = {
+        "address": cluster.scheduler_address,
+        "ca": security.tls_ca_file,
+        "cert": security.tls_client_cert,
+        "key": security.tls_client_key,
+    }
     try:
+        sys.stdout.write(json.dumps(credentials) + "\n")
+        sys.stdout.flush()
         sys.stdin.read()  # returns at EOF: the app closed its end, or died
+    except BrokenPipeError:  # the app exited before reading the address: nothing to serve
+        pass
     finally:
         cluster.close()
     return 0

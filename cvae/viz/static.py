@@ -6,9 +6,6 @@ import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Circle, Rectangle
 
 from cvae.viz.elbo_figures import RUN_COLOURS, smooth
 from cvae.viz.latent_figures import PALETTE, PRIOR_SDS, map_range
@@ -17,6 +14,19 @@ __all__ = ["FORMATS", "comparison_image", "elbo_image", "latent_map_image", "mos
 
 FORMATS = ("png", "svg")
 _DPI = 100
+
+
+def _figure(**options):
+    """A matplotlib Figure; matplotlib is imported on the first download, not with the page (0.6 s)."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
+def _patches():
+    import matplotlib.patches
+
+    return matplotlib.patches
 
 
 def latent_map_image(
@@ -33,7 +43,7 @@ def latent_map_image(
 ) -> bytes:
     """Encoded means mu (N, >=2) coloured by label, as the app's latent map; PNG or SVG bytes."""
     _check_fmt(fmt)
-    fig = Figure(figsize=(6.4, 5.6), dpi=_DPI, layout="constrained")
+    fig = _figure(figsize=(6.4, 5.6), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     _draw_latent(
         ax,
@@ -60,7 +70,7 @@ def mosaic_image(mosaic: np.ndarray, *, fmt: str = "png", scale: int | None = No
         raise ValueError(f"mosaic must be a non-empty 2-D grey image; got shape {mosaic.shape}")
     scale = scale or max(1, -(-560 // max(mosaic.shape)))
     big = np.repeat(np.repeat(np.clip(mosaic, 0.0, 1.0), scale, axis=0), scale, axis=1)  # (H*s, W*s)
-    fig = Figure(figsize=(big.shape[1] / _DPI, big.shape[0] / _DPI), dpi=_DPI)
+    fig = _figure(figsize=(big.shape[1] / _DPI, big.shape[0] / _DPI), dpi=_DPI)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.imshow(big, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", resample=False, aspect="auto")
     ax.set_axis_off()
@@ -71,7 +81,7 @@ def elbo_image(history_dicts: Mapping[str, Mapping[str, Sequence[float]]], fmt: 
     """-ELBO curves of several runs on one axis, raw (faint) and smoothed; x is each history's
     'epoch' list when present, else 'step'."""
     _check_fmt(fmt)
-    fig = Figure(figsize=(8.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = _figure(figsize=(8.0, 4.2), dpi=_DPI, layout="constrained")
     _draw_elbo(fig.add_subplot(), history_dicts)
     return _render(fig, fmt)
 
@@ -91,7 +101,7 @@ def comparison_image(
     _check_fmt(fmt)
     maps = {name: m for name, m in maps.items() if np.ndim(m[0]) == 2 and np.shape(m[0])[1] >= 2}
     n = max(len(maps), 1)
-    fig = Figure(figsize=(max(4.6 * n, 8.0), 4.0 + 4.6), dpi=_DPI, layout="constrained")
+    fig = _figure(figsize=(max(4.6 * n, 8.0), 4.0 + 4.6), dpi=_DPI, layout="constrained")
     grid = fig.add_gridspec(2, n, height_ratios=(4.0, 4.6))
     _draw_elbo(fig.add_subplot(grid[0, :]), history_dicts)
     ranges = map_range(np.concatenate([m[0][:, :2] for m in maps.values()])) if same_range and maps else None
@@ -132,10 +142,10 @@ def _draw_latent(ax, mu, labels, class_names, *, prior_contours, box, x_range, y
         )
     if prior_contours:
         for k in PRIOR_SDS:
-            ax.add_patch(Circle((0, 0), k, fill=False, color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6))
+            ax.add_patch(_patches().Circle((0, 0), k, fill=False, color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6))
         ax.plot([], [], color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6, label="prior 1-3 sd")
     if box is not None:
-        ax.add_patch(Rectangle((-box, -box), 2 * box, 2 * box, fill=False, color="#CC3311", lw=1.5, ls="--"))
+        ax.add_patch(_patches().Rectangle((-box, -box), 2 * box, 2 * box, fill=False, color="#CC3311", lw=1.5, ls="--"))
     ax.set_xlim(*(x_range or default_x))
     ax.set_ylim(*(y_range or default_y))
     ax.set_aspect("equal", adjustable="box")
@@ -179,8 +189,10 @@ def _check_fmt(fmt: str) -> None:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
 
 
-def _render(fig: Figure, fmt: str) -> bytes:
+def _render(fig, fmt: str) -> bytes:
     """Draw on a private Agg canvas: no pyplot, so no global figure registry to leak into."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     fig.savefig(
