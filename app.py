@@ -3,9 +3,11 @@
 import streamlit as st
 
 from ui import state
+from ui.class_gate import class_gate_or_stop
 from ui.components import model_picker_ui
 
 st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
+class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
 
 # Page scripts live in app_pages/: a folder named pages/ would switch Streamlit to its legacy mode.
 PAGES = [

@@ -31,9 +31,16 @@ class Settings:
     """Process-wide settings; `field.metadata` holds each one's variable, default and meaning."""
 
     runs_dir: Path = _var("CVAE_RUNS_DIR", "runs/ beside app.py", "where trainings are saved")
-    cache_dir: Path = _var("CVAE_CACHE_DIR", "~/.cache/cvae", "dataset downloads")
+    cache_dir: Path = _var(
+        "CVAE_CACHE_DIR", "~/.cache/cvae", "dataset downloads, UMAP projections and encoded test digits of each model"
+    )
     teacher_code: str | None = _var(
         "CVAE_TEACHER_CODE", "unset: teacher features off", "the code that signs a session in as the teacher"
+    )
+    class_code: str | None = _var(
+        "CVAE_CLASS_CODE",
+        "unset: the app serves 127.0.0.1 only",
+        "the code every session enters first; needed to serve beyond 127.0.0.1",
     )
     max_queued: int = _var(
         "CVAE_MAX_QUEUED", "32", "trainings running or waiting on the server at once; more are refused"
@@ -73,6 +80,7 @@ class Settings:
             runs_dir=Path(get("CVAE_RUNS_DIR") or ROOT / "runs").expanduser(),
             cache_dir=Path(get("CVAE_CACHE_DIR") or Path.home() / ".cache" / "cvae").expanduser(),
             teacher_code=environ.get("CVAE_TEACHER_CODE") or None,
+            class_code=environ.get("CVAE_CLASS_CODE") or None,
             max_queued=_int(get("CVAE_MAX_QUEUED"), "CVAE_MAX_QUEUED", 32, low=1),
             workers=_int(get("CVAE_WORKERS"), "CVAE_WORKERS", max(1, _cpus() - 1), low=1),
             scheduler=get("CVAE_SCHEDULER"),

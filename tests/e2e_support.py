@@ -52,9 +52,18 @@ def free_port() -> int:
 class StreamlitServer:
     """`streamlit run app.py` from the repo root on a free port, logging to a file."""
 
-    def __init__(self, runs_dir: Path, log_path: Path, *, port: int | None = None, env: dict | None = None):
+    def __init__(
+        self,
+        runs_dir: Path,
+        log_path: Path,
+        *,
+        port: int | None = None,
+        env: dict | None = None,
+        address: str | None = "127.0.0.1",
+    ):
         self.port = port or free_port()
         self.env = env or {}  # extra environment, e.g. CVAE_TEACHER_CODE
+        self.address = address  # None: whatever .streamlit/config.toml says
         self.url = f"http://127.0.0.1:{self.port}"
         self.runs_dir = Path(runs_dir)
         self.log_path = Path(log_path)
@@ -72,7 +81,7 @@ class StreamlitServer:
                 "run",
                 "app.py",
                 "--server.headless=true",
-                "--server.address=127.0.0.1",
+                *([f"--server.address={self.address}"] if self.address else []),
                 f"--server.port={self.port}",
                 "--browser.gatherUsageStats=false",
             ],

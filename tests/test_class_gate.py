@@ -1,0 +1,133 @@
+"""The class code: beyond 127.0.0.1 the app serves only sessions that entered it, and never without one."""
+
+import time
+
+import pytest
+from streamlit import config as st_config
+
+from tests.conftest import open_app
+from ui.class_gate import is_loopback
+
+
+@pytest.fixture
+def address():
+    """Set Streamlit's server.address for one test (what `--server.address` sets), then restore it."""
+    before = st_config.get_option("server.address")
+    yield lambda value: st_config.set_option("server.address", value)
+    st_config.set_option("server.address", before)
+
+
+def test_the_shipped_config_serves_loopback_only():
+    assert st_config.get_option("server.address") == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("value", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),
+        ("", False),
+        (None, False),
+        ("192.168.1.20", False),
+        ("lab-server", False),
+    ],
+)
+def test_what_counts_as_loopback(value, loopback):
+    assert is_loopback(value) is loopback
+
+
+def test_loopback_without_a_code_is_the_app():
+    at = open_app()
+    assert not at.text_input  # no sign-in form
+    assert at.title[0].value == "CVAE Explorer"
+
+
+def test_every_interface_without_a_code_refuses_to_serve(address, monkeypatch):
+    monkeypatch.delenv("CVAE_CLASS_CODE", raising=False)
+    address("0.0.0.0")
+    at = open_app()
+    assert "set CVAE_CLASS_CODE" in at.error[0].value
+    assert not at.title and not at.text_input  # no page ran, no form
+
+
+def test_beyond_loopback_a_session_enters_the_class_code_first(address, monkeypatch):
+    monkeypatch.setenv("CVAE_CLASS_CODE", "owls-2026")
+    address("0.0.0.0")
+    at = open_app()
+    assert at.text_input[0].label == "Class code"
+    assert not at.sidebar.selectbox  # the model picker and pages wait for the code
+    at.text_input[0].input("guess")
+    at.button[0].click().run()
+    assert "not the class code" in at.error[0].value
+    assert at.text_input[0].label == "Class code"
+    assert "owls-2026" not in str(at)  # never echoed
+    time.sleep(1.1)  # the server's delay after one wrong code
+    at.text_input[0].input("owls-2026")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not at.error, at.error[0].value
+    assert not any(t.label == "Class code" for t in at.text_input)
+    at.switch_page("app_pages/latent.py").run()  # every page now serves this session
+    assert not at.exception and at.title[0].value == "Latent space"
+
+
+def test_a_set_code_is_asked_for_on_loopback_too(monkeypatch):
+    monkeypatch.setenv("CVAE_CLASS_CODE", "owls-2026")
+    at = open_app()
+    assert at.text_input[0].label == "Class code"
+
+
+def _listening(pid: int) -> set[str]:
+    import psutil
+
+    return {c.laddr.ip for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
+
+
+@pytest.mark.slow
+def test_a_real_server_listens_on_loopback_unless_told_and_then_asks_for_the_code(tmp_path):
+    """`streamlit run app.py` as the README says binds 127.0.0.1 only; told 0.0.0.0 without a class
+    code it serves nothing but the refusal; with one, every session gets the sign-in form first."""
+    import asyncio
+
+    from bench.st_protocol import Session
+    from tests.e2e_support import StreamlitServer
+
+    async def first_page(url: str) -> tuple[list[str], list[str]]:
+        """The texts and the widget labels a new session is shown."""
+        session = Session(url)
+        try:
+            await session.connect()
+            labels = [getattr(e.proto, "label", "") for e in session.elements.values()]
+            return session.texts(), labels
+        finally:
+            await session.close()
+
+    plain = StreamlitServer(tmp_path / "runs", tmp_path / "plain.log", address=None)
+    plain.start()
+    try:
+        assert _listening(plain.proc.pid) == {"127.0.0.1"}
+    finally:
+        plain.stop()
+
+    open_to_all = StreamlitServer(tmp_path / "runs", tmp_path / "open.log", address="0.0.0.0")
+    open_to_all.start()
+    try:
+        assert _listening(open_to_all.proc.pid) == {"0.0.0.0"}
+        texts, labels = asyncio.run(first_page(open_to_all.url))
+        assert "set CVAE_CLASS_CODE" in " ".join(texts) and not any(labels)  # the refusal, no widget
+    finally:
+        open_to_all.stop()
+
+    coded = StreamlitServer(
+        tmp_path / "runs", tmp_path / "coded.log", address="0.0.0.0", env={"CVAE_CLASS_CODE": "owls-2026"}
+    )
+    coded.start()
+    try:
+        texts, labels = asyncio.run(first_page(coded.url))
+        assert "Class code" in labels and "owls-2026" not in " ".join(texts + labels)
+    finally:
+        coded.stop()
