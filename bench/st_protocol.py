@@ -29,43 +29,11 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
+from bench.st_widgets import COMPACT, TEXT_KINDS, Element, drawn_value, encode_value
+
 __all__ = ["Element", "Interaction", "Session"]
 
 CUT_SHORT = ForwardMsg.FINISHED_EARLY_FOR_RERUN  # status 2; 0 ends a full run, 3 a fragment run
-COMPACT = {"separators": (",", ":")}  # json.dumps as JSON.stringify writes
-TEXT_KINDS = ("markdown", "text", "heading", "alert", "code", "exception", "metric", "imgs")
-FIELDS = {
-    "slider": "double_array_value",
-    "checkbox": "bool_value",
-    "number_input": "double_value",  # per kind
-    "selectbox": "string_value",
-    "radio": "string_value",
-    "text_input": "string_value",
-    "text_area": "string_value",
-    "plotly_chart": "string_value",
-    "bidi_component": "json_value",
-    "button": "trigger_value",
-    "download_button": "trigger_value",
-}
-
-
-@dataclass
-class Element:
-    """An element or block at a delta path; `proto` is its own message (Slider, Markdown...)."""
-
-    path: tuple[int, ...]
-    kind: str
-    proto: Any
-    fragment_id: str
-    run_id: str  # the run that last drew it
-    id: str = ""  # widgets only
-    key: str | None = None  # the user's key=, read from ids like "$$ID-<hash>-<key>"
-
-    @property
-    def text(self) -> str:
-        if self.kind == "imgs":
-            return "\n".join(image.caption for image in self.proto.imgs)
-        return next((getattr(self.proto, n) for n in ("body", "message", "code_text") if hasattr(self.proto, n)), "")
 
 
 @dataclass
@@ -80,42 +48,6 @@ class Interaction:
     bytes_received: int = 0
     status: int | None = None  # that run's script_finished: 0 full run, 3 fragment run
     finished: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future(), repr=False)
-
-
-def _drawn_value(kind: str, p) -> Any:  # what the browser holds for a widget it has just drawn
-    if kind == "slider" and p.type == p.SELECT_SLIDER:  # its options' texts (the server sets raw_value)
-        return list(p.raw_value) if p.set_value and p.raw_value else [p.options[int(i)] for i in p.default]
-    if kind in ("slider", "checkbox"):
-        return (list if kind == "slider" else bool)(p.value if p.set_value else p.default)
-    if kind in ("selectbox", "radio"):  # the server forces an option's text; its default is an index
-        return (
-            p.raw_value
-            if p.set_value and p.HasField("raw_value")
-            else p.options[p.default]
-            if p.HasField("default") and p.options
-            else None
-        )
-    if kind in ("number_input", "text_input", "text_area"):
-        name = "value" if p.set_value and p.HasField("value") else "default"
-        return getattr(p, name) if p.HasField(name) else None
-    return None  # buttons, charts, components: nothing until the user acts
-
-
-def _encode(element: Element, value: Any) -> WidgetState:  # what the browser sends for `value`
-    kind, p, state = element.kind, element.proto, WidgetState(id=element.id)
-    if kind not in FIELDS:
-        raise TypeError(f"no value encoding known for a {kind} widget")
-    name = "int_value" if kind == "number_input" and p.data_type == p.INT else FIELDS[kind]
-    if kind == "slider" and p.type == p.SELECT_SLIDER:
-        state.string_array_value.data.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
-        return state
-    if name == "double_array_value":
-        state.double_array_value.data.extend(value if isinstance(value, (list, tuple)) else [value])
-    elif name == "int_value":  # an INT input's default comes as a double
-        state.int_value = int(value)
-    else:
-        setattr(state, name, json.dumps(value, **COMPACT) if name == "json_value" or kind == "plotly_chart" else value)
-    return state
 
 
 class Session:
@@ -192,7 +124,7 @@ class Session:
         element = self.find(target)
         if element.kind == "bidi_component":
             value = {**(self.value(element) or {}), **value}
-        self._widgets[element.id] = _encode(element, value)
+        self._widgets[element.id] = encode_value(element, value)
         return await self.rerun(element.fragment_id, label=f"set {element.key}", wait=wait)
 
     async def click(self, target: str | Element, event="", value=None, *, state=None, wait=True) -> Interaction:
@@ -200,14 +132,14 @@ class Session:
         merges into the component's state in the same message (a handler calling both sends one)."""
         element = self.find(target)
         if state:
-            self._widgets[element.id] = _encode(element, {**(self.value(element) or {}), **state})
+            self._widgets[element.id] = encode_value(element, {**(self.value(element) or {}), **state})
         trigger = (
             WidgetState(
                 id=f"$$STREAMLIT_INTERNAL_KEY_{element.id}__events",
                 json_trigger_value=json.dumps([{"event": event, "value": value}], **COMPACT),
             )
             if event
-            else _encode(element, True)
+            else encode_value(element, True)
         )
         return await self.rerun(element.fragment_id, once=[trigger], label=f"click {element.key} {event}", wait=wait)
 
@@ -302,9 +234,9 @@ class Session:
             wid = getattr(proto, "id", "")
             key = wid.split("-", 2)[-1] if wid.startswith("$$ID-") else "None"  # "None": no key given
             element = Element(path, kind, proto, delta.fragment_id, run_id, wid, None if key == "None" else key)
-            value = _drawn_value(kind, proto)  # the server's set_value overrides what the browser holds
+            value = drawn_value(kind, proto)  # the server's set_value overrides what the browser holds
             if value is not None and (getattr(proto, "set_value", False) or element.id not in self._widgets):
-                self._widgets[element.id] = _encode(element, value)
+                self._widgets[element.id] = encode_value(element, value)
         elif delta.WhichOneof("type") == "add_block":
             element = Element(path, "block", delta.add_block, delta.fragment_id, run_id)
         else:
