@@ -131,6 +131,31 @@ class StreamlitServer:
 # --- pages ---------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def serving(runs_dir: Path, log_path: Path, *, timeout: float = 90.0, **options):
+    """A started StreamlitServer for a test module: (url, runs_dir, log_tail); stopped afterwards."""
+    from types import SimpleNamespace
+
+    server = StreamlitServer(runs_dir, log_path, **options)
+    try:
+        yield SimpleNamespace(url=server.start(timeout=timeout), runs_dir=Path(runs_dir), log_tail=server.log_tail)
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def headless_chromium():
+    """Debian's Chromium through Playwright, with the flags this machine needs; closed afterwards."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def open_page(browser, url: str, heading: str, *, timeout_ms: float = LOAD_MS, before=None):
     """A fresh tab (own Streamlit session) at `url`, once its <h1> reads `heading`; `before(page)`
     runs before the page loads (e.g. to log its websocket)."""

@@ -30,30 +30,22 @@ PICK_TOLERANCE = 0.15  # grid spacing 6/150 plus the app's snap distance, with r
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("e2e_runs")
-    srv = e2e.StreamlitServer(runs, runs.parent / f"streamlit-{runs.name}.log")
-    try:
-        url = srv.start(timeout=90)
-        yield SimpleNamespace(url=url, runs_dir=runs, log_tail=srv.log_tail)
-    finally:
-        srv.stop()
+    with e2e.serving(runs, runs.parent / f"streamlit-{runs.name}.log") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
-        try:
-            # The first session on the fresh server arrives by a deep link, like a shared URL:
-            # st.navigation alone answers that with a "Page not found" dialog until some session
-            # has run app.py (the pages/ shims fix it); test_deep_link_on_fresh_server checks.
-            page = e2e.open_page(chromium, server.url + "/manifold", "Manifold")
-            e2e.wait_script_idle(page)
-            page.wait_for_timeout(1000)
-            server.first_visit = SimpleNamespace(url=page.url, dialogs=e2e.dialog_texts(page))
-            page.context.close()
-            yield chromium
-        finally:
-            chromium.close()
+    with e2e.headless_chromium() as chromium:
+        # The first session on the fresh server arrives by a deep link, like a shared URL:
+        # st.navigation alone answers that with a "Page not found" dialog until some session
+        # has run app.py (the pages/ shims fix it); test_deep_link_on_fresh_server checks.
+        page = e2e.open_page(chromium, server.url + "/manifold", "Manifold")
+        e2e.wait_script_idle(page)
+        page.wait_for_timeout(1000)
+        server.first_visit = SimpleNamespace(url=page.url, dialogs=e2e.dialog_texts(page))
+        page.context.close()
+        yield chromium
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import asyncio
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -32,23 +31,15 @@ CODE = "teach-me"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("safety_runs")
-    srv = e2e.StreamlitServer(
-        runs, runs.parent / "streamlit-safety.log", env={"CVAE_TEACHER_CODE": CODE, "CVAE_WORKERS": "1"}
-    )
-    try:
-        yield SimpleNamespace(url=srv.start(timeout=120), log_tail=srv.log_tail)
-    finally:
-        srv.stop()
+    env = {"CVAE_TEACHER_CODE": CODE, "CVAE_WORKERS": "1"}
+    with e2e.serving(runs, runs.parent / "streamlit-safety.log", timeout=120, env=env) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with e2e.headless_chromium() as chromium:
+        yield chromium
 
 
 def _progress(page) -> str:

@@ -43,21 +43,14 @@ JS_DECODE = """([zs, n]) => { const m = window.__lm.map(), out = m.decoder.decod
 def server(tmp_path_factory):
     runs = tmp_path_factory.mktemp("latent_map_runs")
     e2e.save_random_model(runs, LATENT8, arch="keras-example", latent_dim=8, seed=3)
-    srv = e2e.StreamlitServer(runs, runs.parent / f"streamlit-{runs.name}.log")
-    try:
-        yield SimpleNamespace(url=srv.start(timeout=90), runs_dir=runs, log_tail=srv.log_tail)
-    finally:
-        srv.stop()
+    with e2e.serving(runs, runs.parent / f"streamlit-{runs.name}.log") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with e2e.headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

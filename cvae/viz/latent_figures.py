@@ -188,16 +188,7 @@ def latent_map(
             type="rect", x0=-box, y0=-box, x1=box, y1=box, line={"color": "#CC3311", "width": 2, "dash": "dash"}
         )
     if current is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=[current[0]],
-                y=[current[1]],
-                mode="markers",
-                name="decoded point",
-                marker={"symbol": "x-thin", "size": 18, "line": {"width": 3, "color": "#000000"}},
-                hoverinfo="skip",
-            )
-        )
+        fig.add_trace(cross_marker(current[0], current[1], "decoded point", size=18))
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -217,3 +208,15 @@ def latent_map(
 def _ellipse(center: np.ndarray, radii: np.ndarray, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
     t = np.linspace(0, 2 * np.pi, n)
     return center[0] + radii[0] * np.cos(t), center[1] + radii[1] * np.sin(t)
+
+
+def cross_marker(x: float, y: float, name: str, *, size: int = 16) -> go.Scatter:
+    """One black cross at (x, y) for a map: the decoded point, a held code."""
+    return go.Scatter(
+        x=[x],
+        y=[y],
+        mode="markers",
+        name=name,
+        marker={"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#000000"}},
+        hoverinfo="skip",
+    )

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from cvae.service.latent_stats import LatentStats
 from cvae.service.projections import Projection
-from cvae.viz.latent_figures import PALETTE, PRIOR_SDS
+from cvae.viz.latent_figures import PALETTE, PRIOR_SDS, cross_marker
 
 __all__ = ["kl_per_dim_figure", "projection_figure"]
 
@@ -104,16 +104,7 @@ def projection_figure(
         )
     if marker is not None:
         at = projection.to_map(marker)[0]
-        fig.add_trace(
-            go.Scatter(
-                x=[at[0]],
-                y=[at[1]],
-                mode="markers",
-                name="held code",
-                marker={"symbol": "x-thin", "size": 16, "line": {"width": 3, "color": "#000000"}},
-                hoverinfo="skip",
-            )
-        )
+        fig.add_trace(cross_marker(at[0], at[1], "held code"))
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
