@@ -7,8 +7,10 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { build } from "esbuild";
 
-export const INPUTS = ["decoder.js", "kernels_wasm.js", "src/bus.js", "src/controls.js", "src/latent_map.js",
-  "src/map_canvas.js", "src/payload.js", "src/view_component.js"];
+export const INPUTS = ["decoder.js", "kernels_wasm.js", "src/bus.js", "src/colours.js", "src/controls.js",
+  "src/decoder_layers.js", "src/decoder_spec.js", "src/decoder_wasm.js", "src/latent_map.js", "src/map_canvas.js",
+  "src/map_geometry.js", "src/map_input.js", "src/map_state.js", "src/paint_digit.js", "src/payload.js",
+  "src/view_component.js"];
 
 function digest() {
   const h = createHash("sha256");

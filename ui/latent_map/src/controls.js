@@ -1,7 +1,7 @@
 // The DOM around the map: toolbar, legend, colour bar, the decoded digit with its caption, the z
 // sliders and (for a conditional decoder) the label chooser. Plain elements, keyboard-operable.
 
-import { PALETTE, scaleColour } from "./map_canvas.js";
+import { PALETTE, scaleColour } from "./colours.js";
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -2,20 +2,13 @@
 // points) is redrawn only when the view, the colouring or the hidden classes change; the top
 // one (hover cursor, pinned point, teaching overlays) on every frame that needs it. A hover
 // therefore costs one small overlay redraw plus the decode, never a redraw of 10,000 points.
+// Here: the canvases, the data they show (points, colouring, density) and the drawing; the
+// geometry (pixel <-> map, hit-testing, zoom/pan) is MapGeometry's (map_geometry.js).
 
-const MARGIN = { left: 52, right: 12, top: 12, bottom: 40 };
-// Paul Tol's colour-blind-safe "muted" scheme plus pale grey (cvae/viz/latent_figures.py PALETTE)
-export const PALETTE = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777"];
-const VIRIDIS = ["#440154", "#482878", "#3e4a89", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
+import { PALETTE, scaleColour } from "./colours.js";
+import { MapGeometry } from "./map_geometry.js";
+
 const BINS = 32; // colour-scale steps: one path per step keeps a recolour to 32 fills
-
-function lerpColour(stops, t) {
-  const x = Math.min(Math.max(t, 0), 1) * (stops.length - 1), i = Math.min(Math.floor(x), stops.length - 2), f = x - i;
-  const a = parseInt(stops[i].slice(1), 16), b = parseInt(stops[i + 1].slice(1), 16);
-  const ch = (s) => Math.round(((a >> s) & 255) * (1 - f) + ((b >> s) & 255) * f);
-  return `rgb(${ch(16)},${ch(8)},${ch(0)})`;
-}
-export const scaleColour = (t) => lerpColour(VIRIDIS, t);
 
 function niceTicks(lo, hi, count = 6) {
   const raw = (hi - lo) / count, mag = 10 ** Math.floor(Math.log10(raw));
@@ -25,26 +18,22 @@ function niceTicks(lo, hi, count = 6) {
   return { ticks: out, digits: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
 }
 
-export class MapCanvas {
+export class MapCanvas extends MapGeometry {
   constructor(box) {
+    super();
     this.box = box;
     this.base = box.appendChild(document.createElement("canvas"));
     this.top = box.appendChild(document.createElement("canvas"));
     this.base.className = "lm-base";
     this.top.className = "lm-top";
-    this.points = null; // Float32Array (2N) map coordinates
     this.colours = null; // per point: a bin index into this.styles
     this.styles = [];
-    this.hidden = new Set();
     this.density = null; // {canvas, x_range, y_range}
-    this.home = { x: [-3, 3], y: [-3, 3] };
-    this.window = { x: [-3, 3], y: [-3, 3] };
     this.titles = ["z1", "z2"];
     this.overlays = null; // what drawTop paints
-    this.dirty = true;
   }
 
-  // ---- geometry ---------------------------------------------------------------------------
+  // ---- size -------------------------------------------------------------------------------
 
   resize() {
     const dpr = window.devicePixelRatio || 1, w = Math.max(200, this.box.clientWidth), h = Math.max(200, this.box.clientHeight);
@@ -58,67 +47,6 @@ export class MapCanvas {
     }
     this.dirty = true;
     return true;
-  }
-
-  plotArea() {
-    return { x: MARGIN.left, y: MARGIN.top, w: this.width - MARGIN.left - MARGIN.right, h: this.height - MARGIN.top - MARGIN.bottom };
-  }
-
-  /** map (u, v) -> CSS pixels inside the box */
-  toPixel(u, v) {
-    const a = this.plotArea(), { x, y } = this.window;
-    return [a.x + ((u - x[0]) / (x[1] - x[0])) * a.w, a.y + ((y[1] - v) / (y[1] - y[0])) * a.h];
-  }
-
-  /** CSS pixels inside the box -> map (u, v) */
-  toMap(px, py) {
-    const a = this.plotArea(), { x, y } = this.window;
-    return [x[0] + ((px - a.x) / a.w) * (x[1] - x[0]), y[1] - ((py - a.y) / a.h) * (y[1] - y[0])];
-  }
-
-  inPlot(px, py) {
-    const a = this.plotArea();
-    return px >= a.x && px <= a.x + a.w && py >= a.y && py <= a.y + a.h;
-  }
-
-  /** The visible digit nearest to pixel (px, py) within `radius` pixels, else -1. */
-  nearest(px, py, radius = 6) {
-    const p = this.points, a = this.plotArea(), { x, y } = this.window;
-    if (!p) return -1;
-    const sx = a.w / (x[1] - x[0]), sy = a.h / (y[1] - y[0]);
-    let best = -1, bestD = radius * radius;
-    for (let i = 0, n = p.length / 2; i < n; i++) {
-      if (this.hidden.size && this.hidden.has(this.labels[i])) continue;
-      const dx = a.x + (p[2 * i] - x[0]) * sx - px, dy = a.y + (y[1] - p[2 * i + 1]) * sy - py;
-      const d = dx * dx + dy * dy;
-      if (d <= bestD) {
-        bestD = d;
-        best = i;
-      }
-    }
-    return best;
-  }
-
-  setWindow(x, y) {
-    this.window = { x: x.slice(), y: y.slice() };
-    this.dirty = true;
-  }
-
-  resetWindow() {
-    this.setWindow(this.home.x, this.home.y);
-  }
-
-  /** Zoom by `factor` (< 1 zooms in) about map point (u, v). */
-  zoom(factor, u, v) {
-    const { x, y } = this.window;
-    this.setWindow([u + (x[0] - u) * factor, u + (x[1] - u) * factor], [v + (y[0] - v) * factor, v + (y[1] - v) * factor]);
-  }
-
-  /** Pan by a pixel offset. */
-  pan(dx, dy) {
-    const a = this.plotArea(), { x, y } = this.window;
-    const du = (-dx / a.w) * (x[1] - x[0]), dv = (dy / a.h) * (y[1] - y[0]);
-    this.setWindow([x[0] + du, x[1] + du], [y[0] + dv, y[1] + dv]);
   }
 
   // ---- data -------------------------------------------------------------------------------
