@@ -4,7 +4,9 @@ import streamlit as st
 from cvae.data.user_digit import DigitImageError, load_canvas, load_digit
 from cvae.viz.images import to_png
 from cvae.viz.latent_figures import latent_map, map_range
+from ui import state
 from ui.components import active_model_or_stop, digit_ui
+from ui.latent_projection import KINDS, ProjectionChoice, projection_for
 
 st.title("Your digit")
 checkpoint, encoded, explorer = active_model_or_stop()
@@ -105,23 +107,39 @@ with right:
     labels = ", ".join(encoded.class_names[encoded.labels[i]] for i in nearest)
     st.caption(f"Nearest test digits in latent space: {labels}.")
 
-if checkpoint.config.latent_dim >= 2:
+if checkpoint.config.latent_dim == 2:  # the whole latent space: the exact q(z|x) ellipses
     x_range, y_range = map_range(encoded.mu, include=(mu[0], 2.2 * sd[0]))  # the 2-sd ellipse fits
-    st.plotly_chart(
-        latent_map(
-            encoded.mu,
-            encoded.labels,
-            encoded.class_names,
-            x_range=x_range,
-            y_range=y_range,
-            grid_n=2,
-            current=(float(mu[0, 0]), float(mu[0, 1])),
-            posterior=(mu[0], sd[0]),
-        ),
-        width="stretch",
-        key="your_digit_map",
+    figure = latent_map(
+        encoded.mu,
+        encoded.labels,
+        encoded.class_names,
+        x_range=x_range,
+        y_range=y_range,
+        grid_n=2,
+        current=(float(mu[0, 0]), float(mu[0, 1])),
+        posterior=(mu[0], sd[0]),
     )
-    st.caption(
-        "Your digit's q(z|x) among the encoded test digits: the cross is its mean, the ellipses "
-        "1 and 2 sd." + (" Only z1 and z2 are shown." if checkpoint.config.latent_dim > 2 else "")
+    caption = "Your digit's q(z|x) among the encoded test digits: the cross is its mean, the ellipses 1 and 2 sd."
+else:  # more dimensions: the digit and 64 draws of its q(z|x) placed in a projection of the map
+    kind = st.radio("Map", list(KINDS), format_func=KINDS.get, horizontal=True, index=1, key="digit_projection")
+    projection = projection_for(state.active_path(), ProjectionChoice(kind))
+    at = projection.to_map(mu)[0]
+    draws = projection.to_map(explorer.sample_posterior(digit[None, None], 64, seed=0)[0])
+    x_range, y_range = map_range(projection.coords, include=(at, np.ptp(draws, axis=0)), at_least=None)
+    figure = latent_map(
+        projection.coords,
+        encoded.labels,
+        encoded.class_names,
+        x_range=x_range,
+        y_range=y_range,
+        grid_n=2,
+        current=(float(at[0]), float(at[1])),
+        samples=draws,
     )
+    figure.update_layout(xaxis_title=projection.axis_titles[0], yaxis_title=projection.axis_titles[1])
+    caption = (
+        f"Your digit among the encoded test digits, {projection.label}: the cross is its q(z|x) mean, the "
+        f"dots 64 draws from q(z|x). {projection.note}"
+    )
+st.plotly_chart(figure, width="stretch", key="your_digit_map")
+st.caption(caption)

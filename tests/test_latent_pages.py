@@ -99,3 +99,21 @@ def test_manifold_of_a_conditional_model_decodes_as_a_chosen_label(runs_dir):
     assert not at.exception and not at.error
     assert _images(at)["10 x 10 decoded grid"] != averaged
     assert "4 x 9 traversal" in _images(at)
+
+
+@pytest.mark.parametrize("kind", ["pca", "axes"])
+def test_your_digit_is_placed_in_a_projection_of_a_latent8_model(latent8, kind):
+    """More than two dimensions: the digit's mean and its q(z|x) draws go through the chosen projection."""
+    from cvae.viz.images import to_png
+
+    at = _open("your_digit", latent8)
+    images = cvae.load_dataset("mnist-5k", "test").images
+    at.session_state["digit_input"] = {"kind": "upload", "data": to_png(1.0 - images[7, 0], 200), "name": "scan.png"}
+    at.session_state["digit_projection"] = kind
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    caption = next(c.value for c in at.caption if c.value.startswith("Your digit among the encoded test digits"))
+    assert ("PCA" in caption) if kind == "pca" else ("z1 vs z2" in caption)
+    figure = at.get("plotly_chart")[0].proto.spec
+    assert "decoded point" in figure and "q(z|x)" in figure
