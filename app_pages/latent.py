@@ -5,7 +5,7 @@ from ui import latent_map, state
 from ui.components import active_model_or_stop, downloads_ui
 from ui.latent_payloads import home_range, payload_for
 from ui.latent_projection import HOLD, held_lift, projection_for, projection_ui
-from ui.latent_tools import CRISP_IMAGES, interpolation_ui, nearest_ui, picked_ui, sample_ui
+from ui.latent_tools import CRISP_IMAGES, each_label_ui, interpolation_ui, nearest_ui, picked_ui, sample_ui
 from ui.latent_view import MapContext, apply_pin, current_z, init_state, payload_header, view_data
 
 KEY = "latent_map"
@@ -27,7 +27,13 @@ path = state.active_path()
 choice = projection_ui(latent_dim)
 a, b, c = st.columns([2, 1, 1])
 colouring = a.radio("Colour digits by", list(COLOURINGS), format_func=COLOURINGS.get, horizontal=True, key="colouring")
-prior = b.checkbox("Prior N(0, I) contours", key="show_prior")
+prior_components = explorer.prior_components()  # N(0, I), a learned mixture, or None (a kind's own prior)
+prior = b.checkbox(
+    "Prior contours",
+    key="show_prior",
+    disabled=prior_components is None,
+    help="p(z): N(0, I) at 1, 2, 3 sd, or a learned mixture's components; drawn on z_i vs z_j and PCA maps",
+)
 density = c.checkbox(
     "Aggregate posterior density",
     key="show_density",
@@ -47,9 +53,8 @@ def explorer_ui() -> None:
 
     def context() -> MapContext:
         held = current_z(latent_dim) if choice.hold == HOLD[0] else encoded.mu.mean(axis=0)
-        return MapContext(
-            projection, encoded.mu, encoded.sd, x_range, y_range, held_lift(projection, held), conditioning
-        )
+        lift = held_lift(projection, held)
+        return MapContext(projection, encoded.mu, encoded.sd, x_range, y_range, lift, conditioning, prior_components)
 
     raw = latent_map.map_ui(payload, key=KEY)
     refused = apply_pin(raw, context()) if raw is not None else None
@@ -60,6 +65,8 @@ def explorer_ui() -> None:
     left, right = st.columns([2, 3])
     with left:
         sample_ui(explorer, z, st.session_state["decode_label"] if conditioning else None, checkpoint)
+        if explorer.conditional:
+            each_label_ui(explorer, z, encoded.class_names)
         nearest_ui(encoded, z)
     with right:
         picked = st.session_state["picked"]

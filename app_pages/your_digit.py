@@ -88,8 +88,12 @@ except DigitImageError as err:
     right.error(f"{digit_input.get('name') or 'This image'} cannot be used: {err}")
     st.stop()
 
-mu, sd = explorer.encode(digit[None, None])  # (1, latent) each
-reconstruction = explorer.decode(mu)[0]
+label = None
+if explorer.conditional:  # q(z|x, y) needs a label: the model's own most likely one (it is a classifier too)
+    label = explorer.infer_labels(digit[None, None])
+    right.info(f"This model is conditional: it reads your digit as a **{encoded.class_names[label[0]]}**.")
+mu, sd = explorer.encode(digit[None, None], label)  # (1, latent) each
+reconstruction = explorer.decode(mu, label)[0]
 with right:
     a, b = st.columns(2)
     with a:
@@ -124,7 +128,7 @@ else:  # more dimensions: the digit and 64 draws of its q(z|x) placed in a proje
     kind = st.radio("Map", list(KINDS), format_func=KINDS.get, horizontal=True, index=1, key="digit_projection")
     projection = projection_for(state.active_path(), ProjectionChoice(kind))
     at = projection.to_map(mu)[0]
-    draws = projection.to_map(explorer.sample_posterior(digit[None, None], 64, seed=0)[0])
+    draws = projection.to_map(explorer.sample_posterior(digit[None, None], 64, seed=0, labels=label)[0])
     x_range, y_range = map_range(projection.coords, include=(at, np.ptp(draws, axis=0)), at_least=None)
     figure = latent_map(
         projection.coords,

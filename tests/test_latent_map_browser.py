@@ -251,7 +251,7 @@ def test_teaching_overlays_and_interpolation(latent_tab):
     def overlay_names():
         return page.evaluate("() => window.__lm.map().view.overlays.map(o => o.name)")
 
-    page.get_by_text("Prior N(0, I) contours").click()
+    page.get_by_text("Prior contours").click()
     page.wait_for_function("() => window.__lm.map().view.overlays.some(o => o.name.startsWith('prior'))")
     page.get_by_text("Aggregate posterior density").click()
     page.wait_for_function("() => window.__lm.map().canvas.density !== null")

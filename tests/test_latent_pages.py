@@ -1,5 +1,8 @@
 """Home's per-dimension KL chart and the Manifold page's planes and traversals, under AppTest."""
 
+import json
+
+import numpy as np
 import pytest
 
 import cvae
@@ -117,3 +120,66 @@ def test_your_digit_is_placed_in_a_projection_of_a_latent8_model(latent8, kind):
     assert ("PCA" in caption) if kind == "pca" else ("z1 vs z2" in caption)
     figure = at.get("plotly_chart")[0].proto.spec
     assert "decoded point" in figure and "q(z|x)" in figure
+
+
+def _saved(runs_dir, name: str, **fields):
+    config = cvae.TrainConfig(epochs=2, **fields)
+    history = History()
+    for step in range(1, 81):
+        history.append(step, 400.0 - step, 2.0, 1.0, float(step))
+    return cvae.save_checkpoint(runs_dir / name, cvae.VAE(config), history, status="finished", steps=80)
+
+
+def test_a_conditional_model_decodes_the_same_z_as_every_label(runs_dir):
+    path = _saved(runs_dir, "cvae2", conditional=True)
+    at = _open("latent", path)
+    assert any("The same z as every label" in m.value for m in at.markdown)
+    strip = next(e for e in at.get("image") if [i.caption for i in e.proto.imgs] == [str(d) for d in range(10)])
+    assert len({i.url for i in strip.proto.imgs}) == 10  # ten different decodes of one z
+
+
+def test_your_digit_on_a_conditional_model_is_read_with_its_inferred_label(runs_dir):
+    from cvae.viz.images import to_png
+
+    path = _saved(runs_dir, "cvae2", conditional=True)
+    at = _open("your_digit", path)
+    image = cvae.load_dataset("mnist-5k", "test").images[0, 0]
+    at.session_state["digit_input"] = {"kind": "upload", "data": to_png(1.0 - image, 200), "name": "scan.png"}
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("it reads your digit as a" in i.value for i in at.info)
+
+
+def _map_view(at) -> dict:
+    views = [c for c in at.get("bidi_component") if c.proto.component_name == "cvae_latent_map_view"]
+    return json.loads(views[0].proto.bytes)
+
+
+def test_a_mixture_prior_is_drawn_as_its_components_and_sampled_from(runs_dir):
+    path = _saved(runs_dir, "mix", prior="mixture", prior_components=3)
+    at = _open("latent", path)
+    at.checkbox(key="show_prior").check().run()
+    assert not at.exception, at.exception
+    names = [o["name"] for o in _map_view(at)["overlays"]]
+    assert any(n.startswith("learned prior: 3 components") for n in names), names
+    before = _map_view(at)["pinned"]["z"]
+    at.button(key="prior_draw").click().run()
+    assert not at.exception, at.exception
+    pinned = _map_view(at)["pinned"]
+    assert pinned["z"] != before and pinned["index"] is None
+
+
+def test_the_mixture_prior_overlay_has_one_pair_of_ellipses_per_component():
+    from ui.latent_view import _prior_overlay
+
+    p, c = np.eye(2), np.zeros(2)
+    standard = _prior_overlay({"weights": [1.0], "means": [[0.0, 0.0]], "sds": [[1.0, 1.0]]}, p, c)
+    assert standard["name"].startswith("prior N(0, I)") and len(standard["lines"]) == 3
+    mixture = {"weights": [0.5, 0.3, 0.2], "means": [[0, 0], [2, 1], [-1, 3]], "sds": [[1, 1], [0.5, 2], [1, 0.3]]}
+    drawn = _prior_overlay(mixture, p, c)
+    assert "3 components" in drawn["name"] and len(drawn["lines"]) == 6
+    assert [pt[2] for pt in drawn["points"]] == ["0.50", "0.30", "0.20"]
+    np.testing.assert_allclose([pt[:2] for pt in drawn["points"]], [[0, 0], [2, 1], [-1, 3]])
+    ring = np.asarray(drawn["lines"][2])  # component 2's 1-sd ellipse: half-widths 0.5 and 2 about (2, 1)
+    np.testing.assert_allclose(ring.max(axis=0) - ring.min(axis=0), [1.0, 4.0], atol=0.02)

@@ -13,7 +13,7 @@ import cvae
 from cvae.viz.images import to_png
 from ui.state import EncodedSet
 
-__all__ = ["CRISP_IMAGES", "interpolation_ui", "nearest_ui", "picked_ui", "sample_ui", "strip_ui"]
+__all__ = ["CRISP_IMAGES", "each_label_ui", "interpolation_ui", "nearest_ui", "picked_ui", "sample_ui", "strip_ui"]
 
 CRISP_IMAGES = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
@@ -28,10 +28,28 @@ def strip_ui(images: np.ndarray, captions: list[str], width: int = 64) -> None:
     st.image([to_png(image) for image in images], caption=captions, width=width, output_format="PNG")
 
 
+def _draw_from_prior(explorer: cvae.Explorer) -> None:
+    """Pin a code drawn from the model's prior p(z) (N(0, I), or the learned mixture)."""
+    st.session_state["prior_draws"] = st.session_state.get("prior_draws", 0) + 1
+    z = explorer.sample_prior(1, seed=st.session_state["prior_draws"])[0]
+    for d, value in enumerate(z):
+        st.session_state[f"z_{d}"] = float(value)
+    st.session_state["pin_uv"] = st.session_state["picked"] = None
+
+
 def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpoint: cvae.Checkpoint) -> None:
     """One draw from p(x|z) at the pinned point, and what the likelihood's pixels mean."""
-    if st.button("New sample", key="new_sample"):
+    buttons = st.container(horizontal=True)
+    if buttons.button("New sample", key="new_sample"):
         st.session_state["sample_seed"] += 1
+    if explorer.prior_components() is not None:  # a kind with a prior of its own samples in its own way
+        buttons.button(
+            "Draw z from the prior",
+            key="prior_draw",
+            on_click=_draw_from_prior,
+            args=(explorer,),
+            help="a new z ~ p(z) (the learned mixture for a mixture prior); its decode is a new digit",
+        )
     sample = explorer.sample_pixels(z[None], seed=st.session_state["sample_seed"], labels=label)
     strip_ui(sample, ["one draw from p(x|z)"], width=110)
     likelihood = checkpoint.vae.likelihood
@@ -39,6 +57,12 @@ def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpo
         f"{likelihood.pixel_meaning} The draw is what the likelihood actually generates: "
         f"{likelihood.draw_meaning(explorer.vae.sigma)}"
     )
+
+
+def each_label_ui(explorer: cvae.Explorer, z: np.ndarray, class_names) -> None:
+    """A conditional model: the same z decoded under every label, z the style and y the content."""
+    st.markdown("**The same z as every label**: z carries the style, the label the content")
+    strip_ui(explorer.decode_as_each_label(z), list(class_names), width=44)
 
 
 def nearest_ui(encoded: EncodedSet, z: np.ndarray) -> None:

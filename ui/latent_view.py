@@ -32,6 +32,7 @@ class MapContext:
     y_range: tuple[float, float]
     lift: dict | None  # the affine lift through the held code; None: the projection's grid lift
     conditioning: int = 0
+    prior: dict | None = None  # the prior's Gaussian components (weights, means, sds); None: a kind's own prior
 
     @property
     def latent_dim(self) -> int:
@@ -122,10 +123,8 @@ def view_data(
         uv = project(ctx, z[None])[0].tolist()
     overlays = []
     inverse = ctx.inverse()
-    if prior and inverse is not None:
-        p, c = inverse
-        lines = [ellipse(c, p @ p.T, k, n=48) for k in PRIOR_SDS]
-        overlays.append(overlay("prior N(0, I): 1, 2, 3 sd", "#CC3311", lines=lines, dash=(6, 4)))
+    if prior and inverse is not None and ctx.prior is not None:
+        overlays.append(_prior_overlay(ctx.prior, *inverse))
     if picked is not None and inverse is not None:
         means, covs = projected_gaussians(*inverse, ctx.mu[picked : picked + 1], ctx.sd[picked : picked + 1])
         lines = [ellipse(means[0], covs[0], k, n=48) for k in (1, 2)]
@@ -149,3 +148,17 @@ def view_data(
         },
         "overlays": overlays,
     }
+
+
+def _prior_overlay(components: dict, p: np.ndarray, c: np.ndarray) -> dict:
+    """The prior's contours on an affine map: N(0, I) at 1, 2, 3 sd; a learned mixture's components at
+    1 and 2 sd, each mean labelled with its weight."""
+    weights, means, sds = (np.asarray(components[k], float) for k in ("weights", "means", "sds"))
+    uv, covs = projected_gaussians(p, c, means, sds)
+    if len(weights) == 1 and np.allclose(means, 0) and np.allclose(sds, 1):
+        lines = [ellipse(uv[0], covs[0], k, n=48) for k in PRIOR_SDS]
+        return overlay("prior N(0, I): 1, 2, 3 sd", "#CC3311", lines=lines, dash=(6, 4))
+    lines = [ellipse(m, cov, k, n=48) for m, cov in zip(uv, covs, strict=True) for k in (1, 2)]
+    points = [(u, v, f"{w:.2f}") for (u, v), w in zip(uv, weights, strict=True)]
+    name = f"learned prior: {len(weights)} components, 1 and 2 sd (weights at the means)"
+    return overlay(name, "#CC3311", lines=lines, points=points, dash=(6, 4), marker="dot")
