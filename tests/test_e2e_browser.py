@@ -153,7 +153,7 @@ JS_TRAIN_SAMPLER = """() => {
 
 def test_train_shows_live_elbo(open_tab, server):
     page = open_tab("/train", "Train")
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("1")
     epochs.press("Tab")
     assert epochs.input_value() == "1"

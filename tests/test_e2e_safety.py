@@ -87,8 +87,8 @@ def _forge_stop(server_url: str, owner_query: str, job_id: str) -> None:
 
 def test_followers_watch_read_only_forged_stops_fail_owner_and_teacher_can_stop(server, browser):
     owner = e2e.open_page(browser, server.url + "/train", "Train")
-    owner.get_by_label("Epochs").fill("60")
-    owner.get_by_label("Epochs").press("Tab")
+    owner.get_by_label("Epochs", exact=True).fill("60")
+    owner.get_by_label("Epochs", exact=True).press("Tab")
     owner.get_by_role("button", name="Start training").click()
     _wait_text(owner, r": running · step [1-9]")
     query = urlsplit(owner.url).query
