@@ -386,17 +386,23 @@ def measure(args) -> dict:
                 if not args.skip_torch:
                     print(f"[{arch}]   PyTorch...", file=sys.stderr, flush=True)
                     row["torch"].append(run_child("torch", torch_args))
-            print(f"[{arch}] decode latency...", file=sys.stderr, flush=True)
-            calls = 20 if quick else 200
-            row["decode"] = run_child("decode", ["--arch", arch, "--calls", str(calls)], env)
-            if arch == "classroom":
-                seconds = 20 if quick else 60
-                print(f"[{arch}] latent map {seconds} s after Train...", file=sys.stderr, flush=True)
-                row["clustered"] = run_child("clustered", ["--seconds", str(seconds), "--out", str(args.out)], env)
+            if not args.speed_only:
+                _measure_extras(row, arch, args, env)
         results["archs"][arch] = row
     results["env"]["load_after"] = _load()
     results["summary"] = summarise(results)
     return results
+
+
+def _measure_extras(row: dict, arch: str, args, env: dict) -> None:
+    """Decode latency, and for the classroom net the latent map a minute after Train."""
+    print(f"[{arch}] decode latency...", file=sys.stderr, flush=True)
+    calls = 20 if args.quick else 200
+    row["decode"] = run_child("decode", ["--arch", arch, "--calls", str(calls)], env)
+    if arch == "classroom":
+        seconds = 20 if args.quick else 60
+        print(f"[{arch}] latent map {seconds} s after Train...", file=sys.stderr, flush=True)
+        row["clustered"] = run_child("clustered", ["--seconds", str(seconds), "--out", str(args.out)], env)
 
 
 def _paired_ratio(ours: list[dict], torch: list[dict]):
@@ -418,8 +424,8 @@ def summarise(results: dict) -> dict:
             "epoch_4000_s": 4000 / ips if ips else None,
             "peak_rss_mb": _median(warm, "peak_rss_mb"),
             "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
-            "decode_point_ms": row["decode"]["point_ms"],
-            "decode_grid20_ms": row["decode"]["grid20_ms"],
+            "decode_point_ms": row.get("decode", {}).get("point_ms"),
+            "decode_grid20_ms": row.get("decode", {}).get("grid20_ms"),
         }
         if row.get("clustered"):
             c = row["clustered"]
@@ -493,6 +499,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--arch", action="append", choices=["seed", "classroom"], help="repeatable; default both")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="training fits only: no decode or latent-map runs")
     parser.add_argument(
         "--variant-env",
         action="append",

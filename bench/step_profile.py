@@ -31,7 +31,7 @@ def main() -> None:
     print(f"compile {time.perf_counter() - t0:.1f}s", flush=True)
     times, cpu = [], []
     for i in range(args.steps):
-        trainer._batch.set_value(trainer._next_batch(i))
+        trainer._feed(i)  # the batch the fit would feed at this step
         t, c = time.perf_counter(), time.process_time()
         loss = step()
         times.append(time.perf_counter() - t)

@@ -1,8 +1,7 @@
 """Neural-network layers as PyTensor graphs, channels-last (B, H, W, C).
 
-Convolutions and dense products are custom Ops (`cvae.nn.ops`) on our own BLAS, far faster
-on a CPU than PyTensor's generic signal convolution.
-"""
+Convolutions and dense products are custom Ops (`cvae.nn.ops`) on our own BLAS, far faster on a CPU than
+PyTensor's generic signal convolution; ReLU and linear layers add their bias and activation inside them."""
 
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ import pytensor.tensor as pt
 
 from cvae.nn import FLOAT
 from cvae.nn.conv_kernels import ConvGeometry
+from cvae.nn.epilogue import FUSED
 from cvae.nn.ops import ConvOp, matmul
 
 __all__ = [
@@ -94,8 +94,9 @@ class Dense(Layer):
     def output_shape(self) -> Shape:
         return (self.units,)
 
-    def __call__(self, x):
-        return self._act(matmul(x, self.W) + self.b)
+    def __call__(self, x):  # bias and activation inside the product's Op where it can apply them
+        fused = self.activation in FUSED
+        return matmul(x, self.W, self.b, self.activation) if fused else self._act(matmul(x, self.W) + self.b)
 
 
 class Flatten(Layer):
@@ -153,23 +154,16 @@ def _geometry(k: int, hw: tuple[int, int], stride: int, padding: str) -> ConvGeo
 
 
 def conv2d(x, W, in_hw: tuple[int, int], stride: int, padding: str):
-    """Cross-correlation of x (B, H, W, C) with W (k, k, C, O) -> (B, Ho, Wo, O).
-
-    One Op (`cvae.nn.ops.ConvOp`): the k*k shifted, strided views side by side on the
-    channel axis (im2col) times the kernel as one matrix multiply; its gradients are
-    the transposed convolution (input) and patches^T @ output-gradient (kernel).
-    """
+    """Cross-correlation of x (B, H, W, C) with W (k, k, C, O) -> (B, Ho, Wo, O): one `cvae.nn.ops.ConvOp`
+    (im2col times the kernel); its gradients are the transposed convolution and patches^T @ gradient."""
     k = _static_shape(W)[0]
     return ConvOp("forward", _geometry(k, in_hw, stride, padding))(x, W)
 
 
 def conv2d_transpose(y, W, out_hw: tuple[int, int], stride: int, padding: str):
-    """Adjoint of `conv2d`: y (B, H, W, Cin) with W (k, k, Cout, Cin) -> (B, Ho, Wo, Cout).
-
-    It scatters each input pixel's k x k x Cout contribution back to where `conv2d`
-    gathered it from (Dumoulin & Visin 2016, relationship 14), so
-    <conv2d(x, W), y> == <x, conv2d_transpose(y, W)> exactly.
-    """
+    """Adjoint of `conv2d`: y (B, H, W, Cin) with W (k, k, Cout, Cin) -> (B, Ho, Wo, Cout). It scatters each
+    input pixel's k x k x Cout contribution back to where `conv2d` gathered it from (Dumoulin & Visin 2016,
+    relationship 14), so <conv2d(x, W), y> == <x, conv2d_transpose(y, W)> exactly."""
     k = _static_shape(W)[0]
     return ConvOp("adjoint", _geometry(k, out_hw, stride, padding))(y, W)
 
@@ -213,6 +207,13 @@ class _Convolution(Layer):
     def _kernel_shape(self, channels_in: int) -> Shape:
         raise NotImplementedError
 
+    def _product(self, kind: str, x, hw: tuple[int, int]):
+        """act(conv + b), with bias and activation inside the conv Op where it can apply them."""
+        geom = _geometry(self.kernel, hw, self.stride, self.padding)
+        if self.activation in FUSED:
+            return ConvOp(kind, geom, self.activation)(x, self.W, self.b)
+        return self._act(ConvOp(kind, geom)(x, self.W) + self.b)
+
 
 class Conv2D(_Convolution):
     """(B, H, W, C) -> (B, Ho, Wo, filters); kernel (k, k, C, filters)."""
@@ -224,8 +225,7 @@ class Conv2D(_Convolution):
         return (self.kernel, self.kernel, channels_in, self.filters)
 
     def __call__(self, x):
-        out = conv2d(x, self.W, self.input_shape[:2], self.stride, self.padding)
-        return self._act(out + self.b)
+        return self._product("forward", x, self.input_shape[:2])
 
 
 class Conv2DTranspose(_Convolution):
@@ -241,8 +241,7 @@ class Conv2DTranspose(_Convolution):
         return (self.kernel, self.kernel, self.filters, channels_in)
 
     def __call__(self, x):
-        out = conv2d_transpose(x, self.W, self._out_hw, self.stride, self.padding)
-        return self._act(out + self.b)
+        return self._product("adjoint", x, self._out_hw)
 
 
 class BatchNorm(Layer):

@@ -18,7 +18,7 @@ import numpy as np
 
 from cvae.atomic import atomic_file
 
-__all__ = ["Winograd", "load"]
+__all__ = ["Winograd", "compiled", "load"]
 
 SOURCE = Path(__file__).with_name("winograd.c")
 FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-fno-math-errno")
@@ -138,7 +138,7 @@ class Winograd:
 def load(sgemm_address: int, cache_dir: Path, compiler: str) -> Winograd | None:
     """The kernels compiled for this CPU (cached in `cache_dir`), or None where that fails."""
     try:
-        library = _compiled(cache_dir, compiler)
+        library = compiled(cache_dir, compiler)
         kernels = Winograd(ctypes.CDLL(str(library)), sgemm_address)
     except (OSError, subprocess.SubprocessError) as err:
         warnings.warn(f"Winograd convolution kernels unavailable ({err}); using im2col", RuntimeWarning, stacklevel=2)
@@ -149,22 +149,22 @@ def load(sgemm_address: int, cache_dir: Path, compiler: str) -> Winograd | None:
     return kernels
 
 
-def _compiled(cache_dir: Path, compiler: str) -> Path:
-    """Build the shared library once per source, flags, compiler and CPU; atomic, so concurrent
-    processes never load a half-written file."""
+def compiled(cache_dir: Path, compiler: str, source: Path = SOURCE) -> Path:
+    """Build `source` as a shared library once per source, flags, compiler and CPU; atomic, so
+    concurrent processes never load a half-written file."""
     try:
         cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
     except OSError:
         cpu = ""
     key = hashlib.sha256(
-        b"\0".join([SOURCE.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(), cpu.encode()])
+        b"\0".join([source.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(), cpu.encode()])
     ).hexdigest()[:16]
-    target = Path(cache_dir) / f"cvae-winograd-{key}.so"
+    target = Path(cache_dir) / f"cvae-{source.stem}-{key}.so"
     if target.exists():
         return target
     with atomic_file(target) as partial:
         subprocess.run(
-            [compiler, "-x", "c", *FLAGS, str(SOURCE), "-o", str(partial)], check=True, capture_output=True, timeout=120
+            [compiler, "-x", "c", *FLAGS, str(source), "-o", str(partial)], check=True, capture_output=True, timeout=120
         )
     return target
 
