@@ -16,7 +16,8 @@ own_active = job is not None and job.active and state.owns(job)
 st.button(
     "Classroom preset: a clear latent map in about half a minute",
     on_click=use_preset,
-    help="keras-example network, 30 epochs of mnist-5k, learning rate 3e-3 (about 30 s on 2 cores)",
+    help="keras-example network, 30 epochs of mnist-5k, learning rate 3e-3, KL warm-up over the first 5 epochs "
+    "(about 30 s on 2 cores)",
 )
 with st.form("train-form", border=True):
     config, name = config_ui()

@@ -14,7 +14,15 @@ from cvae.model.priors import PRIORS
 from cvae.nn.networks import ARCHITECTURES
 from cvae.registry import UnknownName
 
-__all__ = ["LIMITS", "ConfigError", "TrainConfig", "add_config_arguments", "config_from_arguments"]
+__all__ = [
+    "LIMITS",
+    "LR_SCHEDULES",
+    "PAIRED_LIMITS",
+    "ConfigError",
+    "TrainConfig",
+    "add_config_arguments",
+    "config_from_arguments",
+]
 
 # (low, high) of each bounded field, inclusive: the config checks them and the Train form offers them
 LIMITS = {
@@ -25,7 +33,13 @@ LIMITS = {
     "beta": (0.0, 100.0),
     "sigma": (1e-3, 10.0),
     "prior_components": (1, 50),
+    "val_fraction": (0.0, 0.5),
+    "augment_shift": (0, 4),
+    "kl_warmup_epochs": (0, 10_000),  # more than epochs: beta never reaches its value (a partial anneal)
 }
+# bounded fields valid only together with another: patience (early stopping) needs val_fraction > 0
+PAIRED_LIMITS = {"patience": (0, 10_000)}
+LR_SCHEDULES = ("constant", "cosine")
 
 
 class ConfigError(ValueError):
@@ -53,6 +67,12 @@ class TrainConfig:
     prior_components: int = 10  # K of the mixture prior
     batch_norm: bool = False  # BatchNorm after every hidden layer
     learn_sigma: bool = False  # fit the Normal likelihood's sd with the networks
+    # the recipe: each off by default, none changes the compiled step (cvae.training.recipe)
+    val_fraction: float = 0.0  # training rows held out as a validation split (fixed rows, cvae.data.splits)
+    augment_shift: int = 0  # each training image moved by up to this many pixels, every batch
+    kl_warmup_epochs: int = 0  # beta ramps linearly from 0 over this many epochs
+    lr_schedule: str = "constant"  # or "cosine": lr decays to 1% of itself by the last step
+    patience: int = 0  # early stopping: epochs without a better validation -ELBO (0 = off)
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -108,6 +128,11 @@ def _check_types(config: TrainConfig) -> None:
         "prior_components": int,
         "batch_norm": bool,
         "learn_sigma": bool,
+        "val_fraction": float,
+        "augment_shift": int,
+        "kl_warmup_epochs": int,
+        "lr_schedule": str,
+        "patience": int,
     }
     for name, kind in expected.items():
         value = getattr(config, name)
@@ -132,6 +157,11 @@ def _check_options(config: TrainConfig) -> None:
         raise ConfigError(f"learn_sigma needs a likelihood with a sigma (normal); got {config.likelihood!r}")
     if config.prior != "standard-normal" and not MODELS[config.model].uses_prior:
         raise ConfigError(f"model {config.model!r} has a prior of its own; prior must stay 'standard-normal'")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}")
+    _check_range("patience", config.patience, *PAIRED_LIMITS["patience"])
+    if config.patience and not config.val_fraction:
+        raise ConfigError("patience (early stopping) needs a validation split: set val_fraction above 0")
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -160,6 +190,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prior-components", type=int, default=d.prior_components, help="K of --prior mixture")
     parser.add_argument("--batch-norm", action="store_true", help="BatchNorm after every hidden layer")
     parser.add_argument("--learn-sigma", action="store_true", help="fit the normal likelihood's sd (from --sigma)")
+    recipe = parser.add_argument_group("recipe (each off by default)")
+    recipe.add_argument("--val-fraction", type=float, default=d.val_fraction, help="training rows held out")
+    recipe.add_argument("--augment-shift", type=int, default=d.augment_shift, help="random shifts, max pixels")
+    recipe.add_argument("--kl-warmup-epochs", type=int, default=d.kl_warmup_epochs, help="beta ramps 0 -> beta")
+    recipe.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule)
+    recipe.add_argument("--patience", type=int, default=d.patience, help="early stopping on validation -ELBO")
 
 
 def config_from_arguments(args: argparse.Namespace, **changes: Any) -> TrainConfig:

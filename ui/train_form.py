@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cvae import DATASET_NAMES, ConfigError, TrainConfig
-from cvae.config import LIMITS
+from cvae.config import LIMITS, LR_SCHEDULES, PAIRED_LIMITS
 from cvae.model.kinds import MODELS
 from cvae.model.likelihoods import LIKELIHOODS
 from cvae.model.priors import PRIORS
@@ -27,8 +27,23 @@ PRESET = {
     "cfg_components": 10,
     "cfg_batch_norm": False,
     "cfg_learn_sigma": False,
+    "cfg_val_fraction": 0.0,
+    "cfg_shift": 0,
+    "cfg_warmup": 5,  # chosen on a validation split (bench/recipe_search.py): -10 nats at no cost in time
+    "cfg_lr_schedule": "constant",
+    "cfg_patience": 0,
 }
-DEFAULTS = {**PRESET, "cfg_epochs": TrainConfig().epochs, "cfg_lr": TrainConfig().lr}
+_D = TrainConfig()
+DEFAULTS = {
+    **PRESET,
+    "cfg_epochs": _D.epochs,
+    "cfg_lr": _D.lr,
+    "cfg_val_fraction": _D.val_fraction,
+    "cfg_shift": _D.augment_shift,
+    "cfg_warmup": _D.kl_warmup_epochs,
+    "cfg_lr_schedule": _D.lr_schedule,
+    "cfg_patience": _D.patience,
+}
 
 
 def init_form_state() -> None:
@@ -100,6 +115,7 @@ def config_ui() -> tuple[TrainConfig | None, str]:
     learn_sigma = f.checkbox(
         "Learn sigma", key="cfg_learn_sigma", help="fit the normal likelihood's pixel sd with the networks"
     )
+    recipe = recipe_ui()
     name = st.text_input(
         "Run name (optional)", "", max_chars=60, help="letters, digits, '.', '_' and '-'; blank for an automatic name"
     )
@@ -120,11 +136,54 @@ def config_ui() -> tuple[TrainConfig | None, str]:
             prior_components=int(components),
             batch_norm=bool(batch_norm),
             learn_sigma=bool(learn_sigma),
+            **recipe,
         )
     except ConfigError as err:
         st.error(str(err))
         return None, name
     return config, name.strip()
+
+
+def recipe_ui() -> dict:
+    """The recipe's options (all off by default), as TrainConfig fields."""
+    with st.expander("Advanced recipe"):
+        g, h = st.columns(2)
+        val_fraction = g.number_input(
+            "Validation fraction",
+            *LIMITS["val_fraction"],
+            step=0.05,
+            key="cfg_val_fraction",
+            help="training digits held out (the same ones every run) to score -ELBO after each epoch",
+        )
+        patience = g.number_input(
+            "Early stopping patience (epochs)",
+            *PAIRED_LIMITS["patience"],
+            key="cfg_patience",
+            help="stop when the validation -ELBO has not improved for this many epochs and keep the best "
+            "epoch's weights; 0 = off. Needs a validation fraction.",
+        )
+        shift = g.number_input(
+            "Random shifts (pixels)",
+            *LIMITS["augment_shift"],
+            key="cfg_shift",
+            help="every batch moves each digit by up to this many pixels: fewer memorised pixels",
+        )
+        warmup = h.number_input(
+            "KL warm-up (epochs)",
+            *LIMITS["kl_warmup_epochs"],
+            key="cfg_warmup",
+            help="beta rises from 0 to its value over these epochs: the encoder spreads the digits out first",
+        )
+        schedule = h.selectbox(
+            "Learning-rate schedule", LR_SCHEDULES, key="cfg_lr_schedule", help="cosine: decays to 1% by the end"
+        )
+    return {
+        "val_fraction": float(val_fraction),
+        "augment_shift": int(shift),
+        "kl_warmup_epochs": int(warmup),
+        "lr_schedule": schedule,
+        "patience": int(patience),
+    }
 
 
 def use_preset() -> None:

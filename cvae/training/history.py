@@ -32,6 +32,9 @@ class History:
     reconstruction: list[float] = field(default_factory=list)
     kl: list[float] = field(default_factory=list)
     time_s: list[float] = field(default_factory=list)
+    # after each epoch of a run with a validation split: the step it ended at and the held-out -ELBO
+    val_step: list[int] = field(default_factory=list)
+    val_neg_elbo: list[float] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -47,9 +50,16 @@ class History:
         self.kl.append(kl)
         self.time_s.append(time_s)  # appended last: a reader sizing by len() sees complete rows
 
+    def add_validation(self, step: int, neg_elbo: float) -> None:
+        self.val_neg_elbo.append(neg_elbo)
+        self.val_step.append(step)  # appended last, as time_s above
+
     def to_dict(self) -> dict[str, list]:
-        n = len(self)
-        return {k: list(getattr(self, k)[:n]) for k in ("step", "neg_elbo", "reconstruction", "kl", "time_s")}
+        n, v = len(self), len(self.val_step)
+        columns = {k: list(getattr(self, k)[:n]) for k in ("step", "neg_elbo", "reconstruction", "kl", "time_s")}
+        if v:  # a run without a validation split saves the history it always did
+            columns |= {"val_step": list(self.val_step[:v]), "val_neg_elbo": list(self.val_neg_elbo[:v])}
+        return columns
 
     @classmethod
     def from_dict(cls, data: dict) -> History:
@@ -57,7 +67,11 @@ class History:
         lengths = {len(v) for v in columns.values()} | {len(data["step"])}
         if len(lengths) != 1:
             raise ValueError("history columns have different lengths")
-        return cls(step=[int(s) for s in data["step"]], **columns)
+        val_step, val_neg_elbo = data.get("val_step", []), data.get("val_neg_elbo", [])
+        if len(val_step) != len(val_neg_elbo):
+            raise ValueError("history validation columns have different lengths")
+        validation = {"val_step": [int(s) for s in val_step], "val_neg_elbo": [float(v) for v in val_neg_elbo]}
+        return cls(step=[int(s) for s in data["step"]], **columns, **validation)
 
     def collapse_warning(self, window: int = 100) -> str | None:
         """A message when the recent KL is so small that the encoder carries no information."""

@@ -25,17 +25,26 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.tensor.random.type import RandomGeneratorType
 
 from cvae.config import ConfigError, TrainConfig
+from cvae.data.splits import validation_split
 from cvae.model.kinds import Batch
 from cvae.model.pymc_model import build_model, training_side_graphs
 from cvae.model.vae import VAE, one_hot
 from cvae.nn import FLOAT
 from cvae.training.history import History, Plan, Progress, steps_per_epoch
+from cvae.training.recipe import Validation, beta_at, lr_at, shift_images
 
 __all__ = ["Callback", "History", "Progress", "TrainResult", "Trainer", "graph_key", "train"]
 
 # The config fields that change nothing in the compiled step: the data fed to it, and values held in
-# shared variables (beta, the learning rate) or set before it runs (the seed's initial weights).
-_NOT_IN_GRAPH = ("dataset", "data_dir", "epochs", "seed", "beta", "lr")
+# shared variables (beta, the learning rate) or set before it runs (the seed's initial weights);
+# the recipe only changes what is fed and the values of those shared variables.
+_NOT_IN_GRAPH = ("dataset", "data_dir", "epochs", "seed", "beta", "lr") + (
+    "val_fraction",
+    "augment_shift",
+    "kl_warmup_epochs",
+    "lr_schedule",
+    "patience",
+)
 
 
 def graph_key(config: TrainConfig) -> tuple:
@@ -67,7 +76,7 @@ class Trainer:
         self.vae = vae or VAE(config)
         self._take(config, images, labels)
         first = self._next_batch(0)
-        self._batch = pytensor.shared(self.data[first], name="x_batch")
+        self._batch = pytensor.shared(self._augment(self.data[first]), name="x_batch")
         self._labels = pytensor.shared(self.labels[first], name="y_batch") if self.vae.conditional else None
         self._kl = pytensor.shared(np.asarray(0.0, dtype=FLOAT), name="batch_kl")
         self.beta = pytensor.shared(np.asarray(config.beta, dtype=FLOAT), name="beta")
@@ -93,6 +102,14 @@ class Trainer:
             )
         if labels is not None and len(labels) != n_images:
             raise ConfigError(f"{len(labels)} labels for {n_images} training images")
+        rows, held_out = validation_split(n_images, config.val_fraction)
+        self.validation = (images[held_out], None if labels is None else labels[held_out])  # scored as a test set
+        if len(held_out):
+            images, labels, n_images = images[rows], None if labels is None else labels[rows], len(rows)
+            if config.batch_size > n_images:
+                raise ConfigError(
+                    f"batch_size {config.batch_size} is larger than the {n_images} images left to train on"
+                )
         self.config = config
         self.data = self.vae.prepare(images)
         self.labels = one_hot(labels, n_images) if self.vae.conditional else None  # (N, 10), fed with the images
@@ -101,6 +118,7 @@ class Trainer:
         self.plan = Plan(self.total_steps, self.steps_per_epoch, config.batch_size)
         self.history = History()
         self._batch_order = np.random.default_rng(config.seed)
+        self._shifts = np.random.default_rng([config.seed, 2])  # its own stream: the batch order is unchanged
         self._order: np.ndarray = np.empty(0, dtype=int)
         self._started = self._first_step_at = 0.0
 
@@ -119,8 +137,7 @@ class Trainer:
             variable.set_value(value.copy())
         self.vae.config = config
         self.vae.set_weights(VAE(config).weights())
-        self.beta.set_value(np.asarray(config.beta, dtype=FLOAT))
-        self.learning_rate.set_value(np.asarray(config.lr, dtype=FLOAT))
+        self._schedule(0)
         if self._rngs:
             reseed_rngs(self._rngs, config.seed)
         self._feed(0)
@@ -133,9 +150,17 @@ class Trainer:
         b = self.config.batch_size
         return self._order[within * b : (within + 1) * b]
 
+    def _augment(self, batch: np.ndarray) -> np.ndarray:
+        return shift_images(batch, self.config.augment_shift, self._shifts)
+
+    def _schedule(self, step: int) -> None:
+        """beta and the learning rate of 0-based `step` (KL warm-up, lr schedule) into their shared variables."""
+        self.beta.set_value(np.asarray(beta_at(self.config, step, self.steps_per_epoch), dtype=FLOAT))
+        self.learning_rate.set_value(np.asarray(lr_at(self.config, step, self.total_steps), dtype=FLOAT))
+
     def _feed(self, step: int) -> None:
         rows = self._next_batch(step)
-        self._batch.set_value(self.data[rows])
+        self._batch.set_value(self._augment(self.data[rows]))
         if self._labels is not None:
             self._labels.set_value(self.labels[rows])
 
@@ -191,15 +216,21 @@ class Trainer:
             beta = float(self.beta.get_value())
             self.history.append(i, loss, float(self._kl.get_value()), beta, now - self._started)
             if i < self.total_steps:
+                self._schedule(i)
                 self._feed(i)
 
         def stop_on_request(approx, losses, i):
             if stop_event is not None and stop_event.is_set():
                 raise StopIteration("stopped on request")
 
+        validate = Validation(
+            self.vae, *self.validation, self.steps_per_epoch, self.history, self.config.patience, self.total_steps
+        )
+        recipe = [validate] if len(self.validation[0]) else []
+        self._schedule(0)
         self._started = time.perf_counter()
         try:
-            self._iterate([record, stop_on_request, *callbacks])
+            self._iterate([record, *recipe, stop_on_request, *callbacks])
         except StopIteration:
             pass  # a callback asked to stop: keep what was learned
         except (FloatingPointError, _Diverged) as err:
@@ -209,8 +240,13 @@ class Trainer:
                 f"training diverged at step {len(self.history) + 1} ({_first_line(err)}); "
                 f"kept the parameters of step {guard.good_step}. Try a smaller learning rate."
             )
-        if status == "finished" and len(self.history) < self.total_steps:
+        kept = validate.keep_best() if status != "diverged" else None
+        if status == "finished" and validate.early.stopped_at:
+            message = f"finished at step {len(self.history)} of {self.total_steps}: {kept}"
+        elif status == "finished" and len(self.history) < self.total_steps:
             status, message = "stopped", f"stopped at step {len(self.history)} of {self.total_steps}"
+        if kept and not validate.early.stopped_at:
+            message += f"; {kept}"
         end = time.perf_counter()
         compile_s = (self._first_step_at or end) - self._started
         n_after = len(self.history) - 1
