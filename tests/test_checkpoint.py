@@ -158,16 +158,39 @@ def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
 PRETRAINED = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
 
 
-def test_the_shipped_model_saved_before_model_kinds_loads_and_explores_unchanged(mnist5k):
-    """assets/pretrained's config.json predates the model options: it loads as the plain VAE with the
-    file's weights, encodes and decodes like the NumPy reference network, and scores as the README says."""
-    from cvae.service.evaluation import evaluate
+# assets/pretrained/config.json as shipped before the model options and the recipe existed (old arch name too)
+_CONFIG_BEFORE_MODEL_KINDS = {
+    "dataset": "mnist-5k",
+    "arch": "classroom",
+    "latent_dim": 2,
+    "likelihood": "bernoulli",
+    "sigma": 0.1,
+    "beta": 1.0,
+    "epochs": 60,
+    "batch_size": 100,
+    "lr": 0.001,
+    "seed": 0,
+    "data_dir": None,
+}
+
+
+def test_a_run_saved_before_model_kinds_and_recipes_loads_and_explores_unchanged(mnist5k, tmp_path):
+    """A run whose config.json predates the model options and the recipe (here the shipped weights under
+    the shipped model's first config) loads as the plain VAE with the file's weights, encodes and decodes
+    like the NumPy reference network, and its recipe options are all off."""
+    import shutil
+
     from cvae.service.explorer import Explorer
     from tests import reference
 
-    meta = json.loads((PRETRAINED / "config.json").read_text())
-    assert "model" not in meta["config"] and "conditional" not in meta["config"]
-    checkpoint = load_checkpoint(PRETRAINED)
+    old = tmp_path / "old-run"
+    shutil.copytree(PRETRAINED, old)
+    meta = json.loads((old / "config.json").read_text())
+    meta["config"] = dict(_CONFIG_BEFORE_MODEL_KINDS)
+    (old / "config.json").write_text(json.dumps(meta))
+    checkpoint = load_checkpoint(old)
+    recipe = (checkpoint.config.val_fraction, checkpoint.config.augment_shift, checkpoint.config.kl_warmup_epochs)
+    assert recipe == (0.0, 0, 0) and checkpoint.config.lr_schedule == "constant" and checkpoint.config.patience == 0
     config = checkpoint.config
     assert (config.model, config.conditional, config.prior, config.batch_norm, config.learn_sigma) == (
         "vae",
@@ -186,7 +209,14 @@ def test_the_shipped_model_saved_before_model_kinds_loads_and_explores_unchanged
     logits = reference.network_forward(checkpoint.vae.networks.decoder, mu.astype(float))[..., 0]
     np.testing.assert_allclose(explorer.decode(mu), 1 / (1 + np.exp(-logits)), atol=1e-5)
     assert explorer.prior_components()["weights"].tolist() == [1.0]
-    assert evaluate(checkpoint.vae, mnist5k[1].images)["neg_elbo"] == pytest.approx(156.3, abs=0.05)
+
+
+def test_the_shipped_model_scores_as_the_readme_says(mnist5k):
+    from cvae.service.evaluation import evaluate
+
+    checkpoint = load_checkpoint(PRETRAINED)
+    assert checkpoint.config.arch == "keras-example" and checkpoint.config.kl_warmup_epochs == 20
+    assert evaluate(checkpoint.vae, mnist5k[1].images)["neg_elbo"] == pytest.approx(149.1, abs=0.05)
 
 
 @pytest.mark.parametrize(
