@@ -14,10 +14,10 @@ job = state.followed_job()
 own_active = job is not None and job.active and state.owns(job)
 
 st.button(
-    "Classroom preset: a clear latent map in about half a minute",
+    "Classroom preset: a clear latent map in under a minute",
     on_click=use_preset,
     help="keras-example network, 30 epochs of mnist-5k, learning rate 3e-3, KL warm-up over the first 5 epochs "
-    "(about 30 s on 2 cores)",
+    "(30-50 s from Start to saved on 2 cores, by how busy the machine is)",
 )
 with st.form("train-form", border=True):
     config, name = config_ui()
