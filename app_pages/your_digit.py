@@ -111,39 +111,33 @@ with right:
     labels = ", ".join(encoded.class_names[encoded.labels[i]] for i in nearest)
     st.caption(f"Nearest test digits in latent space: {labels}.")
 
+titles = None
 if checkpoint.config.latent_dim == 2:  # the whole latent space: the exact q(z|x) ellipses
-    x_range, y_range = map_range(encoded.mu, include=(mu[0], 2.2 * sd[0]))  # the 2-sd ellipse fits
-    figure = latent_map(
-        encoded.mu,
-        encoded.labels,
-        encoded.class_names,
-        x_range=x_range,
-        y_range=y_range,
-        grid_n=2,
-        current=(float(mu[0, 0]), float(mu[0, 1])),
-        posterior=(mu[0], sd[0]),
-    )
+    points, at, overlay = encoded.mu, mu[0], {"posterior": (mu[0], sd[0])}
+    x_range, y_range = map_range(points, include=(at, 2.2 * sd[0]))  # the 2-sd ellipse fits
     caption = "Your digit's q(z|x) among the encoded test digits: the cross is its mean, the ellipses 1 and 2 sd."
 else:  # more dimensions: the digit and 64 draws of its q(z|x) placed in a projection of the map
     kind = st.radio("Map", list(KINDS), format_func=KINDS.get, horizontal=True, index=1, key="digit_projection")
     projection = projection_for(state.active_path(), ProjectionChoice(kind))
-    at = projection.to_map(mu)[0]
+    points, at, titles = projection.coords, projection.to_map(mu)[0], projection.axis_titles
     draws = projection.to_map(explorer.sample_posterior(digit[None, None], 64, seed=0, labels=label)[0])
-    x_range, y_range = map_range(projection.coords, include=(at, np.ptp(draws, axis=0)), at_least=None)
-    figure = latent_map(
-        projection.coords,
-        encoded.labels,
-        encoded.class_names,
-        x_range=x_range,
-        y_range=y_range,
-        grid_n=2,
-        current=(float(at[0]), float(at[1])),
-        samples=draws,
-    )
-    figure.update_layout(xaxis_title=projection.axis_titles[0], yaxis_title=projection.axis_titles[1])
+    overlay = {"samples": draws}
+    x_range, y_range = map_range(points, include=(at, np.ptp(draws, axis=0)), at_least=None)
     caption = (
         f"Your digit among the encoded test digits, {projection.label}: the cross is its q(z|x) mean, the "
         f"dots 64 draws from q(z|x). {projection.note}"
     )
+figure = latent_map(
+    points,
+    encoded.labels,
+    encoded.class_names,
+    x_range=x_range,
+    y_range=y_range,
+    grid_n=2,
+    current=(float(at[0]), float(at[1])),
+    **overlay,
+)
+if titles is not None:
+    figure.update_layout(xaxis_title=titles[0], yaxis_title=titles[1])
 st.plotly_chart(figure, width="stretch", key="your_digit_map")
 st.caption(caption)
