@@ -20,7 +20,7 @@ from cvae.model.priors import PRIORS, Components, Prior
 from cvae.nn import FLOAT
 from cvae.nn.networks import NetworkOptions, Networks, build_networks
 
-__all__ = ["N_LABELS", "VAE", "WeightsError", "as_latents", "grid_points", "one_hot"]
+__all__ = ["N_LABELS", "VAE", "WeightsError", "as_latents", "grid_points", "mosaic", "one_hot"]
 
 N_LABELS = 10  # classes of every dataset here (digits, Fashion-MNIST): the one-hot size of a conditional VAE
 
@@ -243,8 +243,12 @@ class VAE:
     def decode_grid(self, n: int = 10, extent: float = 2.0, center: np.ndarray | None = None, label=None) -> np.ndarray:
         """The decoded manifold as one (n*28, n*28) mosaic (the seed's 10 x 10 over [-2, 2]^2)."""
         points = grid_points(self.latent_dim, n, extent, center)
-        images = self.decode(points, None if label is None else np.full(len(points), label))  # (n*n, 28, 28)
-        return images.reshape(n, n, 28, 28).transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
+        return mosaic(self.decode(points, None if label is None else np.full(len(points), label)), n)
+
+
+def mosaic(images: np.ndarray, n: int) -> np.ndarray:
+    """(n*n, 28, 28) decodes of an n x n grid, row by row -> one (n*28, n*28) image."""
+    return images.reshape(n, n, 28, 28).transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
 
 
 def one_hot(labels, n: int) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvae.atomic import write_atomic
+from cvae.atomic import keep_newest, write_atomic
 from cvae.model.vae import VAE
 from cvae.settings import settings
 
@@ -70,7 +70,7 @@ def encoded_codes(
     codes = Codes(mu, sd)
     try:
         _write(directory / f"codes-{key[:32]}.npz", key, codes)
-        _prune(directory)
+        keep_newest(directory, "codes-*.npz", _KEEP_FILES)
     except OSError as err:
         warnings.warn(f"could not cache the encoded digits in {directory}: {err}", RuntimeWarning, stacklevel=2)
     return codes
@@ -103,9 +103,3 @@ def _write(path: Path, key: str, codes: Codes) -> None:
     buffer = io.BytesIO()
     np.savez_compressed(buffer, key=np.array(key), mu=codes.mu, sd=codes.sd)
     write_atomic(path, buffer.getvalue())
-
-
-def _prune(directory: Path) -> None:
-    files = sorted(directory.glob("codes-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[_KEEP_FILES:]:
-        old.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from cvae.model.decoder_export import DecoderExportError
 from cvae.model.decoder_numpy import NumpyDecoder
-from cvae.model.vae import N_LABELS, VAE, as_latents, grid_points, one_hot
+from cvae.model.vae import N_LABELS, VAE, as_latents, grid_points, mosaic, one_hot
 from cvae.nn.networks import summary_rows
 
 __all__ = ["Explorer"]
@@ -117,8 +117,7 @@ class Explorer:
     ) -> np.ndarray:
         """The decoded manifold as one (n*28, n*28) mosaic (the seed's 10 x 10 over [-2, 2]^2)."""
         points = grid_points(self.latent_dim, n, extent, center)
-        images = self.decode(points, None if label is None else np.full(len(points), label))  # (n*n, 28, 28)
-        return images.reshape(n, n, 28, 28).transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
+        return mosaic(self.decode(points, None if label is None else np.full(len(points), label)), n)
 
     def interpolate(
         self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10, label: int | None = None

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvae.atomic import write_atomic
+from cvae.atomic import keep_newest, write_atomic
 from cvae.service.lifts import GridLift, NeighbourPlacement, ProjectionError, check_codes, grid_nodes
 from cvae.service.projections import Projection
 
@@ -192,15 +192,9 @@ def _write(path: Path, key: str, coords, grid, x_range, y_range) -> None:
     np.savez(buffer, key=np.array(key), coords=coords, grid=grid, ranges=np.array([x_range, y_range], float))
     try:
         write_atomic(path, buffer.getvalue())
-        _prune(path.parent)
+        keep_newest(path.parent, "umap-*.npz", _KEEP_FILES)
     except OSError as err:  # a read-only or full cache costs a recompute next time, nothing else
         warnings.warn(f"could not cache the UMAP in {path.parent}: {err}", RuntimeWarning, stacklevel=3)
-
-
-def _prune(directory: Path) -> None:
-    files = sorted(directory.glob("umap-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[_KEEP_FILES:]:
-        old.unlink(missing_ok=True)
 
 
 def _lock_for(key: str) -> threading.Lock:
