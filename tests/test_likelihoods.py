@@ -77,3 +77,14 @@ def test_pymcs_log_density_is_each_likelihoods_own_formula(name):
 def test_only_the_normal_likelihood_has_a_sigma_to_learn():
     assert [n for n in LIKELIHOODS if LIKELIHOODS[n].has_sigma] == ["normal"]
     assert not LIKELIHOODS["continuous-bernoulli"].binarised  # grey levels, as the paper means them
+
+
+def test_cb_mean_numpy_is_cb_mean():
+    """The NumPy mean the server decodes with equals the PyTensor one, across the series switch."""
+    import numpy as np
+
+    from cvae.model.likelihoods import cb_mean, cb_mean_numpy
+
+    t = np.concatenate([np.linspace(-30, 30, 601), np.linspace(-0.2, 0.2, 401), [0.0, 0.0999, 0.1001]])
+    # 1e-9: at |t| = 0.1 itself the float32 threshold may pick the other (equally accurate) formula
+    np.testing.assert_allclose(cb_mean_numpy(t), cb_mean(t).eval(), rtol=1e-9, atol=1e-9)

@@ -15,10 +15,19 @@ import pytensor.tensor as pt
 from cvae.model.gaussian import normal_logpdf
 from cvae.registry import Registry
 
-__all__ = ["LIKELIHOODS", "Bernoulli", "ContinuousBernoulli", "Likelihood", "Normal", "cb_log_norm", "cb_mean"]
+__all__ = [
+    "LIKELIHOODS",
+    "Bernoulli",
+    "ContinuousBernoulli",
+    "Likelihood",
+    "Normal",
+    "cb_log_norm",
+    "cb_mean",
+    "cb_mean_numpy",
+]
 
 _PIXELS = (1, 2, 3)  # axes of (B, 1, 28, 28) summed to one number per image
-_SMALL = 0.1  # |logit| below which the continuous Bernoulli's formulas switch to their Taylor series
+CB_SERIES_BELOW = 0.1  # |logit| below which the continuous Bernoulli's formulas switch to their Taylor series
 
 
 class Likelihood:
@@ -109,16 +118,24 @@ def cb_log_norm(logits):
     is the series log 2 + t^2/12 - 7 t^4/1440 (the next term, 31 t^6/90720, is below 1e-9 there).
     """
     a = pt.abs(logits)
-    small = a < _SMALL
+    small = a < CB_SERIES_BELOW
     safe = pt.switch(small, 1.0, a)  # keeps the unused branch finite, so its gradient is not NaN
     closed = pt.log(safe) - pt.log1p(-pt.exp(-safe)) + pt.log1p(pt.exp(-safe))  # log t - log tanh(t/2)
     series = math.log(2.0) + a**2 / 12.0 - 7.0 * a**4 / 1440.0
     return pt.switch(small, series, closed)
 
 
+def cb_mean_numpy(logits: np.ndarray) -> np.ndarray:
+    """`cb_mean` in NumPy (float64), for decoders run without PyTensor (cvae.service.explorer)."""
+    t = np.asarray(logits, np.float64)
+    small = np.abs(t) < CB_SERIES_BELOW
+    safe = np.where(small, 1.0, t)
+    return np.where(small, 0.5 + t / 12.0 - t**3 / 720.0, -1.0 / np.expm1(-safe) - 1.0 / safe)
+
+
 def cb_mean(logits):
     """E[x] of the continuous Bernoulli: 1 / (1 - e^-t) - 1 / t, series 1/2 + t/12 - t^3/720 near 0."""
-    small = pt.abs(logits) < _SMALL
+    small = pt.abs(logits) < CB_SERIES_BELOW
     safe = pt.switch(small, 1.0, logits)
     return pt.switch(small, 0.5 + logits / 12.0 - logits**3 / 720.0, -1.0 / pt.expm1(-safe) - 1.0 / safe)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from cvae.model.decoder_export import DecoderExportError
 from cvae.model.decoder_numpy import NumpyDecoder
+from cvae.model.likelihoods import cb_mean_numpy
 from cvae.model.vae import N_LABELS, VAE, as_latents, grid_points, mosaic, one_hot
 from cvae.nn.networks import summary_rows
 
@@ -155,8 +156,5 @@ class Explorer:
 def _pixel_means(output: str, logits: np.ndarray) -> np.ndarray:
     """The likelihood's E[x|z] from the decoder's logits, as the export names it (see decoder_export)."""
     t = logits.astype(np.float64)
-    if output == "sigmoid":
-        return (1 / (1 + np.exp(-t))).astype(np.float32)
-    small = np.abs(t) < 1e-3  # continuous Bernoulli: 1/(1 - e^-t) - 1/t, whose limit at 0 is 1/2 + t/12
-    safe = np.where(small, 1.0, t)
-    return np.where(small, 0.5 + t / 12, -1 / np.expm1(-safe) - 1 / safe).astype(np.float32)
+    means = 1 / (1 + np.exp(-t)) if output == "sigmoid" else cb_mean_numpy(t)
+    return means.astype(np.float32)
