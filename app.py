@@ -1,27 +1,11 @@
-"""CVAE Explorer: `streamlit run app.py`."""
+"""CVAE Explorer: `streamlit run app.py`.
+
+The server: it warms up (imports, training workers, the default model's map) before it takes its
+first visitor, then every session runs `navigation.py`.
+"""
 
 import streamlit as st
 
-from ui import state
-from ui.class_gate import class_gate_or_stop
-from ui.components import model_picker_ui
+from ui.warm_start import lifespan
 
-st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
-class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
-
-# Page scripts live in app_pages/: a folder named pages/ would switch Streamlit to its legacy mode.
-PAGES = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-    st.Page("app_pages/manifold.py", title="Manifold", icon=":material/grid_on:"),
-    st.Page("app_pages/your_digit.py", title="Your digit", icon=":material/draw:"),
-    st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare:"),
-    st.Page("app_pages/classroom.py", title="Classroom", icon=":material/school:"),
-]
-
-page = st.navigation(PAGES)
-state.job_registry()  # starts the training workers with the first session
-state.adopt_finished_job()
-model_picker_ui()
-page.run()
+app = st.App("navigation.py", lifespan=lifespan)

@@ -3,12 +3,12 @@ import streamlit as st
 from cvae.viz import static
 from ui import latent_map, state
 from ui.components import active_model_or_stop, downloads_ui
-from ui.latent_payloads import home_range, payload_for
+from ui.latent_payloads import MAP_KEY, home_range, payload_for
 from ui.latent_projection import HOLD, held_lift, projection_for, projection_ui
 from ui.latent_tools import CRISP_IMAGES, each_label_ui, interpolation_ui, nearest_ui, picked_ui, sample_ui
 from ui.latent_view import MapContext, apply_pin, current_z, init_state, payload_header, view_data
 
-KEY = "latent_map"
+KEY = MAP_KEY
 COLOURINGS = {"label": "label", "spread": "posterior spread (mean sd)", "kl": "KL per image (nats)"}
 
 st.title("Latent space")

@@ -70,14 +70,12 @@ if job is None:
     st.stop()
 
 
-waiting = job.status in ("queued", "preparing")  # poll briskly for the first point, then once a second
+waiting = job.active and len(job.history) == 0  # poll briskly until the first point is drawn, then once a second
 
 
 @st.fragment(run_every=(0.25 if waiting else 1.0) if job.active else None)
 def live_ui() -> None:
     """Redraws from what the worker's stream delivered; a rerun does no training work."""
-    if waiting and job.status == "running":
-        st.rerun()  # the whole page: this fragment is drawn again at the once-a-second pace
     progress = job.progress()
     top = st.columns([3, 1])
     if job.active and state.may_stop(job):
@@ -123,6 +121,8 @@ def live_ui() -> None:
     if not job.active and st.session_state.get("job_drawn_final") != job.id:
         st.session_state["job_drawn_final"] = job.id
         st.rerun()  # the whole page: the sidebar's model picker shows the new run
+    elif waiting and len(job.history) > 0:
+        st.rerun()  # the first point is drawn: the whole page, so this fragment goes on once a second
 
 
 live_ui()

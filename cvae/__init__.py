@@ -1,7 +1,7 @@
 """CVAE Explorer's model package: a convolutional VAE as a PyMC model, fitted by amortized ADVI.
 
 The subpackages follow the data: data -> nn -> model -> training -> store -> service -> viz
-(the Streamlit app in app.py, app_pages/ and ui/ sits on top and is not part of the package).
+(the Streamlit app in app.py, navigation.py, app_pages/ and ui/ sits on top and is not part of the package).
 The names below load their module on first use, so `import cvae` itself is instant.
 """
 

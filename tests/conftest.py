@@ -66,10 +66,11 @@ def page_path(name: str) -> str:
 
 
 def open_app(page: str | None = None, *, timeout: float = APP_TIMEOUT):
-    """A fresh AppTest session of app.py, switched to `page` when given; fails on an exception."""
+    """A fresh AppTest session of navigation.py (what every session runs), switched to `page` when
+    given; fails on an exception."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=timeout)
     at.run()
     if page is not None:
         at.switch_page(page_path(page)).run()

@@ -39,7 +39,7 @@ def browser(server):
     with e2e.headless_chromium() as chromium:
         # The first session on the fresh server arrives by a deep link, like a shared URL:
         # st.navigation alone answers that with a "Page not found" dialog until some session
-        # has run app.py (the pages/ shims fix it); test_deep_link_on_fresh_server checks.
+        # has run navigation.py (the pages/ shims fix it); test_deep_link_on_fresh_server checks.
         page = e2e.open_page(chromium, server.url + "/manifold", "Manifold")
         e2e.wait_script_idle(page)
         page.wait_for_timeout(1000)

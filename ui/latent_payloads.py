@@ -20,7 +20,9 @@ from cvae.viz.map_payload import MapData, build_payload
 from ui import state
 from ui.latent_projection import ProjectionChoice, projection_for
 
-__all__ = ["MAX_CODES_BYTES", "density_for", "home_range", "payload_for"]
+__all__ = ["MAP_KEY", "MAX_CODES_BYTES", "density_for", "home_range", "payload_for"]
+
+MAP_KEY = "latent_map"  # the Latent page's map component; its payloads are cached per target
 
 MAX_CODES_BYTES = 4_000_000  # the digits' own codes travel only while they are this small
 DENSITY_N = 100  # grid nodes per axis

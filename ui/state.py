@@ -41,8 +41,8 @@ def runs_root() -> Path:
 
 
 def job_registry() -> JobRegistry:
-    """The server's training jobs; its Dask cluster starts with the first session, so workers are
-    warm by the time someone presses Start."""
+    """The server's training jobs; its Dask cluster starts with the server (`ui.warm_start`), or with
+    the first session where nothing warmed it, so workers are warm by the time someone presses Start."""
     return _registry(str(runs_root()))
 
 
@@ -181,6 +181,11 @@ def active_path() -> Path:
     chosen = st.session_state.get("active_run")
     if chosen and (Path(chosen) / "params.npz").is_file():
         return Path(chosen)
+    return default_path()
+
+
+def default_path() -> Path:
+    """The model a new session starts on: the teacher's default, else the shipped one, else the newest run."""
     default = default_run_path(runs_root(), load_settings(runs_root()))
     if default is not None:
         return default

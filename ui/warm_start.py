@@ -1,0 +1,94 @@
+"""What a fresh server does before it takes its first visitor: the first pages then show at once.
+
+A new server process has imported none of PyTensor, Dask or Plotly, loaded no model and
+started no training worker; left to the first session, that costs its first page seconds. The
+server's lifespan (`app.py`) runs `warm()` before it accepts connections: import the page stack,
+start the training workers (on their own thread; they warm up while the class reads Home),
+and load the model a new session starts on, its stored test codes, decoder and default latent map
+into the same server-wide caches the pages read. Nothing here can stop the server: what fails is
+logged and left to the page that needs it, which says what is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from streamlit.logger import get_logger
+
+__all__ = ["lifespan", "warm"]
+
+_PAGE_STACK = (  # what the first pages import: PyTensor (the largest), Plotly (the charts), the page modules
+    "cvae.model.vae",
+    "plotly.graph_objects",
+    "ui.components",
+    "ui.latent_payloads",
+    "ui.latent_tools",
+    "ui.latent_view",
+)
+
+_LOG = get_logger("cvae.warm_start")  # Streamlit's handler: the line lands in the server log
+
+
+def warm() -> dict[str, float]:
+    """Seconds each step took (a step that failed is logged and missing)."""
+    steps = {"imports": _import_page_stack, "training workers": _start_workers, "default model": _load_default}
+    took = {}
+    for name, step in steps.items():
+        began = time.perf_counter()
+        try:
+            step()
+        except Exception as err:  # the page that needs it reports it to its user
+            _LOG.warning("warm start: %s failed (%s: %s); a page does it instead", name, type(err).__name__, err)
+            continue
+        took[name] = round(time.perf_counter() - began, 2)
+    _LOG.info("warm start: %s", ", ".join(f"{name} {s:.2f} s" for name, s in took.items()))
+    return took
+
+
+@asynccontextmanager
+async def lifespan(_app):
+    """st.App's startup hook: warm on a thread of ours (the event loop stays free), then serve."""
+    logging.getLogger(_STREAMLIT_CONTEXT_LOGGER).addFilter(_OurThreadsNeedNoSession())
+    with ThreadPoolExecutor(1, thread_name_prefix="cvae-warm-start") as pool:
+        await asyncio.get_running_loop().run_in_executor(pool, warm)
+    yield
+
+
+_STREAMLIT_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"
+
+
+class _OurThreadsNeedNoSession(logging.Filter):
+    """Streamlit warns when a thread outside any session reads its caches; ours (cvae-*) do so on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName.startswith("cvae-") and "missing ScriptRunContext" in record.getMessage())
+
+
+def _import_page_stack() -> None:
+    for module in _PAGE_STACK:
+        importlib.import_module(module)
+
+
+def _start_workers() -> None:
+    from ui import state
+
+    state.job_registry()  # connects on a thread of its own
+
+
+def _load_default() -> None:
+    from ui import state
+    from ui.latent_payloads import MAP_KEY, home_range, payload_for
+    from ui.latent_projection import KINDS, ProjectionChoice
+
+    path = state.default_path()
+    state.model_for(path)
+    state.encoded_for(path)
+    state.explorer_for(path)
+    first_view = ProjectionChoice(next(iter(KINDS)))  # what the projection selector starts on
+    home_range(path, first_view)
+    payload_for(path, first_view, target=MAP_KEY, density=False)
