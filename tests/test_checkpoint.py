@@ -155,6 +155,23 @@ def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
     assert checkpoint.meta["steps_per_epoch"] == checkpoint.steps_per_epoch == 16
 
 
+def test_a_fits_own_callbacks_see_the_first_step_before_the_timeline_snapshots_it(mnist5k):
+    """A live stream sends the first ELBO point before the first snapshot (whose encode and decode
+    may still compile on a fresh worker) is taken."""
+    from cvae.service.training_run import TrainingRun
+
+    run = TrainingRun.prepare(TrainConfig(epochs=1, batch_size=250))
+    snapshots_at_first_call = []
+
+    def first_call(approx, losses, i):
+        if not snapshots_at_first_call:
+            snapshots_at_first_call.append(len(run.timeline.all()))
+
+    run.fit([first_call])
+    assert snapshots_at_first_call == [0]
+    assert len(run.timeline.all()) >= 2  # the step-0 snapshot right after, and the final one
+
+
 PRETRAINED = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
 
 

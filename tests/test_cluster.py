@@ -52,6 +52,16 @@ def test_the_embedded_cluster_listens_on_loopback_only_and_speaks_tls():
     assert not psutil.pid_exists(launcher.pid) or psutil.Process(launcher.pid).status() == psutil.STATUS_ZOMBIE
 
 
+def test_the_embedded_scheduler_has_the_fit_imported_before_the_app_is_told_it_is_ready():
+    """The scheduler unpickles every fit, importing its module (~2 s on first use): a cluster that
+    said it was ready must have done that already, or a student's first Start pays for it."""
+    client = connect(settings(), workers=1)
+    try:
+        assert client.run_on_scheduler(lambda: "cvae.service.fit_task" in sys.modules)
+    finally:
+        shutdown(client)
+
+
 @pytest.fixture(scope="module")
 def tls_scheduler(tmp_path_factory):
     """A 'teacher's' TLS scheduler with one worker, and its certificate files for the settings."""

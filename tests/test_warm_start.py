@@ -7,11 +7,11 @@ import urllib.request
 
 from tests import e2e_support as e2e
 
-STEPS = ("imports", "training workers", "default model")
+STEPS = ("cluster start", "imports", "default model", "training workers")
 
 
 def warm_line(log: str) -> str:
-    found = re.search(r"warm start: (imports .*)", log)
+    found = re.search(r"warm start: (cluster start .*)", log)
     assert found, f"no warm-start summary in the server log:\n{log}"
     return found.group(1)
 
@@ -38,5 +38,6 @@ def test_a_damaged_default_model_is_logged_and_the_server_still_serves(tmp_path)
         assert re.search(r"warm start: default model failed \(\w*Error", log), log
         line = warm_line(log)
         assert "imports" in line and "training workers" in line and "default model" not in line
+        assert "failed" not in line
         with urllib.request.urlopen(server.url + "/_stcore/health", timeout=10) as response:
             assert response.read().strip() == b"ok"

@@ -42,6 +42,8 @@ def warm_worker() -> None:
         trainer = _trainers().borrow(TrainConfig(), data.images, data.labels)
         try:
             trainer.compiled_step()  # the default's graph, which the Classroom preset shares: Start is instant
+            trainer.vae.encode(data.images[:1])  # and what a fit's timeline snapshots with
+            trainer.vae.decode_grid(2)
         finally:
             _trainers().give_back(trainer)
     finally:

@@ -51,6 +51,7 @@ class JobRegistry:
         self._failure: tuple[float, cluster.ClusterError | None] = (0.0, None)
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.RLock()
+        self._connecting = threading.Lock()
         self._secret = server_secret(self.runs_root)
         self._records = JobRecords(self.runs_root)
         for job in self._records.load():
@@ -67,7 +68,7 @@ class JobRegistry:
 
         A failure is remembered for RETRY_S: pages ask on every run, and must not each wait out
         a connection timeout while the scheduler is down."""
-        with self._lock:
+        with self._connecting:  # not self._lock: reading the jobs need not wait for a connection
             if self._client is None:
                 failed_at, error = self._failure
                 if error is not None and time.monotonic() - failed_at < RETRY_S:

@@ -42,7 +42,8 @@ class TrainingRun:
         return cls(trainer, timeline)
 
     def fit(self, callbacks: Iterable[Callback] = (), stop_event: threading.Event | None = None) -> TrainResult:
-        result = self.trainer.fit([self.timeline, *callbacks], stop_event)
+        # the caller's callbacks first: a live stream sends the first ELBO point before the first snapshot
+        result = self.trainer.fit([*callbacks, self.timeline], stop_event)
         self.timeline.take(result.steps)  # the final state, for replay
         return result
 
