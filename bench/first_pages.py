@@ -6,17 +6,24 @@ Each repeat starts a fresh `streamlit run app.py` on 127.0.0.1 (compile cache wa
 install command), and headless Chromium measures, in the page's own clock:
 - from navigating to /latent (the server's first visitor) to the latent map drawn with its digits;
 - Start on the Train page -> the first ELBO point on the chart, once the server has been up for
-  `--settle` seconds (its training worker warm), for the Classroom preset.
+  `--settle` seconds (its training worker warm), for the Classroom preset;
+- the reference, in the same run: a fresh `streamlit run` of an app that is one `st.title` (same
+  Streamlit, same browser), navigation to its title drawn: what any Streamlit page costs here;
+- the server's own start (process start to healthy), which now includes its warm-up.
 Medians go to bench/results/first_pages.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -73,6 +80,41 @@ def first_point_s(browser, url: str) -> float:
     return seconds
 
 
+FLOOR_APP = 'import streamlit as st\n\nst.title("Reference")\n'
+
+
+def floor_page_s(browser, app_dir: Path) -> float:
+    """Navigation to the title of a one-`st.title` app on a fresh server: Streamlit's own floor."""
+    (app_dir / "app.py").write_text(FLOOR_APP)
+    port = e2e.free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true"]
+        + [f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
+        cwd=app_dir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), urllib.request.urlopen(url + "/_stcore/health", timeout=2):
+                break
+            time.sleep(0.2)
+        context = browser.new_context(viewport=e2e.VIEWPORT)
+        page = context.new_page()
+        began = time.perf_counter()
+        page.goto(url, wait_until="commit", timeout=e2e.LOAD_MS)
+        page.get_by_role("heading", name="Reference").wait_for(timeout=e2e.LOAD_MS)
+        seconds = time.perf_counter() - began
+        context.close()
+        return seconds
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
@@ -84,8 +126,13 @@ def main(argv=None) -> int:
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
         for repeat in range(args.repeats):
+            floor_dir = Path(tmp) / f"reference-{repeat}"
+            floor_dir.mkdir()
+            floor = floor_page_s(browser, floor_dir)
             server = e2e.StreamlitServer(Path(tmp) / f"runs-{repeat}", Path(tmp) / f"server-{repeat}.log")
+            began = time.perf_counter()
             server.start(timeout=120)
+            server_start = time.perf_counter() - began
             try:
                 latent = first_latent_page_s(browser, server.url)
                 time.sleep(max(0.0, args.settle - latent))
@@ -96,15 +143,21 @@ def main(argv=None) -> int:
                 {
                     "repeat": repeat,
                     "first_latent_page_s": round(latent, 2),
+                    "reference_page_s": round(floor, 2),
                     "start_to_first_point_s": round(point, 2),
+                    "server_start_s": round(server_start, 2),
                     "load": [round(x, 2) for x in psutil.getloadavg()],
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
         browser.close()
     summary = {
-        key: statistics.median(r[key] for r in rows) for key in ("first_latent_page_s", "start_to_first_point_s")
+        key: statistics.median(r[key] for r in rows)
+        for key in ("first_latent_page_s", "reference_page_s", "start_to_first_point_s", "server_start_s")
     }
+    summary["latent_over_reference_s"] = round(
+        statistics.median(r["first_latent_page_s"] - r["reference_page_s"] for r in rows), 2
+    )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"rows": rows, "summary": summary}, indent=2))
     print(json.dumps(summary))
