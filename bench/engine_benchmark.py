@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         server = e2e.StreamlitServer(runs, Path(tmp) / "server.log", env={"CVAE_WORKERS": "1"})
         server.start(timeout=120)
         try:
-            asyncio.run(_touch(server.url))  # the first session starts the workers; let them warm up
+            asyncio.run(_touch(server.url))  # the server started the workers; let them warm up
             time.sleep(20)
             idle_rss = psutil.Process(server.proc.pid).memory_info().rss
             for repeat in range(args.repeats):

@@ -96,7 +96,7 @@ async def pins(url: str, pid: int, count: int) -> dict:
 
     tab = Session(url, page="latent", timeout=120)
     await tab.connect()
-    waited = await settle(pid)  # the first session starts the training workers; not a pin's cost
+    waited = await settle(pid)  # the server started the training workers; their warm-up is not a pin's cost
     idle_before = cpu_s(pid)
     await asyncio.sleep(10)
     background_ms_per_s = 1000 * (cpu_s(pid) - idle_before) / 10  # what the server spends doing nothing

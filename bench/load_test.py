@@ -199,7 +199,7 @@ async def _run(url: str, pid: int, *, sessions, interval, duration, training, ep
     for student in students:  # a class arriving: one tab after another
         await student.open()
     result["rss_mb_with_sessions"] = round(rss_mb(pid), 1)
-    result["settle_s"] = await settle(pid)  # the first session starts the training workers: not a student's cost
+    result["settle_s"] = await settle(pid)  # the workers warming up: not a student's cost
     result["idle"] = await _phase(students, "idle", duration, interval, pid)
     log(f"idle, {sessions} sessions: {result['idle']}")
     if training:
