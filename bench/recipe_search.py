@@ -1,11 +1,15 @@
 """Search training recipes for the classroom network on mnist-5k, chosen on a validation split.
 
-    python -m bench.recipe_search search NAME ...        # fit candidates on 90% of train, score the other 10%
+    python -m bench.recipe_search search NAME ... [--save DIR]  # fit on 90% of train, score the other 10%
     python -m bench.recipe_search final NAME --out DIR   # refit on all of train, score the test split
     python -m bench.recipe_search score DIR --label L    # score a saved checkpoint (e.g. the shipped one)
 
-The choice is made on the validation -ELBO only; the test split is scored for the chosen recipes
-after the choice. Everything lands in bench/results/recipes.json (merged, one entry per name).
+The choice is made on the validation split only; the test split is scored for the chosen recipes
+after the choice. The rule (the shipped model has two targets, -ELBO and the map's 5-NN accuracy):
+the lowest best validation -ELBO among the candidates whose validation 5-NN accuracy is at least
+0.70; if there is none, the highest validation 5-NN among those at or below 150 nats. (The first
+choice, before the seeds and the 200-epoch candidates, was on the validation -ELBO alone; it picked
+the same model.) Everything lands in bench/results/recipes.json (merged, one entry per name).
 Times are from a shared 2-core machine: `loadavg` is recorded with each run.
 """
 
@@ -57,6 +61,27 @@ CANDIDATES: dict[str, dict] = {
         "augment_shift": 1,
         "kl_warmup_epochs": 10,
         "seed": 1,
+    },
+    **{  # the chosen recipe's seeds: the start matters (seed 1 of the 60-epoch recipe lost 6 nats)
+        f"shipped-cos3e-3-shift1-warm20-e120-seed{seed}": {
+            "epochs": 120,
+            "lr": 3e-3,
+            "lr_schedule": "cosine",
+            "augment_shift": 1,
+            "kl_warmup_epochs": 20,
+            "seed": seed,
+        }
+        for seed in (1, 2, 3)
+    },
+    **{  # longer, with the warm-up over 20 or 40 epochs
+        f"shipped-cos3e-3-shift1-warm{warm}-e200": {
+            "epochs": 200,
+            "lr": 3e-3,
+            "lr_schedule": "cosine",
+            "augment_shift": 1,
+            "kl_warmup_epochs": warm,
+        }
+        for warm in (20, 40)
     },
     "shipped-today-seed1": {"epochs": 60, "lr": 1e-3, "seed": 1},
     "shipped-warm10": {"epochs": 60, "lr": 1e-3, "kl_warmup_epochs": 10},
@@ -112,8 +137,9 @@ def _fit(config: TrainConfig, trainers=None):
     return run, result, time.perf_counter() - began
 
 
-def search(names: list[str]) -> None:
-    """Fit each candidate with the validation split held out; record its validation curve."""
+def search(names: list[str], save: Path | None = None) -> None:
+    """Fit each candidate with the validation split held out; record its validation curve (and,
+    with `save`, keep each fit as a checkpoint there: a model chosen on validation ships as fitted)."""
     from cvae.training.trainer_cache import TrainerCache
 
     trainers = TrainerCache(size=1)  # every candidate has the same graph: one compiled step serves all
@@ -135,6 +161,8 @@ def search(names: list[str]) -> None:
             "loadavg": _loadavg(),
             "val_curve": [round(v, 2) for v in val],
         }
+        if save is not None:
+            entry["checkpoint"] = str(run.save(save / name, result))
         _merge("search", name, entry)
         print(json.dumps({"name": name, **{k: v for k, v in entry.items() if k != "val_curve"}}), flush=True)
         trainers.give_back(run.trainer)
@@ -193,6 +221,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("search")
     s.add_argument("names", nargs="+", choices=sorted(CANDIDATES))
+    s.add_argument("--save", type=Path, default=None, help="keep each fit as a checkpoint in this folder")
     f = sub.add_parser("final")
     f.add_argument("name", choices=sorted(CANDIDATES))
     f.add_argument("--out", type=Path, required=True)
@@ -202,7 +231,7 @@ def main() -> None:
     c.add_argument("--label", required=True)
     args = parser.parse_args()
     if args.command == "search":
-        search(args.names)
+        search(args.names, args.save)
     elif args.command == "final":
         final(args.name, args.out, args.epochs)
     else:
