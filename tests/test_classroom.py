@@ -103,10 +103,11 @@ def _page():
     return open_app("classroom")
 
 
-def _sign_in(monkeypatch, typed: str):
-    """The Classroom page, teacher code 'open-sesame' configured, after typing `typed` into its form."""
+def _sign_in(monkeypatch, typed: str, at=None):
+    """The Classroom page (`at`, or a new tab), teacher code 'open-sesame' configured, after typing
+    `typed` into its form."""
     monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
-    at = _page()
+    at = at or _page()
     at.text_input(key="teacher_code_input").input(typed)
     at.button[0].click().run()
     return at
@@ -132,9 +133,11 @@ def test_wrong_code_is_refused(runs, monkeypatch):
 def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
     import time
 
+    monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
+    tab_b = _page()  # open before A's try: opening a tab takes longer than the 1 s delay on a busy machine
     first = _sign_in(monkeypatch, "guess")  # tab A: a wrong code
     assert any("next try is accepted in 1 s" in e.value for e in first.error)
-    second = _sign_in(monkeypatch, "open-sesame")  # tab B, at once, with the right code: it must wait too
+    second = _sign_in(monkeypatch, "open-sesame", tab_b)  # tab B, at once, with the right code: it must wait too
     assert any("Too many wrong codes on this server" in e.value for e in second.error)
     assert "teacher" not in second.session_state or not second.session_state["teacher"]
     time.sleep(1.1)
