@@ -8,7 +8,6 @@ from ui.latent_projection import HOLD, held_lift, projection_for, projection_ui
 from ui.latent_tools import CRISP_IMAGES, each_label_ui, interpolation_ui, nearest_ui, picked_ui, sample_ui
 from ui.latent_view import MapContext, apply_pin, current_z, init_state, payload_header, view_data
 
-KEY = MAP_KEY
 COLOURINGS = {"label": "label", "spread": "posterior spread (mean sd)", "kl": "KL per image (nats)"}
 
 st.title("Latent space")
@@ -43,7 +42,7 @@ projection = projection_for(path, choice)
 if projection.note:
     st.caption(projection.note)
 x_range, y_range = home_range(path, choice)
-payload = payload_for(path, choice, target=KEY, density=density)
+payload = payload_for(path, choice, target=MAP_KEY, density=density)
 conditioning = payload_header(payload)["decoder"].get("conditioning", 0)
 
 
@@ -56,7 +55,7 @@ def explorer_ui() -> None:
         lift = held_lift(projection, held)
         return MapContext(projection, encoded.mu, encoded.sd, x_range, y_range, lift, conditioning, prior_components)
 
-    raw = latent_map.map_ui(payload, key=KEY)
+    raw = latent_map.map_ui(payload, key=MAP_KEY)
     refused = apply_pin(raw, context()) if raw is not None else None
     ctx = context()  # through the new point
     z = current_z(latent_dim)
@@ -73,7 +72,7 @@ def explorer_ui() -> None:
         draws = picked_ui(encoded, explorer, picked) if picked is not None else None
     path_z = interpolation_ui(explorer, z)
     view = view_data(ctx, payload, colouring=colouring, density=density, prior=prior, draws=draws, path=path_z)
-    latent_map.view_ui(view, key=KEY)
+    latent_map.view_ui(view, key=MAP_KEY)
 
 
 explorer_ui()

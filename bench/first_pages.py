@@ -16,14 +16,10 @@ Medians go to bench/results/first_pages.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -86,33 +82,19 @@ FLOOR_APP = 'import streamlit as st\n\nst.title("Reference")\n'
 def floor_page_s(browser, app_dir: Path) -> float:
     """Navigation to the title of a one-`st.title` app on a fresh server: Streamlit's own floor."""
     (app_dir / "app.py").write_text(FLOOR_APP)
-    port = e2e.free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true"]
-        + [f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        cwd=app_dir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = e2e.StreamlitServer(app_dir / "runs", app_dir / "server.log", app_dir=app_dir)
+    server.start(timeout=60)
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), urllib.request.urlopen(url + "/_stcore/health", timeout=2):
-                break
-            time.sleep(0.2)
         context = browser.new_context(viewport=e2e.VIEWPORT)
         page = context.new_page()
         began = time.perf_counter()
-        page.goto(url, wait_until="commit", timeout=e2e.LOAD_MS)
+        page.goto(server.url, wait_until="commit", timeout=e2e.LOAD_MS)
         page.get_by_role("heading", name="Reference").wait_for(timeout=e2e.LOAD_MS)
         seconds = time.perf_counter() - began
         context.close()
         return seconds
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 def main(argv=None) -> int:

@@ -50,7 +50,7 @@ def free_port() -> int:
 
 
 class StreamlitServer:
-    """`streamlit run app.py` from the repo root on a free port, logging to a file."""
+    """`streamlit run app.py` from the repo root (or another app's folder) on a free port, logging to a file."""
 
     def __init__(
         self,
@@ -60,12 +60,14 @@ class StreamlitServer:
         port: int | None = None,
         env: dict | None = None,
         address: str | None = "127.0.0.1",
+        app_dir: Path = ROOT,
     ):
         self.port = port or free_port()
         self.env = env or {}  # extra environment, e.g. CVAE_TEACHER_CODE
         self.address = address  # None: whatever .streamlit/config.toml says
         self.url = f"http://127.0.0.1:{self.port}"
         self.runs_dir = Path(runs_dir)
+        self.app_dir = Path(app_dir)  # where its app.py is (a benchmark's reference app, say)
         self.log_path = Path(log_path)
         self.proc: subprocess.Popen | None = None
         self._log = None
@@ -85,7 +87,7 @@ class StreamlitServer:
                 f"--server.port={self.port}",
                 "--browser.gatherUsageStats=false",
             ],
-            cwd=ROOT,
+            cwd=self.app_dir,
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
