@@ -4,6 +4,7 @@ command line trains and sweeps on it."""
 
 import dataclasses
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -58,6 +59,36 @@ def test_the_embedded_scheduler_has_the_fit_imported_before_the_app_is_told_it_i
     client = connect(settings(), workers=1)
     try:
         assert client.run_on_scheduler(lambda: "cvae.service.fit_task" in sys.modules)
+    finally:
+        shutdown(client)
+
+
+def _thread_policies(after_warm_up: bool) -> dict[str, int]:
+    """In a worker: its threads' scheduling policies; with `after_warm_up`, once the warm-up is
+    done and this task's own thread (normal priority, as a fit's) has run a pooled Op."""
+    import os
+    import threading
+
+    from cvae.nn.parallel import parallel
+    from cvae.service import fit_task
+
+    if after_warm_up:
+        assert fit_task._warm.wait(120)
+        parallel(lambda lo, hi: None, 8, work=2**30)
+    return {t.name: os.sched_getscheduler(t.native_id) for t in threading.enumerate()}
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_workers_warm_up_runs_at_idle_priority_and_its_fits_threads_do_not():
+    """The warm-up (imports, compiles: ~10 s of CPU) must not slow a fresh server's first pages, and
+    the Op threads a fit uses must not inherit its idle priority (they would keep it for good)."""
+    client = connect(settings(), workers=1)
+    try:
+        during = client.submit(_thread_policies, False, pure=False).result(timeout=60)
+        assert during["cvae-warm"] == os.SCHED_IDLE, during  # it imports PyMC for seconds: still running
+        after = client.submit(_thread_policies, True, pure=False).result(timeout=180)
+        op_threads = {name: policy for name, policy in after.items() if name.startswith("cvae-blas")}
+        assert op_threads and set(op_threads.values()) == {os.SCHED_OTHER}, after
     finally:
         shutdown(client)
 

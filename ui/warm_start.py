@@ -6,7 +6,7 @@ server's lifespan (`app.py`) runs `warm()` before it accepts connections: start 
 cluster (its processes start on the other core meanwhile), import the page stack, load the model a
 new session starts on, its stored test codes, decoder and default latent map into the same
 server-wide caches the pages read, and wait until the cluster's scheduler is ready (the workers
-then compile at low priority while the class reads Home). Nothing here can stop the server: what
+then compile at idle priority, on CPU time the first pages leave free). Nothing here can stop the server: what
 fails is logged and left to the page that needs it, which says what is wrong.
 """
 

@@ -22,6 +22,7 @@ __all__ = ["parallel", "threads"]
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_this_thread = threading.local()
 
 
 @functools.cache
@@ -34,6 +35,16 @@ def threads() -> int:
 @functools.cache
 def _chunk_bytes() -> int:
     return settings().chunk_bytes  # read once: this is on every Op's path
+
+
+def _on_idle_thread() -> bool:
+    """Whether the calling thread runs at SCHED_IDLE (a worker's warm-up, `cvae.service.cluster`):
+    a pool thread it started would inherit that priority for good (no unprivileged way back)."""
+    idle = getattr(_this_thread, "idle", None)
+    if idle is None:  # once per thread: this is on every Op's path
+        policy = getattr(os, "sched_getscheduler", None)
+        idle = _this_thread.idle = policy is not None and policy(0) == os.SCHED_IDLE
+    return idle
 
 
 def _forget_pool() -> None:
@@ -60,7 +71,7 @@ def parallel(part, n: int, work: float, item_bytes: int = 0) -> list:
         step = max(1, min(step, _chunk_bytes() // item_bytes))
     pieces = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, n)]
     workers = min(workers, len(pieces))
-    if workers <= 1:
+    if workers <= 1 or _on_idle_thread():
         return [part(lo, hi) for lo, hi in pieces]
     with _pool_lock:
         if _pool is None:

@@ -57,6 +57,10 @@ class FitWorker(WorkerPlugin):
 def _warm_worker() -> None:
     from cvae.service import fit_task
 
+    # This thread only (Linux schedules threads): the warm-up takes CPU time no one else wants, so a
+    # fresh server's first visitors (the page runs and their browsers, on the same cores) never wait on it.
+    with contextlib.suppress(AttributeError, OSError):  # no SCHED_IDLE (not Linux): it warms at the worker's priority
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     fit_task.warm_worker()
 
 

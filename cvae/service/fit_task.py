@@ -20,6 +20,7 @@ __all__ = ["JobSpec", "run_fit", "warm_worker"]
 
 JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop"}: plain data, as Dask ships it
 WARM_WAIT_S = 60.0  # a fit that arrives during the worker's warm-up waits for it: it compiles what the fit needs
+# (at idle priority, `cvae.service.cluster`: on cores the web server keeps busy, the fit stops waiting after this)
 _warming, _warm = threading.Event(), threading.Event()
 
 
