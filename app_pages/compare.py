@@ -7,6 +7,7 @@ from cvae.service.comparison import compare_row, differing_fields, epoch_axis
 from cvae.viz import static
 from cvae.viz.elbo_figures import runs_elbo_figure
 from cvae.viz.latent_figures import latent_map, map_range
+from cvae.viz.map_overlays import axes_map, prior_contours
 from ui import state
 from ui.components import downloads_ui
 from ui.sweep_ui import sweep_ui
@@ -75,6 +76,10 @@ same_range = st.toggle(
     help="Off: each map zooms to its own codes. On: compare the spread directly.",
 )
 mapped = {name: enc for name, (ck, enc) in loaded.items()}
+priors = {  # each run's own prior on its z1 vs z2: N(0, I) or a learned mixture
+    name: prior_contours(state.explorer_for(runs[name]).prior_components(), *axes_map(ck.config.latent_dim))
+    for name, (ck, _) in loaded.items()
+}
 last = list(mapped)[-1]
 shared = map_range(np.concatenate([enc.mu[:, :2] for enc in mapped.values()])) if same_range else None
 items = list(loaded.items())
@@ -91,14 +96,14 @@ for row in range(0, len(items), 4):  # four maps a row: a sweep of twelve stays 
                 y_range=y_range,
                 grid_n=2,
                 height=420,
-                prior_contours=True,
+                prior=priors[name],
             )
             figure.update_layout(showlegend=name == last)
             figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal scales: the prior circle stays round
             st.plotly_chart(figure, width="stretch", key=f"compare_map_{name}", config={"displaylogo": False})
 st.caption(
-    "Each dot is a test digit at its q(z|x) mean; the dashed circles hold 39%, 86% and 99% of the "
-    "N(0, I) prior. "
+    "Each dot is a test digit at its q(z|x) mean; the dashed lines are each run's prior: circles holding "
+    "39%, 86% and 99% of N(0, I), or a learned mixture's components at 1 and 2 sd. "
     "A plain autoencoder (beta = 0) has no pressure toward N(0, I): its codes spread far out, with "
     "holes between the digits that decode to nonsense. With beta = 1 the KL term packs the codes "
     "near the prior, so almost any point you pick near the centre decodes to a plausible digit."
@@ -107,7 +112,7 @@ st.caption(
 comparison = {name: (enc.mu, enc.labels, enc.class_names) for name, enc in mapped.items()}
 downloads_ui(
     "compare-runs",
-    lambda fmt: static.comparison_image(curves, comparison, fmt=fmt, same_range=same_range),
+    lambda fmt: static.comparison_image(curves, comparison, fmt=fmt, priors=priors, same_range=same_range),
     key="compare",
 )
 

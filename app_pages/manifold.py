@@ -91,12 +91,12 @@ with grid_tab:
                 encoded.class_names,
                 box=(0.0, 0.0, extent),
                 marker=code if hold != "zero" else None,
-                prior_contours=True,
+                prior=explorer.prior_components(),
             )
             st.plotly_chart(figure, width="stretch", key="manifold_map")
             st.caption(
                 "The test digits on the same plane; the dashed square is the region the grid covers, the red "
-                "dashed circles the prior's 1, 2 and 3 sd."
+                "dashed lines the prior (N(0, I) at 1, 2 and 3 sd; a learned mixture's components at 1 and 2 sd)."
             )
 
 with traversal_tab:

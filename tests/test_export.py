@@ -11,9 +11,14 @@ from PIL import Image
 
 from cvae.viz import static as export
 from cvae.viz.latent_figures import PALETTE
+from cvae.viz.map_overlays import axes_map, prior_contours
 
 NAMES = tuple(str(i) for i in range(10))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+STANDARD = prior_contours({"weights": [1.0], "means": [[0.0, 0.0]], "sds": [[1.0, 1.0]]}, *axes_map(2))
+MIXTURE = prior_contours(
+    {"weights": [0.5, 0.3, 0.2], "means": [[0, 0], [2, 1], [-1, 3]], "sds": [[1, 1], [0.5, 2], [1, 0.3]]}, *axes_map(2)
+)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -46,7 +51,7 @@ def _history(n=80, start=300.0):
 
 def test_latent_map_png_and_svg(cloud):
     mu, labels = cloud
-    png = export.latent_map_image(mu, labels, NAMES, fmt="png", prior_contours=True, box=2.0)
+    png = export.latent_map_image(mu, labels, NAMES, fmt="png", prior=STANDARD, box=2.0)
     width, height = _png_size(png)
     assert 400 <= width <= 1200 and 400 <= height <= 1200
     assert 10_000 < len(png) < 2_000_000
@@ -56,7 +61,7 @@ def test_latent_map_png_and_svg(cloud):
 
 def test_latent_map_uses_the_app_palette_and_legend(cloud):
     mu, labels = cloud
-    svg = export.latent_map_image(mu, labels, NAMES, fmt="svg", prior_contours=True).decode()
+    svg = export.latent_map_image(mu, labels, NAMES, fmt="svg", prior=STANDARD).decode()
     for colour in PALETTE:  # matplotlib writes colours in lower case
         assert colour.lower() in svg
     assert 'id="legend' in svg
@@ -66,9 +71,17 @@ def test_latent_map_uses_the_app_palette_and_legend(cloud):
 def test_latent_map_prior_contours_add_circles(cloud):
     mu, labels = cloud
     plain = export.latent_map_image(mu, labels, NAMES, fmt="svg").decode()
-    with_prior = export.latent_map_image(mu, labels, NAMES, fmt="svg", prior_contours=True).decode()
-    assert "prior 1-3 sd" in with_prior and "prior 1-3 sd" not in plain
-    assert with_prior.count('id="patch_') >= plain.count('id="patch_') + 3
+    with_prior = export.latent_map_image(mu, labels, NAMES, fmt="svg", prior=STANDARD).decode()
+    assert "prior N(0, I): 1, 2, 3 sd" in with_prior and "prior N(0, I)" not in plain
+    assert with_prior.count('id="line2d_') >= plain.count('id="line2d_') + 3
+
+
+def test_a_learned_mixture_prior_is_drawn_as_its_components_not_as_n01(cloud):
+    mu, labels = cloud
+    plain = export.latent_map_image(mu, labels, NAMES, fmt="svg").decode()
+    with_prior = export.latent_map_image(mu, labels, NAMES, fmt="svg", prior=MIXTURE).decode()
+    assert "learned prior: 3 components, 1 and 2 sd" in with_prior and "N(0, I)" not in with_prior
+    assert with_prior.count('id="line2d_') >= plain.count('id="line2d_') + 6  # two ellipses per component
 
 
 def test_latent_map_rejects_wrong_shapes():
@@ -121,9 +134,12 @@ def test_comparison_image(cloud):
     png = export.comparison_image({"a": _history(), "b": _history()}, maps, fmt="png", same_range=True)
     width, height = _png_size(png)
     assert width >= 800 and height >= 600
-    svg = export.comparison_image({"a": _history()}, maps, fmt="svg").decode()
+    svg = export.comparison_image({"a": _history()}, maps, fmt="svg", priors={"a": STANDARD, "b": MIXTURE}).decode()
     _svg(svg.encode())
     assert "one-d" not in svg  # a 1-D latent has no map
+    plain = export.comparison_image({"a": _history()}, maps, fmt="svg").decode()
+    assert svg.count("<path") >= plain.count("<path") + 3 + 6  # each run's own prior: N(0, I), mixture
+    assert "learned prior: 3 components" in svg  # in the legend, drawn beside the last map
 
 
 def test_no_pyplot_state_is_touched(cloud):

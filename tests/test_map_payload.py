@@ -90,3 +90,13 @@ def test_the_classroom_payload_is_a_few_hundred_kb(decoder):
     spec, weights = export_decoder(VAE(TrainConfig(latent_dim=2)))
     size = len(build_payload("m", data, (spec, weights)))
     assert size < len(weights) + n * (8 + 1 + 8) + 20_000
+
+
+def test_the_sliders_reach_every_code_and_the_home_view():
+    from cvae.viz.map_payload import slider_range
+
+    near_prior = np.random.default_rng(0).standard_normal((500, 2))
+    assert slider_range(np.clip(near_prior, -3, 3)) == (-4.0, 4.0)  # N(0, I)'s codes: the usual +-4
+    spread = np.array([[-3.3, -18.97], [12.89, 4.25], [0.0, 0.0]])  # a learned mixture's, as shipped
+    assert slider_range(spread) == (-19.0, 13.0)
+    assert slider_range(spread, (-5.5, 14.2), (-20.5, 6.0)) == (-21.0, 15.0)  # the home view beyond the codes

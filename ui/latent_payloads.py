@@ -16,7 +16,7 @@ import streamlit as st
 from cvae.model.decoder_export import export_decoder
 from cvae.viz.latent_figures import map_range
 from cvae.viz.map_overlays import affine_inverse, kde_density, mixture_density, projected_gaussians
-from cvae.viz.map_payload import MapData, build_payload
+from cvae.viz.map_payload import MapData, build_payload, slider_range
 from ui import state
 from ui.latent_projection import ProjectionChoice, projection_for
 
@@ -96,6 +96,7 @@ def _payload(path: str, stamp: float, choice: ProjectionChoice, target: str, den
         export_decoder(checkpoint.vae),
         grid_lift=grid,
         density=_density(path, stamp, choice) if density else None,
+        slider_range=slider_range(encoded.mu, x_range, y_range),
     )
 
 

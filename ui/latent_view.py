@@ -16,7 +16,7 @@ import streamlit as st
 
 from cvae.service.projections import Projection
 from cvae.viz.map_events import PinError, parse_pin
-from cvae.viz.map_overlays import PRIOR_SDS, affine_inverse, ellipse, overlay, projected_gaussians
+from cvae.viz.map_overlays import affine_inverse, ellipse, overlay, prior_contours, projected_gaussians
 
 __all__ = ["MapContext", "apply_pin", "current_z", "init_state", "payload_header", "project", "view_data"]
 
@@ -151,14 +151,11 @@ def view_data(
 
 
 def _prior_overlay(components: dict, p: np.ndarray, c: np.ndarray) -> dict:
-    """The prior's contours on an affine map: N(0, I) at 1, 2, 3 sd; a learned mixture's components at
-    1 and 2 sd, each mean labelled with its weight."""
-    weights, means, sds = (np.asarray(components[k], float) for k in ("weights", "means", "sds"))
-    uv, covs = projected_gaussians(p, c, means, sds)
-    if len(weights) == 1 and np.allclose(means, 0) and np.allclose(sds, 1):
-        lines = [ellipse(uv[0], covs[0], k, n=48) for k in PRIOR_SDS]
-        return overlay("prior N(0, I): 1, 2, 3 sd", "#CC3311", lines=lines, dash=(6, 4))
-    lines = [ellipse(m, cov, k, n=48) for m, cov in zip(uv, covs, strict=True) for k in (1, 2)]
-    points = [(u, v, f"{w:.2f}") for (u, v), w in zip(uv, weights, strict=True)]
-    name = f"learned prior: {len(weights)} components, 1 and 2 sd (weights at the means)"
-    return overlay(name, "#CC3311", lines=lines, points=points, dash=(6, 4), marker="dot")
+    """The prior's contours on an affine map (`cvae.viz.map_overlays.prior_contours`); a learned
+    mixture's means are labelled with their weights."""
+    drawn = prior_contours(components, p, c)
+    if not len(drawn.weights):
+        return overlay(drawn.name, "#CC3311", lines=drawn.lines, dash=(6, 4))
+    points = [(u, v, f"{w:.2f}") for (u, v), w in zip(drawn.means, drawn.weights, strict=True)]
+    name = f"{drawn.name} (weights at the means)"
+    return overlay(name, "#CC3311", lines=drawn.lines, points=points, dash=(6, 4), marker="dot")

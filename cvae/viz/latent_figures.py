@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["GRID_NAME", "PALETTE", "PRIOR_SDS", "latent_map", "map_range"]
+from cvae.viz.map_overlays import PRIOR_SDS, PriorContours
+
+__all__ = ["GRID_NAME", "PALETTE", "PRIOR_SDS", "add_prior", "latent_map", "map_range"]
 
 # Paul Tol's colour-blind-safe "muted" scheme plus pale grey: ten distinguishable classes
 PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
-PRIOR_SDS = (1, 2, 3)  # N(0, I) in 2-D: circles holding 39%, 86% and 99% of the prior mass
 GRID_NAME = "click-grid"
 
 
@@ -49,7 +50,7 @@ def latent_map(
     colour_by: tuple[str, np.ndarray] | None = None,
     samples: np.ndarray | None = None,
     path: np.ndarray | None = None,
-    prior_contours: bool = False,
+    prior: PriorContours | None = None,
     density: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> go.Figure:
     """Scatter of encoded digits (WebGL, one trace per class so the legend toggles digits).
@@ -58,8 +59,8 @@ def latent_map(
     `current` marks the decoded point, `posterior` = (mu, sd) draws 1- and 2-sd ellipses,
     `box` outlines [-box, box]^2 (the manifold's extent). Teaching overlays: `colour_by` =
     (title, value per digit) replaces the label colours with a colour scale, `samples` (M, 2)
-    are draws from q(z|x), `path` (S, 2) an interpolation, `prior_contours` the N(0, I) circles
-    at 1, 2 and 3 sd, `density` = (xs, ys, values) the aggregate posterior as a heatmap.
+    are draws from q(z|x), `path` (S, 2) an interpolation, `prior` the prior's contours on z1 vs z2
+    (`cvae.viz.map_overlays.prior_contours`), `density` = (xs, ys, values) the aggregate posterior as a heatmap.
     """
     fig = go.Figure()
     # float32 halves what every rerun sends to the browser (plotly ships arrays as typed binary)
@@ -130,21 +131,8 @@ def latent_map(
                 hovertemplate=f"{name}<br>z1=%{{x:.2f}}<br>z2=%{{y:.2f}}<extra>#%{{customdata}}</extra>",
             )
         )
-    if prior_contours:
-        for k in PRIOR_SDS:
-            ex, ey = _ellipse(np.zeros(2), np.full(2, float(k)))
-            fig.add_trace(
-                go.Scatter(
-                    x=ex,
-                    y=ey,
-                    mode="lines",
-                    name="prior N(0, I): 1, 2, 3 sd",
-                    legendgroup="prior",
-                    showlegend=k == 1,
-                    hoverinfo="skip",
-                    line={"color": "#CC3311", "width": 1.5, "dash": "dash"},
-                )
-            )
+    if prior is not None:
+        add_prior(fig, prior)
     if samples is not None:
         fig.add_trace(
             go.Scatter(
@@ -220,3 +208,20 @@ def cross_marker(x: float, y: float, name: str, *, size: int = 16) -> go.Scatter
         marker={"symbol": "x-thin", "size": size, "line": {"width": 3, "color": "#000000"}},
         hoverinfo="skip",
     )
+
+
+def add_prior(fig: go.Figure, prior: PriorContours, width: float = 1.5) -> None:
+    """The prior's contours as dashed lines under one legend entry."""
+    for n, line in enumerate(prior.lines):
+        fig.add_trace(
+            go.Scatter(
+                x=line[:, 0],
+                y=line[:, 1],
+                mode="lines",
+                name=prior.name,
+                legendgroup="prior",
+                showlegend=n == 0,
+                hoverinfo="skip",
+                line={"color": "#CC3311", "width": width, "dash": "dash"},
+            )
+        )

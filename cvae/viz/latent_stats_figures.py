@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 
 from cvae.service.latent_stats import LatentStats
 from cvae.service.projections import Projection
-from cvae.viz.latent_figures import PALETTE, PRIOR_SDS, cross_marker
+from cvae.viz.latent_figures import PALETTE, add_prior, cross_marker
+from cvae.viz.map_overlays import affine_inverse, prior_contours
 
 __all__ = ["kl_per_dim_figure", "projection_figure"]
 
@@ -50,12 +51,12 @@ def projection_figure(
     *,
     box: tuple[float, float, float] | None = None,
     marker: np.ndarray | None = None,
-    prior_contours: bool = False,
+    prior: dict | None = None,
     height: int = 560,
 ) -> go.Figure:
     """The encoded digits at `projection.coords`, one trace per class; `box` = (u, v, half-width)
     outlines a square, `marker` (latent,) marks a code (e.g. the one the other dimensions are held at),
-    `prior_contours` draws N(0, I)'s 1, 2, 3 sd contours where the map is linear."""
+    `prior` (`Explorer.prior_components()`) draws the prior's contours where the map is linear."""
     fig = go.Figure()
     u_title, v_title = projection.axis_titles
     for label in np.unique(labels):
@@ -72,26 +73,9 @@ def projection_figure(
                 hovertemplate=f"{name}<br>{u_title}=%{{x:.2f}}<br>{v_title}=%{{y:.2f}}<extra>#%{{customdata}}</extra>",
             )
         )
-    if prior_contours and projection.linear:
-        # uv = P z + c: the prior N(0, I) maps to N(c, P P^T), a circle when P's rows are orthonormal
-        p = np.linalg.pinv(projection.lift.axes).T  # (2, latent)
-        values, vectors = np.linalg.eigh(p @ p.T)
-        centre = projection.to_map(np.zeros(projection.latent_dim))[0]
-        t = np.linspace(0, 2 * np.pi, 80)
-        unit = vectors @ (np.sqrt(values)[:, None] * np.stack([np.cos(t), np.sin(t)]))  # (2, 80)
-        for k in PRIOR_SDS:
-            fig.add_trace(
-                go.Scatter(
-                    x=centre[0] + k * unit[0],
-                    y=centre[1] + k * unit[1],
-                    mode="lines",
-                    name="prior N(0, I): 1, 2, 3 sd",
-                    legendgroup="prior",
-                    showlegend=k == PRIOR_SDS[0],
-                    hoverinfo="skip",
-                    line={"color": "#CC3311", "width": 1.2, "dash": "dash"},
-                )
-            )
+    if prior is not None and projection.linear:  # uv = P z + c: Gaussians stay Gaussian
+        contours = prior_contours(prior, *affine_inverse(projection.lift.base, projection.lift.axes))
+        add_prior(fig, contours, width=1.2)
     if box is not None:
         u, v, half = box
         fig.add_shape(

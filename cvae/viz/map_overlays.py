@@ -9,15 +9,20 @@ estimate of the map points, and q(z|x) is shown by projecting draws instead.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
     "PRIOR_SDS",
+    "PriorContours",
     "affine_inverse",
+    "axes_map",
     "ellipse",
     "kde_density",
     "mixture_density",
     "overlay",
+    "prior_contours",
     "projected_gaussians",
 ]
 
@@ -42,6 +47,37 @@ def ellipse(mean: np.ndarray, cov: np.ndarray, k: float, n: int = 60) -> np.ndar
     t = np.linspace(0, 2 * np.pi, n)
     circle = np.stack([np.cos(t), np.sin(t)])  # (2, n)
     return (np.asarray(mean, float)[:, None] + k * vectors @ (np.sqrt(np.maximum(values, 0))[:, None] * circle)).T
+
+
+class PriorContours(NamedTuple):
+    """The prior p(z) as drawn on a map: its legend name, contours (each (n, 2)), and for a mixture
+    its components' means (K, 2) and weights (K,) (none for N(0, I))."""
+
+    name: str
+    lines: list[np.ndarray]
+    means: np.ndarray
+    weights: np.ndarray
+
+
+def prior_contours(components: dict | None, p: np.ndarray, c: np.ndarray) -> PriorContours | None:
+    """The prior's contours on the affine map uv = P z + c: N(0, I) at 1, 2, 3 sd; a learned
+    mixture's components at 1 and 2 sd. `components` is `Explorer.prior_components()` (weights (K,),
+    means and sds (K, latent)); None (a model kind with a prior of its own) draws nothing."""
+    if components is None:
+        return None
+    weights, means, sds = (np.asarray(components[k], float) for k in ("weights", "means", "sds"))
+    uv, covs = projected_gaussians(p, c, means, sds)
+    if len(weights) == 1 and np.allclose(means, 0) and np.allclose(sds, 1):
+        lines = [ellipse(uv[0], covs[0], k, n=48) for k in PRIOR_SDS]
+        return PriorContours("prior N(0, I): 1, 2, 3 sd", lines, np.zeros((0, 2)), np.zeros(0))
+    lines = [ellipse(m, cov, k, n=48) for m, cov in zip(uv, covs, strict=True) for k in (1, 2)]
+    name = f"learned prior: {len(weights)} components, 1 and 2 sd"
+    return PriorContours(name, lines, uv, weights)
+
+
+def axes_map(latent_dim: int, i: int = 0, j: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(P, c) of the map z_i vs z_j: uv = (z_i, z_j)."""
+    return np.eye(latent_dim)[[i, j]], np.zeros(2)
 
 
 def mixture_density(means: np.ndarray, covs: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FORMAT", "MapData", "build_payload", "read_payload"]
+__all__ = ["FORMAT", "MapData", "build_payload", "read_payload", "slider_range"]
 
 FORMAT = "cvae-latent-map/1"
 MAGIC = b"CVLM"
@@ -37,6 +37,15 @@ class MapData:
     frame: str  # names the coordinate system (model + projection): the browser keeps zoom while it stays
     colourings: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # key -> (title, (N,) values)
     codes: np.ndarray | None = None  # (N, latent) q(z|x) means: a picked digit decodes its own code
+
+
+def slider_range(codes: np.ndarray, *views: tuple[float, float], at_least: float = 4.0) -> tuple[float, float]:
+    """One range for every z slider: all the encoded codes (N, latent) and the map's `views`
+    ((lo, hi) each) within reach, whole numbers, at least [-at_least, at_least] (a learned prior
+    or a small beta puts codes far beyond N(0, I)'s 4 sd)."""
+    lows = [np.min(codes, initial=-at_least), -at_least, *(lo for lo, _ in views)]
+    highs = [np.max(codes, initial=at_least), at_least, *(hi for _, hi in views)]
+    return float(np.floor(min(lows))), float(np.ceil(max(highs)))
 
 
 def build_payload(

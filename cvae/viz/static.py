@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from cvae.viz.elbo_figures import RUN_COLOURS, smooth
-from cvae.viz.latent_figures import PALETTE, PRIOR_SDS, map_range
+from cvae.viz.latent_figures import PALETTE, map_range
+from cvae.viz.map_overlays import PriorContours
 
 __all__ = ["FORMATS", "comparison_image", "elbo_image", "latent_map_image", "mosaic_image"]
 
@@ -35,13 +36,14 @@ def latent_map_image(
     class_names: Sequence[str],
     *,
     fmt: str = "png",
-    prior_contours: bool = False,
+    prior: PriorContours | None = None,
     box: float | None = None,
     x_range: tuple[float, float] | None = None,
     y_range: tuple[float, float] | None = None,
     title: str | None = None,
 ) -> bytes:
-    """Encoded means mu (N, >=2) coloured by label, as the app's latent map; PNG or SVG bytes."""
+    """Encoded means mu (N, >=2) coloured by label, as the app's latent map, with the `prior`'s contours
+    in the same coordinates (`cvae.viz.map_overlays.prior_contours`); PNG or SVG bytes."""
     _check_fmt(fmt)
     fig = _figure(figsize=(6.4, 5.6), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
@@ -50,7 +52,7 @@ def latent_map_image(
         mu,
         labels,
         class_names,
-        prior_contours=prior_contours,
+        prior=prior,
         box=box,
         x_range=x_range,
         y_range=y_range,
@@ -91,12 +93,13 @@ def comparison_image(
     maps: Mapping[str, tuple[np.ndarray, np.ndarray, Sequence[str]]],
     *,
     fmt: str = "png",
-    prior_contours: bool = True,
+    priors: Mapping[str, PriorContours | None] | None = None,
     same_range: bool = False,
 ) -> bytes:
     """The Compare page as one figure: the -ELBO curves on top, each run's latent map below.
 
     `maps` is run name -> (mu (N, >=2), labels (N,), class names); runs with a 1-D latent are skipped.
+    `priors` is run name -> its prior's contours on z1 vs z2 (a run without one has none drawn).
     """
     _check_fmt(fmt)
     maps = {name: m for name, m in maps.items() if np.ndim(m[0]) == 2 and np.shape(m[0])[1] >= 2}
@@ -113,7 +116,7 @@ def comparison_image(
             mu,
             labels,
             class_names,
-            prior_contours=prior_contours,
+            prior=(priors or {}).get(name),
             box=None,
             x_range=x_range,
             y_range=y_range,
@@ -123,7 +126,7 @@ def comparison_image(
     return _render(fig, fmt)
 
 
-def _draw_latent(ax, mu, labels, class_names, *, prior_contours, box, x_range, y_range, legend) -> None:
+def _draw_latent(ax, mu, labels, class_names, *, prior, box, x_range, y_range, legend) -> None:
     mu, labels = np.asarray(mu), np.asarray(labels)
     if mu.ndim != 2 or mu.shape[1] < 2 or len(mu) != len(labels):
         raise ValueError(f"need mu (N, >=2) and labels (N,); got {mu.shape} and {labels.shape}")
@@ -140,10 +143,10 @@ def _draw_latent(ax, mu, labels, class_names, *, prior_contours, box, x_range, y
             linewidths=0,
             label=name,
         )
-    if prior_contours:
-        for k in PRIOR_SDS:
-            ax.add_patch(_patches().Circle((0, 0), k, fill=False, color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6))
-        ax.plot([], [], color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6, label="prior 1-3 sd")
+    if prior is not None:
+        for n, line in enumerate(prior.lines):
+            label = prior.name if n == 0 else None
+            ax.plot(line[:, 0], line[:, 1], color="#000000", lw=0.9, ls=(0, (4, 3)), alpha=0.6, label=label)
     if box is not None:
         ax.add_patch(_patches().Rectangle((-box, -box), 2 * box, 2 * box, fill=False, color="#CC3311", lw=1.5, ls="--"))
     ax.set_xlim(*(x_range or default_x))
