@@ -72,7 +72,9 @@ def test_prior_contours_and_aggregate_density(latent):
     latent.checkbox(key="show_density").check().run()
     assert not latent.exception
     view = _view(latent)
-    assert any(overlay["name"] == "prior N(0, I): 1, 2, 3 sd" for overlay in view["overlays"])
+    # the shipped model's learned 10-component prior: two ellipses per component, each mean with its weight
+    (prior,) = [o for o in view["overlays"] if o["name"].startswith("learned prior: 10 components")]
+    assert len(prior["lines"]) == 20 and len(prior["points"]) == 10
     assert view["density"] is True
     density = _payload_header(latent)["density"]
     assert density["nx"] > 10 and density["ny"] > 10  # the aggregate posterior on a grid, drawn under the dots
