@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from cvae.viz.map_overlays import PRIOR_SDS, PriorContours
+from cvae.viz.map_overlays import PriorContours
 
-__all__ = ["GRID_NAME", "PALETTE", "PRIOR_SDS", "add_prior", "latent_map", "map_range"]
+__all__ = ["GRID_NAME", "PALETTE", "add_prior", "latent_map", "map_range"]
 
 # Paul Tol's colour-blind-safe "muted" scheme plus pale grey: ten distinguishable classes
 PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
