@@ -1,7 +1,7 @@
 import streamlit as st
 
 from cvae.viz import static
-from cvae.viz.map_overlays import affine_inverse, prior_contours
+from cvae.viz.map_overlays import projection_prior
 from ui import latent_map, state
 from ui.components import active_model_or_stop, downloads_ui
 from ui.latent_payloads import MAP_KEY, home_range, payload_for
@@ -77,9 +77,7 @@ def explorer_ui() -> None:
 
 
 explorer_ui()
-map_prior = None  # the download draws the prior where the map does: on a linear projection
-if prior and projection.linear:
-    map_prior = prior_contours(prior_components, *affine_inverse(projection.lift.base, projection.lift.axes))
+map_prior = projection_prior(prior_components, projection) if prior else None  # where the map draws it
 downloads_ui(
     "latent-map",
     lambda fmt: static.latent_map_image(

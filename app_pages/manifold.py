@@ -6,6 +6,7 @@ from cvae.service.projections import ProjectionError, axes_projection, pca_proje
 from cvae.viz import static
 from cvae.viz.images import to_png
 from cvae.viz.latent_stats_figures import projection_figure
+from cvae.viz.map_overlays import projection_prior
 from ui.components import active_model_or_stop, downloads_ui
 
 PLANES = {"axes": "two latent dimensions", "pca": "PCA plane of the encoded means"}
@@ -91,7 +92,7 @@ with grid_tab:
                 encoded.class_names,
                 box=(0.0, 0.0, extent),
                 marker=code if hold != "zero" else None,
-                prior=explorer.prior_components(),
+                prior=projection_prior(explorer.prior_components(), projection),
             )
             st.plotly_chart(figure, width="stretch", key="manifold_map")
             st.caption(

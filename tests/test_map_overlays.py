@@ -51,3 +51,27 @@ def test_the_separable_path_equals_the_general_one():
 def test_overlay_is_plain_json():
     o = overlay("interpolation", "#EE7733", lines=[np.zeros((3, 2))], points=[(0.0, 1.0, "A")])
     assert o["lines"] == [[[0.0, 0.0]] * 3] and o["points"] == [[0.0, 1.0, "A"]]
+
+
+def test_a_projections_prior_is_drawn_on_linear_maps_only():
+    """z2 vs z3 of N(0, I): circles of radius 1, 2, 3 about the origin; PCA's map moves them with the
+    data mean; a map with no affine image of a Gaussian (UMAP's grid lift) draws none."""
+    import dataclasses
+
+    from cvae.service.lifts import GridLift
+    from cvae.service.projections import axes_projection, pca_projection
+    from cvae.viz.latent_stats_figures import projection_figure
+    from cvae.viz.map_overlays import projection_prior
+
+    codes = np.random.default_rng(0).normal(1.0, 0.5, size=(200, 3))
+    standard = {"weights": [1.0], "means": [[0.0, 0.0, 0.0]], "sds": [[1.0, 1.0, 1.0]]}
+    drawn = projection_prior(standard, axes_projection(codes, 1, 2))
+    np.testing.assert_allclose([np.hypot(*line.T).max() for line in drawn.lines], [1, 2, 3], atol=1e-9)
+    pca = pca_projection(codes)
+    centre = np.mean(projection_prior(standard, pca).lines[0], axis=0)
+    np.testing.assert_allclose(centre, pca.to_map(np.zeros((1, 3)))[0], atol=0.05)
+    assert projection_prior(None, pca) is None  # a model kind with a prior of its own
+    grid = dataclasses.replace(pca, lift=GridLift((-1.0, 1.0), (-1.0, 1.0), np.zeros((2, 2, 3))))
+    assert projection_prior(standard, grid) is None
+    traces = projection_figure(pca, np.zeros(200, int), ("0",), prior=projection_prior(standard, pca)).data
+    assert [t.name for t in traces].count("prior N(0, I): 1, 2, 3 sd") == 3

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from cvae.service.latent_stats import LatentStats
 from cvae.service.projections import Projection
 from cvae.viz.latent_figures import PALETTE, add_prior, cross_marker
-from cvae.viz.map_overlays import affine_inverse, prior_contours
+from cvae.viz.map_overlays import PriorContours
 
 __all__ = ["kl_per_dim_figure", "projection_figure"]
 
@@ -51,12 +51,12 @@ def projection_figure(
     *,
     box: tuple[float, float, float] | None = None,
     marker: np.ndarray | None = None,
-    prior: dict | None = None,
+    prior: PriorContours | None = None,
     height: int = 560,
 ) -> go.Figure:
     """The encoded digits at `projection.coords`, one trace per class; `box` = (u, v, half-width)
     outlines a square, `marker` (latent,) marks a code (e.g. the one the other dimensions are held at),
-    `prior` (`Explorer.prior_components()`) draws the prior's contours where the map is linear."""
+    `prior` the prior's contours on this map (`cvae.viz.map_overlays.projection_prior`)."""
     fig = go.Figure()
     u_title, v_title = projection.axis_titles
     for label in np.unique(labels):
@@ -73,9 +73,8 @@ def projection_figure(
                 hovertemplate=f"{name}<br>{u_title}=%{{x:.2f}}<br>{v_title}=%{{y:.2f}}<extra>#%{{customdata}}</extra>",
             )
         )
-    if prior is not None and projection.linear:  # uv = P z + c: Gaussians stay Gaussian
-        contours = prior_contours(prior, *affine_inverse(projection.lift.base, projection.lift.axes))
-        add_prior(fig, contours, width=1.2)
+    if prior is not None:
+        add_prior(fig, prior, width=1.2)
     if box is not None:
         u, v, half = box
         fig.add_shape(

@@ -9,9 +9,12 @@ estimate of the map points, and q(z|x) is shown by projecting draws instead.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from cvae.service.projections import Projection
 
 __all__ = [
     "PRIOR_SDS",
@@ -23,6 +26,7 @@ __all__ = [
     "mixture_density",
     "overlay",
     "prior_contours",
+    "projection_prior",
     "projected_gaussians",
 ]
 
@@ -73,6 +77,14 @@ def prior_contours(components: dict | None, p: np.ndarray, c: np.ndarray) -> Pri
     lines = [ellipse(m, cov, k, n=48) for m, cov in zip(uv, covs, strict=True) for k in (1, 2)]
     name = f"learned prior: {len(weights)} components, 1 and 2 sd"
     return PriorContours(name, lines, uv, weights)
+
+
+def projection_prior(components: dict | None, projection: Projection) -> PriorContours | None:
+    """`prior_contours` on a projection's map: on an affine one (z_i vs z_j, PCA) only; UMAP's map
+    has no image of a Gaussian."""
+    if not projection.linear:
+        return None
+    return prior_contours(components, *affine_inverse(projection.lift.base, projection.lift.axes))
 
 
 def axes_map(latent_dim: int, i: int = 0, j: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -43,8 +43,8 @@ def slider_range(codes: np.ndarray, *views: tuple[float, float], at_least: float
     """One range for every z slider: all the encoded codes (N, latent) and the map's `views`
     ((lo, hi) each) within reach, whole numbers, at least [-at_least, at_least] (a learned prior
     or a small beta puts codes far beyond N(0, I)'s 4 sd)."""
-    lows = [np.min(codes, initial=-at_least), -at_least, *(lo for lo, _ in views)]
-    highs = [np.max(codes, initial=at_least), at_least, *(hi for _, hi in views)]
+    lows = [np.min(codes, initial=-at_least), *(lo for lo, _ in views)]
+    highs = [np.max(codes, initial=at_least), *(hi for _, hi in views)]
     return float(np.floor(min(lows))), float(np.ceil(max(highs)))
 
 
