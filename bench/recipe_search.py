@@ -136,6 +136,12 @@ CANDIDATES: dict[str, dict] = {
         )
     },
     "preset-mix10-warm5": {"epochs": 30, "lr": 3e-3, "kl_warmup_epochs": 5, "prior": "mixture", "prior_components": 10},
+    # the preset's two priors from two more starts: one seed moves a short run by several nats
+    **{
+        f"preset-{prior_name}warm5-seed{seed}": {"epochs": 30, "lr": 3e-3, "kl_warmup_epochs": 5, "seed": seed} | prior
+        for seed in (1, 2)
+        for prior_name, prior in (("", {}), ("mix10-", {"prior": "mixture", "prior_components": 10}))
+    },
 }
 
 
