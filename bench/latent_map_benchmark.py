@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_test import settle  # noqa: E402
+from bench.load_test import open_latent, settle  # noqa: E402
 from bench.st_protocol import Session  # noqa: E402
 from tests import e2e_support as e2e  # noqa: E402
 
@@ -95,7 +95,7 @@ async def pins(url: str, pid: int, count: int) -> dict:
     from cvae.viz.map_payload import read_payload
 
     tab = Session(url, page="latent", timeout=120)
-    await tab.connect()
+    await open_latent(tab)
     waited = await settle(pid)  # the server started the training workers; their warm-up is not a pin's cost
     idle_before = cpu_s(pid)
     await asyncio.sleep(10)

@@ -101,6 +101,17 @@ def summary(samples: list[float]) -> dict:
     }
 
 
+async def open_latent(tab: Session) -> None:
+    """Open a /latent tab as Chromium does, the map's "drawn" report included (latent_map.js sends it
+    once a session's first map shows; the page then adds its tools: a real student's page)."""
+    await tab.connect()
+    waits = lambda: json.loads(tab.find(f"{MAP_KEY}_view").proto.bytes).get("report_drawn")
+    if waits():
+        await tab.click(MAP_KEY, event="drawn", value=True)
+        if waits():
+            raise RuntimeError("the Latent page still waits for its map's drawn report")
+
+
 class Student:
     """One tab on /latent that pins a point every `interval` seconds."""
 
@@ -115,7 +126,7 @@ class Student:
     async def open(self) -> None:
         from cvae.viz.map_payload import read_payload
 
-        await self.tab.connect()
+        await open_latent(self.tab)
         header, arrays = read_payload(self.tab.find(MAP_KEY).proto.bytes)
         self.coords = arrays["coords"].reshape(-1, 2)
         self.ranges = header["x_range"], header["y_range"]
@@ -193,7 +204,7 @@ async def _phase(students, name: str, duration: float, interval: float, pid: int
 async def _run(url: str, pid: int, *, sessions, interval, duration, training, epochs, timeout, log) -> dict:
     result: dict = {}
     warm = Session(url, page="latent", timeout=timeout)  # the first visit loads the model and builds the payload
-    await warm.connect()
+    await open_latent(warm)
     await warm.close()
     students = [Student(url, n, timeout) for n in range(sessions)]
     for student in students:  # a class arriving: one tab after another

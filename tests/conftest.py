@@ -65,12 +65,17 @@ def page_path(name: str) -> str:
     return f"app_pages/{name}.py"
 
 
-def open_app(page: str | None = None, *, timeout: float = APP_TIMEOUT):
+def open_app(page: str | None = None, *, timeout: float = APP_TIMEOUT, map_drawn: bool = True):
     """A fresh AppTest session of navigation.py (what every session runs), switched to `page` when
-    given; fails on an exception."""
+    given; fails on an exception. `map_drawn`: as if this session's browser had already shown a
+    latent map (AppTest runs no JavaScript to report it; tests/test_latent_map_browser.py does),
+    so the Latent page draws its tools on the first run."""
     from streamlit.testing.v1 import AppTest
 
+    from ui.latent_view import MAP_DRAWN
+
     at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=timeout)
+    at.session_state[MAP_DRAWN] = map_drawn
     at.run()
     if page is not None:
         at.switch_page(page_path(page)).run()

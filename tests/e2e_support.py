@@ -297,8 +297,9 @@ JS_MAP = r"""
   if (window.__lm) return true;
   const lm = window.__lm = {armed: false, t0: null, tLocal: null, tServer: null, views0: 0, caption0: null};
   lm.map = () => { const r = window.__cvaeLatentMap; const e = r && r.get('latent_map'); return e && e.map; };
+  // drawn, with a view that no longer waits for its "drawn" report (the page's tools are there)
   lm.ready = () => { const m = lm.map(), c = document.querySelector('.lm-caption');
-    return !!(m && m.header && m.view && c && c.innerText.startsWith('decoded at z')); };
+    return !!(m && m.header && m.view && !m.view.report_drawn && c && c.innerText.startsWith('decoded at z')); };
   lm.caption = () => document.querySelector('.lm-caption').innerText.trim();
   lm.toPixel = (u, v) => lm.map().pagePixel(u, v);
   lm.window = () => { const w = lm.map().canvas.window; return {x: w.x.slice(), y: w.y.slice()}; };
@@ -328,7 +329,7 @@ JS_MAP = r"""
 
 
 def open_latent_map(page) -> None:
-    """Wait until the latent map has its payload and its first view."""
+    """Wait until the latent map has its payload and its first view, and the page its tools."""
     page.evaluate(JS_MAP)
     page.wait_for_function("() => window.__lm.ready()", timeout=LOAD_MS)
     wait_script_idle(page)

@@ -140,6 +140,50 @@ def test_hover_decodes_in_the_browser_with_no_websocket_message(latent_tab):
     e2e.screenshot(page, "latent_map_hover")
 
 
+JS_FIRST_FRAME = """() => { const seen = window.__firstFrame = {drawnAt: null, toolsAtDraw: null, toolsAt: null};
+  const tools = () => document.body.innerText.includes('Nearest real test digits');
+  const look = () => {
+    const c = document.querySelector('.lm-caption');
+    if (seen.drawnAt === null && c && c.innerText.startsWith('decoded at z')) {
+      seen.drawnAt = performance.now(); seen.toolsAtDraw = tools(); }
+    if (seen.toolsAt === null && tools()) seen.toolsAt = performance.now();
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
+    """The first map of a session is drawn alone; its "drawn" report brings the tools below it."""
+    logs = SimpleNamespace()
+
+    def before(page):
+        logs.frames = e2e.FrameLog(page)
+        page.add_init_script(f"({JS_FIRST_FRAME})()")
+
+    page = e2e.open_page(browser, server.url + "/latent", "Latent space", before=before)
+    try:
+        e2e.open_latent_map(page)
+        page.get_by_text("Nearest real test digits").wait_for()
+        seen = page.evaluate("() => window.__firstFrame")
+        assert seen["drawnAt"] is not None and seen["toolsAtDraw"] is False, seen
+        assert seen["toolsAt"] > seen["drawnAt"], seen
+        assert page.evaluate("() => window.__lm.map().view.report_drawn") is False
+        assert page.get_by_role("button", name="Download PNG").count() == 1
+        sent = [data for _, data in logs.frames.sent_data if b"drawn" in data]
+        assert len(sent) == 1, f"{len(sent)} drawn reports"
+        e2e.merge_metrics({"latent_tools_after_map_ms": round(seen["toolsAt"] - seen["drawnAt"])})
+        _no_error_elements(page)
+        # the same session's next visit draws map and tools together, and reports nothing
+        page.get_by_role("link", name="Home").click()
+        page.locator("h1", has_text="CVAE Explorer").first.wait_for()
+        page.get_by_role("link", name="Latent space").click()
+        e2e.open_latent_map(page)
+        assert page.get_by_text("Nearest real test digits").count() == 1
+        assert len([d for _, d in logs.frames.sent_data if b"drawn" in d]) == 1
+    finally:
+        page.context.close()
+
+
 def test_browser_decode_matches_python(latent_tab):
     from cvae.settings import ROOT
     from cvae.store.checkpoint import load_checkpoint

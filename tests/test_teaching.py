@@ -33,6 +33,21 @@ def _payload_header(at) -> dict:
     return payload_header(_component(at, "cvae_latent_map"))
 
 
+def test_a_sessions_first_map_comes_alone_and_its_drawn_report_adds_the_tools(runs_dir):
+    at = open_app("latent", map_drawn=False)  # a browser that has not yet shown a map
+    assert _view(at)["report_drawn"] is True
+    assert _payload_header(at)["n"] > 0  # the map and its controls are there
+    assert at.radio(key="colouring") and at.checkbox(key="show_prior")
+    assert _captions(at) == [] and not [m for m in at.markdown if "Nearest real test digits" in m.value]
+    assert not at.get("download_button")
+    at.session_state["map_drawn"] = True  # what the map's "drawn" trigger does (mark_map_drawn)
+    at.run()
+    assert not at.exception, at.exception
+    assert _view(at)["report_drawn"] is False
+    assert "one draw from p(x|z)" in _captions(at)
+    assert len(at.get("download_button")) == 2
+
+
 def test_decoder_mean_beside_a_sample_and_nearest_digits(latent):
     captions = _captions(latent)
     assert "one draw from p(x|z)" in captions

@@ -3,6 +3,8 @@
 Session state: z_0 .. z_{L-1} (the pinned code), "picked" (a test digit's index or None),
 "pin_uv" (the map point pinned, or None when the sliders set z) and "decode_label" (for a
 conditional decoder). Only `apply_pin` writes them from the browser, after `parse_pin`.
+MAP_DRAWN turns True once this session's browser has shown a map (`mark_map_drawn`): until then
+the page draws the map alone, since rendering the tools below it would delay its first frame.
 """
 
 from __future__ import annotations
@@ -18,7 +20,19 @@ from cvae.service.projections import Projection
 from cvae.viz.map_events import PinError, parse_pin
 from cvae.viz.map_overlays import affine_inverse, ellipse, overlay, prior_contours, projected_gaussians
 
-__all__ = ["MapContext", "apply_pin", "current_z", "init_state", "payload_header", "project", "view_data"]
+__all__ = [
+    "MAP_DRAWN",
+    "MapContext",
+    "apply_pin",
+    "current_z",
+    "init_state",
+    "mark_map_drawn",
+    "payload_header",
+    "project",
+    "view_data",
+]
+
+MAP_DRAWN = "map_drawn"
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,13 @@ class MapContext:
 def init_state(latent_dim: int) -> None:
     for d in range(latent_dim):
         st.session_state.setdefault(f"z_{d}", 0.0)
-    for key, value in (("picked", None), ("pin_uv", None), ("decode_label", 0), ("sample_seed", 0)):
+    for key, value in (("picked", None), ("pin_uv", None), ("decode_label", 0), ("sample_seed", 0), (MAP_DRAWN, False)):
         st.session_state.setdefault(key, value)
+
+
+def mark_map_drawn() -> None:
+    """The map's "drawn" trigger: the browser shows the map, so the tools can come."""
+    st.session_state[MAP_DRAWN] = True
 
 
 def current_z(latent_dim: int) -> np.ndarray:
@@ -147,6 +166,7 @@ def view_data(
             "label": st.session_state["decode_label"] if ctx.conditioning else None,
         },
         "overlays": overlays,
+        "report_drawn": not st.session_state[MAP_DRAWN],
     }
 
 

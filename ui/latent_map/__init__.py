@@ -30,12 +30,15 @@ _VIEW = st.components.v2.component(
 
 
 def _keep() -> None:
-    """A pin needs a callback to be reported at all; the value is read from the result."""
+    """A trigger needs a callback to be reported at all; a pin's value is read from the result."""
 
 
-def map_ui(payload: bytes, *, key: str) -> object | None:
-    """Draw the map; returns the raw, unchecked pin of this run (None when this run has none)."""
-    return _MAP(key=key, data=payload, on_pin_change=_keep).pin
+def map_ui(payload: bytes, *, key: str, on_drawn=_keep) -> object | None:
+    """Draw the map; returns the raw, unchecked pin of this run (None when this run has none).
+
+    `on_drawn` runs (before the rerun it causes) when the browser reports the map shown, which it
+    does once for each view that asks (`report_drawn`)."""
+    return _MAP(key=key, data=payload, on_pin_change=_keep, on_drawn_change=on_drawn).pin
 
 
 def view_ui(view: dict, *, key: str) -> None:

@@ -52,6 +52,16 @@ export class MapState {
     this.parts.status.textContent = this.describe(shown);
     this.sliders.show(shown.z);
     this.canvas.drawTop(this.overlays(shown));
+    this.reportDrawn();
+  }
+
+  /** Tell Python the map is up, once per view that asks (a session's first map): the page's tools,
+   * whose rendering would otherwise delay the map's first frame, come in the rerun this causes. */
+  reportDrawn() {
+    if (this.trigger && this.view && this.view.report_drawn && this.reported !== this.view) {
+      this.reported = this.view;
+      this.trigger("drawn", true);
+    }
   }
 
   describe(shown) {
