@@ -174,9 +174,10 @@ def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
         e2e.merge_metrics({"latent_tools_after_map_ms": round(seen["toolsAt"] - seen["drawnAt"])})
         _no_error_elements(page)
         # the same session's next visit draws map and tools together, and reports nothing
-        page.get_by_role("link", name="Home").click()
+        nav = page.get_by_test_id("stSidebarNavItems")
+        nav.get_by_role("link", name="Home").click()
         page.locator("h1", has_text="CVAE Explorer").first.wait_for()
-        page.get_by_role("link", name="Latent space").click()
+        nav.get_by_role("link", name="Latent space").click()
         e2e.open_latent_map(page)
         assert page.get_by_text("Nearest real test digits").count() == 1
         assert len([d for _, d in logs.frames.sent_data if b"drawn" in d]) == 1
