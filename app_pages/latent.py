@@ -73,9 +73,15 @@ def explorer_ui() -> None:
     z = current_z(latent_dim)
     if refused:
         st.warning(refused)
-    if not st.session_state[MAP_DRAWN]:  # a session's first map: the tools come once the browser shows it
-        latent_map.view_ui(view_data(ctx, payload, colouring=colouring, density=density, prior=prior), key=MAP_KEY)
-        return
+    # a session's first map comes alone: its "drawn" report brings the tools
+    draws, path_z = tools_ui(z) if st.session_state[MAP_DRAWN] else (None, None)
+    view = view_data(ctx, payload, colouring=colouring, density=density, prior=prior, draws=draws, path=path_z)
+    latent_map.view_ui(view, key=MAP_KEY)
+
+
+def tools_ui(z):
+    """The tools below the map, decoding at `z`, and the map's downloads; returns (the picked digit's
+    posterior draws or None, the interpolation path or None) for the map's overlays."""
     left, right = st.columns([2, 3])
     with left:
         sample_ui(explorer, z, st.session_state["decode_label"] if conditioning else None, checkpoint)
@@ -86,8 +92,6 @@ def explorer_ui() -> None:
         picked = st.session_state["picked"]
         draws = picked_ui(encoded, explorer, picked) if picked is not None else None
     path_z = interpolation_ui(explorer, z)
-    view = view_data(ctx, payload, colouring=colouring, density=density, prior=prior, draws=draws, path=path_z)
-    latent_map.view_ui(view, key=MAP_KEY)
     map_prior = projection_prior(prior_components, projection) if prior else None  # where the map draws it
     downloads_ui(
         "latent-map",
@@ -100,6 +104,7 @@ def explorer_ui() -> None:
         ),
         key="latent",
     )
+    return draws, path_z
 
 
 explorer_ui()

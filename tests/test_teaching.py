@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.conftest import open_app
+from ui.latent_view import MAP_DRAWN
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_a_sessions_first_map_comes_alone_and_its_drawn_report_adds_the_tools(ru
     assert at.radio(key="colouring") and at.checkbox(key="show_prior")
     assert _captions(at) == [] and not [m for m in at.markdown if "Nearest real test digits" in m.value]
     assert not at.get("download_button")
-    at.session_state["map_drawn"] = True  # what the map's "drawn" trigger does (mark_map_drawn)
+    at.session_state[MAP_DRAWN] = True  # what the map's "drawn" trigger does (mark_map_drawn)
     at.run()
     assert not at.exception, at.exception
     assert _view(at)["report_drawn"] is False

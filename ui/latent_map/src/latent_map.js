@@ -45,7 +45,11 @@ class LatentMap extends MapState {
   fail(err) {
     this.parts.message.textContent = `The latent map cannot be shown: ${err.message || err}`;
     console.error(err);
-    if (this.trigger) this.trigger("drawn", true); // the tools below do not need the map
+    // the tools below do not need the map; once per map, since every rerun hands it the payload again
+    if (this.trigger && !this.failureReported) {
+      this.failureReported = true;
+      this.trigger("drawn", true);
+    }
   }
 
   // ---- data from Python ------------------------------------------------------------------

@@ -16,6 +16,7 @@ export class MapState {
     this.label = 0;
     this.stats = { frames: 0, first: null, last: null, decodeMs: [], pins: 0, views: 0 };
     this.pending = false;
+    this.reported = null; // the view whose "drawn" report was sent
   }
 
   // ---- what is shown ----------------------------------------------------------------------
