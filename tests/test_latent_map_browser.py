@@ -168,7 +168,10 @@ def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
         assert seen["drawnAt"] is not None and seen["toolsAtDraw"] is False, seen
         assert seen["toolsAt"] > seen["drawnAt"], seen
         assert page.evaluate("() => window.__lm.map().view.report_drawn") is False
-        assert page.get_by_role("button", name="Download PNG").count() == 1
+        # the downloads are later elements of the same rerun: their deltas may arrive after the tools'
+        download = page.get_by_role("button", name="Download PNG")
+        download.wait_for()
+        assert download.count() == 1
         sent = [data for _, data in logs.frames.sent_data if b"drawn" in data]
         assert len(sent) == 1, f"{len(sent)} drawn reports"
         e2e.merge_metrics({"latent_tools_after_map_ms": round(seen["toolsAt"] - seen["drawnAt"])})
@@ -179,7 +182,9 @@ def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
         page.locator("h1", has_text="CVAE Explorer").first.wait_for()
         nav.get_by_role("link", name="Latent space").click()
         e2e.open_latent_map(page)
-        assert page.get_by_text("Nearest real test digits").count() == 1
+        tools = page.get_by_text("Nearest real test digits")
+        tools.wait_for()  # strict: exactly one, and without waiting for a "drawn" report
+        assert tools.count() == 1
         assert len([d for _, d in logs.frames.sent_data if b"drawn" in d]) == 1
     finally:
         page.context.close()
