@@ -280,6 +280,11 @@ def test_keyboard_moves_and_pins(latent_tab):
     for _ in range(5):
         page.keyboard.press("ArrowRight")
     page.wait_for_function(f"() => window.__lm.caption() !== {before!r}")
+    # the caption follows the decodes a frame at a time: wait until it shows the last press's point
+    page.wait_for_function(
+        """() => { const h = window.__lm.map().hover, c = window.__lm.caption().match(/-?\\d+\\.\\d+/g);
+                   return !!(h && c && c.length === h.z.length && c.every((v, i) => Math.abs(v - h.z[i]) < 0.006)); }"""
+    )
     explored = _caption_z(page)
     views = page.evaluate("() => window.__lm.map().stats.views")
     page.keyboard.press("Enter")
