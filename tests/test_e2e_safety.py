@@ -124,6 +124,10 @@ def test_followers_watch_read_only_forged_stops_fail_owner_and_teacher_can_stop(
     teacher.locator('[data-testid="stSidebarNavLink"]', has_text="Train").click()
     teacher.locator("h1", has_text="Train").wait_for()
     teacher.get_by_role("button", name=re.compile(r"· running · step")).first.click()
+    teacher.get_by_role("button", name="Stop").wait_for()
+    # as a teacher would: the job's page has finished loading before the click (a clean-clone CI run
+    # once clicked while that run was still in progress, and the training went on)
+    e2e.wait_script_idle(teacher)
     teacher.get_by_role("button", name="Stop").click()
     _wait_text(owner, r": stopped", timeout_s=60)
     owner.get_by_text("Saved as").wait_for(timeout=e2e.STEP_MS)
