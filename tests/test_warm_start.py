@@ -7,7 +7,7 @@ import urllib.request
 
 from tests import e2e_support as e2e
 
-STEPS = ("cluster start", "imports", "default model", "training workers")
+STEPS = ("cluster start", "imports", "default model", "training workers", "workers warm")
 
 
 def warm_line(log: str) -> str:

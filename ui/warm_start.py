@@ -5,9 +5,9 @@ started no training worker; left to the first session, that costs its first page
 server's lifespan (`app.py`) runs `warm()` before it accepts connections: start the training
 cluster (its processes start on the other core meanwhile), import the page stack, load the model a
 new session starts on, its stored test codes, decoder and default latent map into the same
-server-wide caches the pages read, and wait until the cluster's scheduler is ready (the workers
-then compile at idle priority, on CPU time the first pages leave free). Nothing here can stop the server: what
-fails is logged and left to the page that needs it, which says what is wrong.
+server-wide caches the pages read, and wait until the cluster's scheduler is ready and its
+workers have warmed up. Nothing here can stop the server: what fails is logged and left to the
+page that needs it, which says what is wrong.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def warm() -> dict[str, float]:
         "imports": _import_page_stack,
         "default model": _load_default,
         "training workers": _wait_for_cluster,
+        "workers warm": _wait_for_workers_warm,
     }
     took = {}
     for name, step in steps.items():
@@ -90,6 +91,27 @@ def _wait_for_cluster() -> None:
     from ui import state
 
     state.job_registry().client  # noqa: B018 - up, and its scheduler ready, before the first visitor
+
+
+WORKERS_WARM_S = 60.0  # a cold compile cache takes longer: the server then serves, and the workers go on
+
+
+def _wait_for_workers_warm() -> None:
+    """The embedded workers' warm-up (imports, the default fit's graph: ~8 s of one core) done.
+
+    It runs at idle priority, and still the first visitor's page waited on it: right after the
+    server's start the first Latent page took 3.0-3.5 s to show its map, 2.2 s once the
+    warm-up was over (2 cores; the browser, the server and the warm-up on them at once)."""
+    from cvae.service import fit_task
+    from cvae.settings import settings
+    from ui import state
+
+    if settings().scheduler:  # a teacher's workers run on other machines
+        return
+    warm = state.job_registry().client.run(fit_task.wait_until_warm, WORKERS_WARM_S)
+    cold = sum(not done for done in warm.values())
+    if cold:
+        raise TimeoutError(f"{cold} of {len(warm)} workers not warm after {WORKERS_WARM_S:.0f} s")
 
 
 def _load_default() -> None:

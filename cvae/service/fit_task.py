@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cvae.service.stream import StreamPublisher
 
-__all__ = ["JobSpec", "run_fit", "warm_worker"]
+__all__ = ["JobSpec", "run_fit", "wait_until_warm", "warm_worker"]
 
 JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop"}: plain data, as Dask ships it
 WARM_WAIT_S = 60.0  # a fit that arrives during the worker's warm-up waits for it: it compiles what the fit needs
@@ -49,6 +49,14 @@ def warm_worker() -> None:
             _trainers().give_back(trainer)
     finally:
         _warm.set()
+
+
+async def wait_until_warm(timeout: float) -> bool:
+    """In a worker, through `Client.run`: whether its warm-up is done, waiting up to `timeout` s
+    on a thread (the worker's event loop keeps answering its heartbeats meanwhile)."""
+    import asyncio
+
+    return await asyncio.to_thread(_warm.wait, timeout)
 
 
 @functools.cache
