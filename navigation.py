@@ -5,6 +5,7 @@ import streamlit as st
 from ui import state
 from ui.class_gate import class_gate_or_stop
 from ui.components import model_picker_ui
+from ui.latent_view import first_map_pending
 
 st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
 class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
@@ -13,7 +14,7 @@ class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with th
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+    LATENT := st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
     st.Page("app_pages/manifold.py", title="Manifold", icon=":material/grid_on:"),
     st.Page("app_pages/your_digit.py", title="Your digit", icon=":material/draw:"),
     st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare:"),
@@ -23,5 +24,6 @@ PAGES = [
 page = st.navigation(PAGES)
 state.job_registry()  # the training workers: started with the server, else now
 state.adopt_finished_job()
-model_picker_ui()
+if not (page.url_path == LATENT.url_path and first_map_pending()):  # that map comes first (ui.latent_view)
+    model_picker_ui()
 page.run()

@@ -141,11 +141,15 @@ def test_hover_decodes_in_the_browser_with_no_websocket_message(latent_tab):
 
 
 JS_FIRST_FRAME = """() => { const seen = window.__firstFrame = {drawnAt: null, toolsAtDraw: null, toolsAt: null};
-  const tools = () => document.body.innerText.includes('Nearest real test digits');
+  const has = (text) => document.body.innerText.includes(text);
+  const tools = () => has('Nearest real test digits');
   const look = () => {
     const c = document.querySelector('.lm-caption');
     if (seen.drawnAt === null && c && c.innerText.startsWith('decoded at z')) {
-      seen.drawnAt = performance.now(); seen.toolsAtDraw = tools(); }
+      seen.drawnAt = performance.now(); seen.toolsAtDraw = tools();
+      seen.controlsAtDraw = has('Colour digits by'); seen.pickerAtDraw = has('Active model');
+      window.__cvaeLatentMap.get('latent_map').map.firstDrawn = true;  // the rest must not remount it
+    }
     if (seen.toolsAt === null && tools()) seen.toolsAt = performance.now();
   };
   new MutationObserver(look).observe(document, {subtree: true, childList: true, characterData: true});
@@ -153,7 +157,8 @@ JS_FIRST_FRAME = """() => { const seen = window.__firstFrame = {drawnAt: null, t
 
 
 def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
-    """The first map of a session is drawn alone; its "drawn" report brings the tools below it."""
+    """The first map of a session is drawn alone; its "drawn" report brings the map's controls, the
+    model picker (both in the sidebar) and the tools below it, into the same map."""
     logs = SimpleNamespace()
 
     def before(page):
@@ -166,7 +171,12 @@ def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
         page.get_by_text("Nearest real test digits").wait_for()
         seen = page.evaluate("() => window.__firstFrame")
         assert seen["drawnAt"] is not None and seen["toolsAtDraw"] is False, seen
+        assert seen["controlsAtDraw"] is False and seen["pickerAtDraw"] is False, seen
         assert seen["toolsAt"] > seen["drawnAt"], seen
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Colour digits by").wait_for()
+        sidebar.get_by_text("Active model").wait_for()
+        assert page.evaluate("() => window.__lm.map().firstDrawn") is True  # the same map, not a new one
         assert page.evaluate("() => window.__lm.map().view.report_drawn") is False
         # the downloads are later elements of the same rerun: their deltas may arrive after the tools'
         download = page.get_by_role("button", name="Download PNG")

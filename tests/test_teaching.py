@@ -34,19 +34,38 @@ def _payload_header(at) -> dict:
     return payload_header(_component(at, "cvae_latent_map"))
 
 
-def test_a_sessions_first_map_comes_alone_and_its_drawn_report_adds_the_tools(runs_dir):
+def test_a_sessions_first_map_comes_alone_and_its_drawn_report_adds_the_rest(runs_dir):
     at = open_app("latent", map_drawn=False)  # a browser that has not yet shown a map
     assert _view(at)["report_drawn"] is True
-    assert _payload_header(at)["n"] > 0  # the map and its controls are there
-    assert at.radio(key="colouring") and at.checkbox(key="show_prior")
+    assert _payload_header(at)["n"] > 0  # the map, from the controls' starting values
+    assert _view(at)["colouring"] == "label"
+    assert not at.radio and not at.checkbox and not at.selectbox  # no map controls, no model picker
     assert _captions(at) == [] and not [m for m in at.markdown if "Nearest real test digits" in m.value]
     assert not at.get("download_button")
     at.session_state[MAP_DRAWN] = True  # what the map's "drawn" trigger does (mark_map_drawn)
     at.run()
     assert not at.exception, at.exception
     assert _view(at)["report_drawn"] is False
+    sidebar = at.sidebar
+    assert sidebar.radio(key="colouring").value == "label" and sidebar.radio(key="projection")
+    assert sidebar.checkbox(key="show_prior") and sidebar.checkbox(key="show_density")
+    assert sidebar.selectbox(key="model_picker")
     assert "one draw from p(x|z)" in _captions(at)
     assert len(at.get("download_button")) == 2
+
+
+def test_the_first_maps_controls_start_where_the_session_left_them(runs_dir):
+    """A run that does not draw the controls still reads them: what the session holds, else their start."""
+    at = open_app("latent", map_drawn=False)
+    at.session_state["colouring"] = "kl"
+    at.session_state["show_density"] = True
+    at.run()
+    assert _view(at)["colouring"] == "kl" and _view(at)["density"] is True
+    at.session_state[MAP_DRAWN] = True
+    at.run()
+    assert at.sidebar.radio(key="colouring").value == "kl"
+    assert at.sidebar.checkbox(key="show_density").value is True
+    assert _view(at)["colouring"] == "kl"
 
 
 def test_decoder_mean_beside_a_sample_and_nearest_digits(latent):

@@ -17,7 +17,7 @@ from cvae.service.projections import KINDS as PROJECTIONS
 from cvae.service.projections import Projection, make_projection
 from ui import state
 
-__all__ = ["KINDS", "ProjectionChoice", "held_lift", "projection_for", "projection_ui"]
+__all__ = ["KINDS", "ProjectionChoice", "held_lift", "projection_choice", "projection_for", "projection_ui"]
 
 NAMES = {"axes": "z_i vs z_j", "pca": "PCA", "umap": "UMAP"}
 KINDS = {kind: NAMES.get(kind, kind) for kind in PROJECTIONS}  # every kind the service offers
@@ -35,22 +35,33 @@ class ProjectionChoice:
         return (self.kind, self.axes)
 
 
+# the selector's widgets' keys and what they start on (set before any widget reads them, so a run that
+# does not draw the selector, a session's first map, still knows the choice)
+STARTS_ON = {"projection": next(iter(KINDS)), "axis_i": 0, "axis_j": 1, "projection_hold": HOLD[0]}
+
+
 def projection_ui(latent_dim: int) -> ProjectionChoice:
     """The selector: kind, and for z_i vs z_j the two axes; what the other dimensions are held at."""
-    kinds = list(KINDS)
-    columns = st.columns([2, 1, 1, 2])
-    kind = columns[0].radio(
-        "Projection", kinds, format_func=KINDS.get, horizontal=True, key="projection", help=_help(latent_dim)
-    )
-    axes = (0, 1)
+    kind = st.radio("Projection", list(KINDS), format_func=KINDS.get, key="projection", help=_help(latent_dim))
     if kind == "axes" and latent_dim > 2:
         names = [f"z{d + 1}" for d in range(latent_dim)]
-        i = columns[1].selectbox("Horizontal", range(latent_dim), format_func=names.__getitem__, key="axis_i")
-        j = columns[2].selectbox("Vertical", range(latent_dim), index=1, format_func=names.__getitem__, key="axis_j")
-        axes = (i, j) if i != j else (i, (i + 1) % latent_dim)
-    hold = HOLD[0]
+        st.selectbox("Horizontal", range(latent_dim), format_func=names.__getitem__, key="axis_i")
+        st.selectbox("Vertical", range(latent_dim), format_func=names.__getitem__, key="axis_j")
     if latent_dim > 2 and kind != "umap":
-        hold = columns[3].radio("Other dimensions held at", HOLD, horizontal=True, key="projection_hold")
+        st.radio("Other dimensions held at", HOLD, key="projection_hold")
+    return projection_choice(latent_dim)
+
+
+def projection_choice(latent_dim: int) -> ProjectionChoice:
+    """The choice the selector holds (what it starts on where it has not been drawn yet)."""
+    for key, value in STARTS_ON.items():
+        st.session_state.setdefault(key, value)
+    kind = st.session_state["projection"]
+    axes = (0, 1)
+    if kind == "axes" and latent_dim > 2:
+        i, j = st.session_state["axis_i"], st.session_state["axis_j"]
+        axes = (i, j) if i != j else (i, (i + 1) % latent_dim)
+    hold = st.session_state["projection_hold"] if latent_dim > 2 and kind != "umap" else HOLD[0]
     return ProjectionChoice(kind, axes, hold)
 
 

@@ -4,7 +4,8 @@ Session state: z_0 .. z_{L-1} (the pinned code), "picked" (a test digit's index 
 "pin_uv" (the map point pinned, or None when the sliders set z) and "decode_label" (for a
 conditional decoder). Only `apply_pin` writes them from the browser, after `parse_pin`.
 MAP_DRAWN turns True once this session's browser has shown a map (`mark_map_drawn`): until then
-the page draws the map alone, since rendering the tools below it would delay its first frame.
+the page draws the map alone (`first_map_pending`), since rendering its controls, the sidebar's
+model picker and the tools below it would delay its first frame.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "MapContext",
     "apply_pin",
     "current_z",
+    "first_map_pending",
     "init_state",
     "mark_map_drawn",
     "payload_header",
@@ -73,8 +75,13 @@ def init_state(latent_dim: int) -> None:
 
 
 def mark_map_drawn() -> None:
-    """The map's "drawn" trigger: the browser shows the map, so the tools can come."""
+    """The map's "drawn" trigger: the browser shows the map, so the rest of the page can come."""
     st.session_state[MAP_DRAWN] = True
+
+
+def first_map_pending() -> bool:
+    """Whether this session's browser has yet to show its first map."""
+    return not st.session_state.get(MAP_DRAWN, False)
 
 
 def current_z(latent_dim: int) -> np.ndarray:
