@@ -2,12 +2,14 @@
 
 import streamlit as st
 
+from cvae.settings import ROOT
 from ui import state
 from ui.class_gate import class_gate_or_stop
 from ui.components import model_picker_ui
 from ui.latent_view import first_map_pending
 
-st.set_page_config(page_title="CVAE Explorer", page_icon=":material/scatter_plot:", layout="wide")
+# the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
+st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
 class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
 
 # Page scripts live in app_pages/: a folder named pages/ would switch Streamlit to its legacy mode.

@@ -77,6 +77,26 @@ def test_deep_link_on_fresh_server(server, browser):
     assert not first.dialogs, f"first visit to a deep link on a fresh server showed {first.dialogs}"
 
 
+def test_pages_request_nothing_beyond_the_server(server, browser):
+    """A class is often offline: the pages, their icons and the map's code all come from the server."""
+    context = browser.new_context(viewport=e2e.VIEWPORT)
+    elsewhere = []
+    context.on("request", lambda r: r.url.startswith((server.url, "data:", "blob:")) or elsewhere.append(r.url))
+    try:
+        page = context.new_page()
+        for path, heading in (("/", "CVAE Explorer"), ("/latent", "Latent space"), ("/train", "Train")):
+            page.goto(server.url + path, wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
+            page.locator("h1", has_text=heading).first.wait_for(timeout=e2e.LOAD_MS)
+            if path == "/latent":
+                e2e.open_latent_map(page)
+            e2e.wait_script_idle(page)
+        page.wait_for_timeout(500)  # the favicon is set after the page's first run
+        assert page.evaluate("() => document.querySelector('link[rel~=icon]').href").startswith(server.url)
+    finally:
+        context.close()
+    assert not elsewhere, f"requests beyond the server: {elsewhere}"
+
+
 # --- Home and Manifold ---------------------------------------------------------------------------
 
 
