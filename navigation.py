@@ -26,6 +26,7 @@ PAGES = [
 page = st.navigation(PAGES)
 state.job_registry()  # the training workers: started with the server, else now
 state.adopt_finished_job()
-if not (page.url_path == LATENT.url_path and first_map_pending()):  # that map comes first (ui.latent_view)
+# a session's first map comes before the picker (ui.latent_view), unless that page can show no map
+if not (page.url_path == LATENT.url_path and first_map_pending() and state.active_model_loads()):
     model_picker_ui()
 page.run()

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import open_app
+from tests.conftest import open_app, page_path
 from ui.latent_view import MAP_DRAWN
 
 
@@ -52,6 +52,18 @@ def test_a_sessions_first_map_comes_alone_and_its_drawn_report_adds_the_rest(run
     assert sidebar.selectbox(key="model_picker")
     assert "one draw from p(x|z)" in _captions(at)
     assert len(at.get("download_button")) == 2
+
+
+def test_a_first_visit_whose_model_cannot_be_shown_still_has_the_model_picker(runs_dir):
+    broken = runs_dir / "broken-run"
+    broken.mkdir(parents=True)
+    (broken / "params.npz").write_bytes(b"not a zip file")
+    (broken / "config.json").write_text("{}")
+    at = open_app(map_drawn=False)
+    at.session_state["active_run"] = str(broken)
+    at.switch_page(page_path("latent")).run()
+    assert any("The active model cannot be shown" in e.value for e in at.error), [e.value for e in at.error]
+    assert at.sidebar.selectbox(key="model_picker")  # the way to another model
 
 
 def test_the_first_maps_controls_start_where_the_session_left_them(runs_dir):

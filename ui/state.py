@@ -234,6 +234,15 @@ def active_encoded() -> EncodedSet:
     return encoded_for(active_path())
 
 
+def active_model_loads() -> bool:
+    """Whether the session's model and its encoded test digits load (from the caches the pages read)."""
+    try:
+        active_model(), active_encoded()
+    except (cvae.CheckpointError, cvae.DatasetError):
+        return False
+    return True
+
+
 def adopt_finished_job() -> None:
     """Make this session's just-finished training its active model, once (its own, not one it follows)."""
     job = followed_job()
