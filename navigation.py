@@ -6,7 +6,6 @@ from cvae.settings import ROOT
 from ui import state
 from ui.class_gate import class_gate_or_stop
 from ui.components import model_picker_ui
-from ui.latent_view import first_map_pending
 
 # the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
 st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
@@ -26,7 +25,10 @@ PAGES = [
 page = st.navigation(PAGES)
 state.job_registry()  # the training workers: started with the server, else now
 state.adopt_finished_job()
-# a session's first map comes before the picker (ui.latent_view), unless that page can show no map
-if not (page.url_path == LATENT.url_path and first_map_pending() and state.active_model_loads()):
+# a session's first map comes before the picker (ui.latent_view), unless that page can show no map;
+# ui.latent_view is not imported here: in a process spawned from one whose __main__ this is (a test's
+# Dask workers rerun it bare), that import left the next fit in PyTensor's Python thunks (>15 min, not
+# 45 s; why is not known)
+if not (page is LATENT and state.first_map_pending() and state.active_model_loads()):
     model_picker_ui()
 page.run()

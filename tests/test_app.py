@@ -131,3 +131,16 @@ def test_train_page_says_when_the_compile_cache_is_still_warming(app, monkeypatc
     monkeypatch.setattr(state, "warming_up", lambda: True)
     app.run()
     assert any("compiling the training code in the background" in c.value for c in app.caption)
+
+
+def test_navigation_runs_bare_as_a_spawned_process_reruns_it():
+    """A process spawned from one whose __main__ is navigation.py (AppTest's, say, when a test then starts
+    Dask workers) runs it again, bare: it must not fail there."""
+    import subprocess
+    import sys
+
+    from cvae.settings import ROOT
+
+    run = "import runpy; runpy.run_path('navigation.py', run_name='__mp_main__')"  # as multiprocessing's spawn does
+    result = subprocess.run([sys.executable, "-c", run], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -20,6 +20,7 @@ import streamlit as st
 from cvae.service.projections import Projection
 from cvae.viz.map_events import PinError, parse_pin
 from cvae.viz.map_overlays import affine_inverse, ellipse, overlay, prior_contours, projected_gaussians
+from ui.state import MAP_DRAWN, first_map_pending
 
 __all__ = [
     "MAP_DRAWN",
@@ -33,8 +34,6 @@ __all__ = [
     "project",
     "view_data",
 ]
-
-MAP_DRAWN = "map_drawn"
 
 
 @dataclass(frozen=True)
@@ -77,11 +76,6 @@ def init_state(latent_dim: int) -> None:
 def mark_map_drawn() -> None:
     """The map's "drawn" trigger: the browser shows the map, so the rest of the page can come."""
     st.session_state[MAP_DRAWN] = True
-
-
-def first_map_pending() -> bool:
-    """Whether this session's browser has yet to show its first map."""
-    return not st.session_state.get(MAP_DRAWN, False)
 
 
 def current_z(latent_dim: int) -> np.ndarray:

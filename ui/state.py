@@ -234,6 +234,14 @@ def active_encoded() -> EncodedSet:
     return encoded_for(active_path())
 
 
+MAP_DRAWN = "map_drawn"  # session state: this session's browser has shown a latent map (ui.latent_view)
+
+
+def first_map_pending() -> bool:
+    """Whether this session's browser has yet to show its first latent map."""
+    return not st.session_state.get(MAP_DRAWN, False)
+
+
 def active_model_loads() -> bool:
     """Whether the session's model and its encoded test digits load (from the caches the pages read)."""
     try:
