@@ -29,6 +29,6 @@ state.adopt_finished_job()
 # ui.latent_view is not imported here: in a process spawned from one whose __main__ this is (a test's
 # Dask workers rerun it bare), that import left the next fit in PyTensor's Python thunks (>15 min, not
 # 45 s; why is not known)
-if not (page is LATENT and state.first_map_pending() and state.active_model_loads()):
+if not (page is LATENT and state.first_map_pending() and state.active_model_problem() is None):
     model_picker_ui()
 page.run()

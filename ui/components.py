@@ -117,9 +117,8 @@ def downloads_ui(name: str, draw: Callable[[str], bytes], key: str) -> None:
 
 def active_model_or_stop() -> tuple[cvae.Checkpoint, state.EncodedSet, cvae.Explorer]:
     """The session's model, its encoded test digits and an explorer; a clear error stops the page."""
-    try:
-        checkpoint, encoded = state.active_model(), state.active_encoded()
-    except (cvae.CheckpointError, cvae.DatasetError) as err:
-        st.error(f"The active model cannot be shown: {err}")
+    problem = state.active_model_problem()
+    if problem is not None:
+        st.error(f"The active model cannot be shown: {problem}")
         st.stop()
-    return checkpoint, encoded, state.explorer_for(state.active_path())
+    return state.active_model(), state.active_encoded(), state.explorer_for(state.active_path())

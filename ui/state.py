@@ -242,13 +242,13 @@ def first_map_pending() -> bool:
     return not st.session_state.get(MAP_DRAWN, False)
 
 
-def active_model_loads() -> bool:
-    """Whether the session's model and its encoded test digits load (from the caches the pages read)."""
+def active_model_problem() -> str | None:
+    """Why the session's model cannot be shown (it or its encoded test digits do not load), or None."""
     try:
-        active_model(), active_encoded()
-    except (cvae.CheckpointError, cvae.DatasetError):
-        return False
-    return True
+        active_model(), active_encoded()  # from the caches the pages read
+    except (cvae.CheckpointError, cvae.DatasetError) as err:
+        return str(err)
+    return None
 
 
 def adopt_finished_job() -> None:
