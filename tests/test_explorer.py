@@ -99,15 +99,3 @@ def test_nearest_codes_in_order():
     codes = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 3.0], [0.5, 0.1]])
     assert list(Explorer.nearest(codes, np.array([0.9, 0.0]), k=2)) == [1, 3]
     assert list(Explorer.nearest(codes, np.array([0.0, 0.0]), k=10)) == [0, 3, 1, 2]
-
-
-def test_aggregate_density_integrates_to_one_and_peaks_at_codes():
-    mu = np.array([[-1.0, 0.0], [1.5, 1.0]])
-    sd = np.array([[0.3, 0.2], [0.2, 0.4]])
-    xs = np.linspace(-4, 4, 401)
-    ys = np.linspace(-4, 4, 401)
-    density = Explorer.aggregate_density(mu, sd, xs, ys)
-    assert density.shape == (401, 401)
-    assert np.isclose(density.sum() * (xs[1] - xs[0]) * (ys[1] - ys[0]), 1.0, atol=1e-3)
-    row, col = np.unravel_index(np.argmax(density), density.shape)
-    assert np.isclose(xs[col], -1.0, atol=0.03) or np.isclose(xs[col], 1.5, atol=0.03)

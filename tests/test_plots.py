@@ -18,7 +18,6 @@ def test_latent_map_layers_grid_first_then_one_trace_per_label():
         grid_n=11,
         current=(0.5, 0.5),
         posterior=(z[3], np.array([0.2, 0.3])),
-        box=2.0,
     )
     assert fig.data[0].name == GRID_NAME and len(fig.data[0].x) == 121
     digit_traces = fig.data[1:11]
@@ -27,7 +26,10 @@ def test_latent_map_layers_grid_first_then_one_trace_per_label():
     for t in digit_traces:
         np.testing.assert_allclose(np.c_[t.x, t.y], z[t.customdata])
     assert {t.marker.color for t in digit_traces} == set(PALETTE)
-    assert fig.layout.shapes[0].x0 == -2.0
+    rings = {t.name: np.c_[t.x, t.y] for t in fig.data if t.name.startswith("q(z|x)")}
+    for k in (1, 2):  # the posterior's k-sd ellipse: ((z - mu) / (k sd))^2 sums to 1 along it
+        d = (rings[f"q(z|x) {k} sd"] - z[3]) / (k * np.array([0.2, 0.3]))
+        np.testing.assert_allclose((d**2).sum(axis=1), 1.0, rtol=1e-9)
     assert x_range[0] <= -3 and x_range[1] >= 3
 
 

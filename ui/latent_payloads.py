@@ -20,7 +20,7 @@ from cvae.viz.map_payload import MapData, build_payload, slider_range
 from ui import state
 from ui.latent_projection import ProjectionChoice, projection_for
 
-__all__ = ["MAP_KEY", "MAX_CODES_BYTES", "density_for", "home_range", "payload_for"]
+__all__ = ["MAP_KEY", "MAX_CODES_BYTES", "home_range", "payload_for"]
 
 MAP_KEY = "latent_map"  # the Latent page's map component; its payloads are cached per target
 
@@ -35,11 +35,6 @@ def payload_for(path: Path, choice: ProjectionChoice, *, target: str, density: b
 def home_range(path: Path, choice: ProjectionChoice) -> tuple[tuple[float, float], tuple[float, float]]:
     """The map's initial view: the encoded cloud, at least +-3 (the prior's 3 sd) for latent axes."""
     return _range(str(path), _stamp(path), _plane(choice))
-
-
-def density_for(path: Path, choice: ProjectionChoice):
-    """(xs, ys, density on the grid) of the aggregate posterior in the map's coordinates."""
-    return _density(str(path), _stamp(path), _plane(choice))
 
 
 def _plane(choice: ProjectionChoice) -> ProjectionChoice:

@@ -259,16 +259,3 @@ def adopt_finished_job() -> None:
     if job.saved and job.status in ("finished", "stopped") and st.session_state.get("adopted") != job.id:
         st.session_state["adopted"] = job.id
         set_active(job.checkpoint)
-
-
-@st.cache_resource(max_entries=8)
-def _density(path: str, stamp: float, x_range: tuple, y_range: tuple, n: int):
-    encoded = _encode(path, stamp)
-    xs, ys = np.linspace(*x_range, n), np.linspace(*y_range, n)
-    return xs, ys, cvae.Explorer.aggregate_density(encoded.mu, encoded.sd, xs, ys)
-
-
-def active_density(x_range: tuple, y_range: tuple, n: int = 120):
-    """(xs, ys, q(z) on the grid) of the active model's encoded test set; computed once per model."""
-    path = active_path()
-    return _density(str(path), _stamp(path), x_range, y_range, n)

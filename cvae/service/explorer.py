@@ -138,15 +138,6 @@ class Explorer:
         part = np.argpartition(distances, k - 1)[:k] if k < len(distances) else np.arange(len(distances))
         return part[np.argsort(distances[part])]
 
-    @staticmethod
-    def aggregate_density(mu: np.ndarray, sd: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """The aggregate posterior q(z1, z2) = mean_i N(z; mu_i, sd_i^2) on a grid: (len(ys), len(xs))."""
-        mu, sd = np.asarray(mu, float)[:, :2], np.asarray(sd, float)[:, :2]
-        # (N, len(xs)) and (N, len(ys)) factors: the density is separable per image
-        px = np.exp(-0.5 * ((xs[None, :] - mu[:, :1]) / sd[:, :1]) ** 2) / (sd[:, :1] * np.sqrt(2 * np.pi))
-        py = np.exp(-0.5 * ((ys[None, :] - mu[:, 1:2]) / sd[:, 1:2]) ** 2) / (sd[:, 1:2] * np.sqrt(2 * np.pi))
-        return py.T @ px / len(mu)
-
     def summary(self) -> dict[str, list[dict]]:
         """Keras-style layer tables for the encoder and the decoder."""
         nets = self.vae.networks

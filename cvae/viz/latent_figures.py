@@ -1,11 +1,11 @@
-"""The latent map as a Plotly figure: encoded digits, the click grid and the teaching overlays."""
+"""The latent map as a Plotly figure (the Compare, Your digit and live-training maps): encoded digits and overlays."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from cvae.viz.map_overlays import PriorContours
+from cvae.viz.map_overlays import PriorContours, ellipse
 
 __all__ = ["GRID_NAME", "PALETTE", "add_prior", "latent_map", "map_range"]
 
@@ -45,22 +45,16 @@ def latent_map(
     grid_n: int = 151,
     current: tuple[float, float] | None = None,
     posterior: tuple[np.ndarray, np.ndarray] | None = None,
-    box: float | None = None,
     height: int = 560,
-    colour_by: tuple[str, np.ndarray] | None = None,
     samples: np.ndarray | None = None,
-    path: np.ndarray | None = None,
     prior: PriorContours | None = None,
-    density: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> go.Figure:
     """Scatter of encoded digits (WebGL, one trace per class so the legend toggles digits).
 
     Trace 0 is an invisible grid over the axis ranges that makes empty space clickable;
-    `current` marks the decoded point, `posterior` = (mu, sd) draws 1- and 2-sd ellipses,
-    `box` outlines [-box, box]^2 (the manifold's extent). Teaching overlays: `colour_by` =
-    (title, value per digit) replaces the label colours with a colour scale, `samples` (M, 2)
-    are draws from q(z|x), `path` (S, 2) an interpolation, `prior` the prior's contours on z1 vs z2
-    (`cvae.viz.map_overlays.prior_contours`), `density` = (xs, ys, values) the aggregate posterior as a heatmap.
+    `current` marks the decoded point, `posterior` = (mu, sd) draws q(z|x)'s 1- and 2-sd ellipses,
+    `samples` (M, 2) are draws from q(z|x), `prior` the prior's contours on z1 vs z2
+    (`cvae.viz.map_overlays.prior_contours`).
     """
     fig = go.Figure()
     # float32 halves what every rerun sends to the browser (plotly ships arrays as typed binary)
@@ -80,42 +74,7 @@ def latent_map(
             selected={"marker": {"opacity": 0.0}},
         )
     )
-    if density is not None:
-        xs, ys, values = density
-        fig.add_trace(
-            go.Heatmap(
-                x=xs,
-                y=ys,
-                z=np.log10(np.maximum(values, 1e-6)),
-                colorscale="Greys",
-                showscale=True,
-                hoverinfo="skip",
-                name="aggregate posterior",
-                colorbar={"title": "log10 q(z)", "x": 1.02, "len": 0.5, "y": 0.2},
-            )
-        )
-    if colour_by is not None:
-        title, values = colour_by
-        fig.add_trace(
-            go.Scattergl(
-                x=z[:, 0],
-                y=z[:, 1],
-                mode="markers",
-                name=title,
-                customdata=np.arange(len(z)),
-                text=[class_names[label] for label in labels],
-                marker={
-                    "size": 6,
-                    "color": values,
-                    "colorscale": "Viridis",
-                    "showscale": True,
-                    "colorbar": {"title": title, "len": 0.5, "y": 0.75},
-                },
-                unselected={"marker": {"opacity": 0.85}},
-                hovertemplate=f"%{{text}}<br>{title} %{{marker.color:.3f}}<extra>#%{{customdata}}</extra>",
-            )
-        )
-    for label in np.unique(labels) if colour_by is None else []:
+    for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
         name = class_names[label] if label < len(class_names) else str(label)
         fig.add_trace(
@@ -144,37 +103,19 @@ def latent_map(
                 hoverinfo="skip",
             )
         )
-    if path is not None:
-        fig.add_trace(
-            go.Scatter(
-                x=path[:, 0],
-                y=path[:, 1],
-                mode="lines+markers+text",
-                name="interpolation",
-                text=["A"] + [""] * (len(path) - 2) + ["B"],
-                textposition="top center",
-                marker={"size": 7, "color": "#EE7733"},
-                line={"color": "#EE7733", "width": 3},
-                hoverinfo="skip",
-            )
-        )
     if posterior is not None:
         for k, dash in ((1, "solid"), (2, "dot")):
-            ex, ey = _ellipse(posterior[0][:2], k * posterior[1][:2])
+            ring = ellipse(posterior[0][:2], np.diag(np.square(posterior[1][:2])), k)  # (60, 2)
             fig.add_trace(
                 go.Scatter(
-                    x=ex,
-                    y=ey,
+                    x=ring[:, 0],
+                    y=ring[:, 1],
                     mode="lines",
                     name=f"q(z|x) {k} sd",
                     line={"color": "#000000", "width": 2, "dash": dash},
                     hoverinfo="skip",
                 )
             )
-    if box is not None:
-        fig.add_shape(
-            type="rect", x0=-box, y0=-box, x1=box, y1=box, line={"color": "#CC3311", "width": 2, "dash": "dash"}
-        )
     if current is not None:
         fig.add_trace(cross_marker(current[0], current[1], "decoded point", size=18))
     fig.update_layout(
@@ -191,11 +132,6 @@ def latent_map(
     fig.update_xaxes(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC")
     fig.update_yaxes(gridcolor="#EEEEEE", zerolinecolor="#CCCCCC")
     return fig
-
-
-def _ellipse(center: np.ndarray, radii: np.ndarray, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    t = np.linspace(0, 2 * np.pi, n)
-    return center[0] + radii[0] * np.cos(t), center[1] + radii[1] * np.sin(t)
 
 
 def cross_marker(x: float, y: float, name: str, *, size: int = 16) -> go.Scatter:
