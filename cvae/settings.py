@@ -69,6 +69,11 @@ class Settings:
     )
     winograd: bool = _var("CVAE_WINOGRAD", "1", "0: 3x3 convolutions by im2col instead of Winograd")
     malloc_tuning: bool = _var("CVAE_MALLOC_TUNING", "1", "0: glibc's own mmap and trim thresholds")
+    database_url: str | None = _var(
+        "CVAE_DATABASE_URL",
+        "unset: SQLite at runs/cvae.sqlite3",
+        "lesson progress and the class, e.g. postgresql+psycopg://user:password@127.0.0.1/cvae",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -94,6 +99,7 @@ class Settings:
             blas_coretype=get("CVAE_BLAS_CORETYPE"),
             winograd=_flag(get("CVAE_WINOGRAD"), "CVAE_WINOGRAD", True),
             malloc_tuning=_flag(get("CVAE_MALLOC_TUNING"), "CVAE_MALLOC_TUNING", True),
+            database_url=get("CVAE_DATABASE_URL"),
         )
 
 

@@ -1,6 +1,7 @@
 """Fixtures shared by the suite: real data, one real short fit, and the app under AppTest."""
 
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,36 @@ def registry_on(dask_client):
         return JobRegistry(path, max_queued=max_queued, connect=lambda: dask_client)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server on 127.0.0.1 for the session (Debian's binaries; .ci/run installs them)."""
+    from harness.postgres import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty database: a SQLite file, then a new database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cvae.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    return server.create_database(f"t{uuid.uuid4().hex}")
+
+
+@pytest.fixture
+def db(database_url):
+    """The app's Database on `database_url`, migrated; disposed after the test."""
+    from cvae.db import Database
+
+    database = Database(database_url)
+    database.upgrade()
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

@@ -141,6 +141,10 @@ def test_navigation_runs_bare_as_a_spawned_process_reruns_it():
 
     from cvae.settings import ROOT
 
-    run = "import runpy; runpy.run_path('navigation.py', run_name='__mp_main__')"  # as multiprocessing's spawn does
+    run = (  # as multiprocessing's spawn does; then: did it start the app (its state, a cluster, PyMC)?
+        "import runpy, sys; runpy.run_path('navigation.py', run_name='__mp_main__'); "
+        "print(sorted(m for m in ('ui.state', 'distributed', 'pymc', 'cvae.db') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", run], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

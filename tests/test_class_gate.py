@@ -54,7 +54,7 @@ def test_every_interface_without_a_code_refuses_to_serve(address, monkeypatch):
     assert not at.title and not at.text_input  # no page ran, no form
 
 
-def test_beyond_loopback_a_session_enters_the_class_code_first(address, monkeypatch):
+def test_beyond_loopback_a_session_enters_the_class_code_first(address, monkeypatch, runs_dir):
     monkeypatch.setenv("CVAE_CLASS_CODE", "owls-2026")
     address("0.0.0.0")
     at = open_app()
@@ -71,11 +71,46 @@ def test_beyond_loopback_a_session_enters_the_class_code_first(address, monkeypa
     assert not at.exception, at.exception
     assert not at.error, at.error[0].value
     assert not any(t.label == "Class code" for t in at.text_input)
+    # a class works under names: the student gives one before any page
+    assert [t.label for t in at.text_input] == ["Your name"]
+    assert not at.title and not at.sidebar.selectbox
+    at.text_input[0].input("Ada")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert not any(t.label == "Your name" for t in at.text_input)
     at.switch_page("app_pages/latent.py").run()  # every page now serves this session
     assert not at.exception and at.title[0].value == "Latent space"
 
 
-def test_a_set_code_is_asked_for_on_loopback_too(monkeypatch):
+def test_in_a_class_a_name_is_given_once_and_a_refreshed_tab_keeps_it(address, monkeypatch, runs_dir):
+    from ui.class_gate import _SIGNED_IN
+    from ui.student import PARAM
+
+    monkeypatch.setenv("CVAE_CLASS_CODE", "owls-2026")
+    address("0.0.0.0")
+    at = open_app()
+    at.session_state[_SIGNED_IN] = True  # past the class code (the test above enters it)
+    at.run()
+    at.text_input[0].input("<b>Ada</b>")
+    at.button[0].click().run()
+    token = at.query_params[PARAM][0] if isinstance(at.query_params[PARAM], list) else at.query_params[PARAM]
+    assert token and at.title[0].value == "CVAE Explorer"
+    # a refreshed tab: a new session with the URL's token, past the class code again
+    again = open_app()
+    again.session_state[_SIGNED_IN] = True
+    again.query_params[PARAM] = token
+    again.run()
+    assert not any(t.label == "Your name" for t in again.text_input)
+    assert again.title[0].value == "CVAE Explorer"
+    # someone else's made-up token gets the name form, not Ada's place
+    stranger = open_app()
+    stranger.session_state[_SIGNED_IN] = True
+    stranger.query_params[PARAM] = token[:-2] + "xx"
+    stranger.run()
+    assert [t.label for t in stranger.text_input] == ["Your name"]
+
+
+def test_a_set_code_is_asked_for_on_loopback_too(monkeypatch, runs_dir):
     monkeypatch.setenv("CVAE_CLASS_CODE", "owls-2026")
     at = open_app()
     assert at.text_input[0].label == "Class code"

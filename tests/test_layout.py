@@ -7,7 +7,7 @@ from tests.conftest import ROOT
 
 def test_every_page_script_is_registered_and_no_legacy_pages_folder():
     scripts = {p.stem for p in (ROOT / "app_pages").glob("*.py")}
-    registered = set(re.findall(r'st\.Page\("app_pages/(\w+)\.py"', (ROOT / "navigation.py").read_text()))
+    registered = set(re.findall(r'\("app_pages/(\w+)\.py"', (ROOT / "navigation.py").read_text()))
     assert registered == scripts
     assert not (ROOT / "pages").exists(), "a pages/ folder beside navigation.py switches Streamlit to its legacy mode"
 

@@ -1,0 +1,1 @@
+"""What tests and benchmarks both need to run the real thing: servers, browsers, databases."""
