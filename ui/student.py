@@ -77,14 +77,18 @@ def sign_in_ui(required: bool, *, key: str = "student-sign-in") -> Student | Non
 
 
 def touch(student: Student, *, page: str, lesson_id: str | None = None, step: int | None = None) -> None:
-    """Tell the class view where this student is; an unchanged place is written once per PRESENCE_EVERY_S."""
+    """Tell the class view where this student is: the page, and the lesson step when one is given (a visit
+    to another page keeps the last step). An unchanged place is written at most once per PRESENCE_EVERY_S."""
     place = (student.id, page, lesson_id, step)
     last = st.session_state.get(_PRESENCE)
     now = time.monotonic()
-    if last is not None and last[0] == place and now - last[1] < PRESENCE_EVERY_S:
-        return
+    if last is not None and now - last[1] < PRESENCE_EVERY_S:
+        same_page = last[0][:2] == place[:2]
+        if same_page and (lesson_id is None or last[0][2:] == place[2:]):
+            return
+    changes = {"page": page} if lesson_id is None else {"page": page, "lesson_id": lesson_id, "step": step}
     try:
-        students.touch(db(), student.id, page=page, lesson_id=lesson_id, step=step)
+        students.touch(db(), student.id, **changes)
     except DatabaseError:
         return  # presence is a courtesy to the class view: a busy database must not break the page
-    st.session_state[_PRESENCE] = (place, now)
+    st.session_state[_PRESENCE] = (place if lesson_id is not None or last is None else (*place[:2], *last[0][2:]), now)
