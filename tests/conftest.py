@@ -1,5 +1,7 @@
 """Fixtures shared by the suite: real data, one real short fit, and the app under AppTest."""
 
+import inspect
+import re
 import time
 import uuid
 from pathlib import Path
@@ -12,6 +14,30 @@ APP_TIMEOUT = 180  # s for one script run under AppTest: a page's first run impo
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: end-to-end tests (real fits, servers, browsers)")
+    config.addinivalue_line("markers", "browser: drives headless Chromium, itself or through a fixture")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that drives Chromium, itself or through a fixture, as `browser`: the second stack
+    in .ci/run leaves those to the first (the browser sees the same pages whichever PyMC serves them)."""
+    for item in items:
+        if _drives_a_browser(item):
+            item.add_marker(pytest.mark.browser)
+
+
+def _drives_a_browser(item) -> bool:
+    fixtures = getattr(item, "_fixtureinfo", None)
+    functions = [getattr(item, "obj", None)]
+    if fixtures is not None:
+        functions += [d.func for name in item.fixturenames for d in fixtures.name2fixturedefs.get(name, ())]
+    for function in functions:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            continue
+        if re.search(r"headless_chromium|sync_playwright|\bchromium\b|Harness\(", source):
+            return True
+    return False
 
 
 @pytest.fixture(scope="session")
