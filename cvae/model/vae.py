@@ -144,7 +144,8 @@ class VAE:
         return pt.tensor4("x", dtype=FLOAT), pt.matrix("y", dtype=FLOAT) if self.conditional else None
 
     def encode(self, images: np.ndarray, labels=None) -> tuple[np.ndarray, np.ndarray]:
-        """images (N, 1, 28, 28) in [0, 1] [, labels] -> q(z|x [, y]) means and sds, each (N, latent)."""
+        """images (N, 1, 28, 28) in [0, 1], and labels (N,) for a conditional model -> q(z|x) (or q(z|x, y))
+        means and sds, each (N, latent)."""
 
         def build():
             x, y = self._inputs()
