@@ -5,6 +5,7 @@ import streamlit as st
 # Page scripts live in app_pages/: a folder named pages/ would switch Streamlit to its legacy mode.
 PAGE_SPECS = [  # (script, title, icon); the first is the default page
     ("app_pages/home.py", "Home", ":material/home:"),
+    ("app_pages/lessons.py", "Lessons", ":material/menu_book:"),
     ("app_pages/train.py", "Train", ":material/model_training:"),
     ("app_pages/latent.py", "Latent space", ":material/scatter_plot:"),
     ("app_pages/manifold.py", "Manifold", ":material/grid_on:"),

@@ -22,6 +22,7 @@ __all__ = [
     "CheckContext",
     "CheckKind",
     "CheckResult",
+    "a_digit",
     "LiveModel",
     "Param",
     "RunInfo",
@@ -165,6 +166,11 @@ def as_digit(answer: object) -> int:
     if value != int(value) or not 0 <= value <= 9:
         raise AnswerError("answer with one digit, 0 to 9")
     return int(value)
+
+
+def a_digit(digit: int) -> str:
+    """ "a 7", "an 8": the digit with its article."""
+    return f"an {digit}" if digit == 8 else f"a {digit}"
 
 
 def decode_verdict(ctx: CheckContext, z: np.ndarray) -> tuple[np.ndarray, object]:

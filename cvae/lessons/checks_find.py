@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cvae.lessons.checks import CheckResult, Param, as_point, check_kind, decode_verdict
+from cvae.lessons.checks import CheckResult, Param, a_digit, as_point, check_kind, decode_verdict
 
 __all__ = ["class_centroid", "digit_example"]
 
@@ -58,7 +58,7 @@ def _decodes_as(params, answer, ctx) -> CheckResult:
     wanted = params["digit"]
     passed = verdict.digit == wanted and verdict.confidence >= params["min_confidence"]
     example, sure = digit_example(ctx, wanted)
-    feedback = f"The decoder draws a {verdict.digit} there ({verdict.confidence:.0%} sure, says the classifier)."
+    feedback = f"The decoder draws {a_digit(verdict.digit)} there ({verdict.confidence:.0%} sure, says the classifier)."
     truth = {
         "drawn": verdict.digit,
         "confidence": verdict.confidence,
@@ -92,7 +92,7 @@ def _hole(params, answer, ctx) -> CheckResult:
     where = "" if inside or not params["inside"] else " It lies outside the cloud of codes: look between the clusters."
     feedback = (
         f"The nearest code is {nearest:.2f} away, {ratio:.1f} x the typical spacing of {spacing:.2f}; "
-        f"the decoder draws something the classifier calls a {verdict.digit} ({verdict.confidence:.0%}).{where}"
+        f"the decoder draws something the classifier calls {a_digit(verdict.digit)} ({verdict.confidence:.0%}).{where}"
     )
     truth = {"nearest": nearest, "spacing": spacing, "ratio": ratio, "inside": inside, "drawn": verdict.digit}
     return CheckResult(passed, feedback, truth, {"z": z.tolist()})
@@ -125,7 +125,7 @@ def _halfway(params, answer, ctx) -> CheckResult:
     _, verdict = decode_verdict(ctx, middle)
     feedback = (
         f"Halfway is at ({', '.join(f'{v:.2f}' for v in middle[:2])}), {distance:.2f} from your point; "
-        f"the decoder draws a {verdict.digit} there ({verdict.confidence:.0%})."
+        f"the decoder draws {a_digit(verdict.digit)} there ({verdict.confidence:.0%})."
     )
     truth = {"z": middle.tolist(), "distance": distance, "drawn": verdict.digit}
     if not passed:  # the place itself is the answer: say only how far off the point is

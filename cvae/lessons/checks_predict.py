@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cvae.lessons.checks import CheckResult, Param, as_digit, as_number, as_point, check_kind, decode_verdict
+from cvae.lessons.checks import CheckResult, Param, a_digit, as_digit, as_number, as_point, check_kind, decode_verdict
 
 __all__ = ["step_point"]
 
@@ -92,7 +92,7 @@ def _decode(params, answer, ctx) -> CheckResult:
     z = step_point(ctx)
     _, verdict = decode_verdict(ctx, z)
     passed = guess == verdict.digit
-    feedback = f"The decoder draws a {verdict.digit} there ({verdict.confidence:.0%} sure, says the classifier)."
+    feedback = f"The decoder draws {a_digit(verdict.digit)} there ({verdict.confidence:.0%} sure, says the classifier)."
     truth = {"digit": verdict.digit, "confidence": verdict.confidence, "z": z.tolist()}
     return CheckResult(passed, feedback, truth, {"digit": guess})
 

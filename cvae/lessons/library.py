@@ -3,6 +3,7 @@ stops the others."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,14 @@ from cvae.lessons.live_values import LIVE_NAMES, unknown_names
 from cvae.registry import UnknownName
 from cvae.settings import ROOT
 
-__all__ = ["LESSONS_DIR", "Library", "check_lesson", "load_library"]
+__all__ = ["LESSONS_DIR", "Library", "check_lesson", "lessons_dir", "load_library"]
 
 LESSONS_DIR = ROOT / "lessons"
+
+
+def lessons_dir() -> Path:
+    """The folder the app reads lessons from: $CVAE_LESSONS_DIR (a class's own or translated set), else lessons/."""
+    return Path(os.environ.get("CVAE_LESSONS_DIR") or LESSONS_DIR)
 
 
 @dataclass(frozen=True)
@@ -76,12 +82,12 @@ def _type_name(types) -> str:
     return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in types))
 
 
-def load_library(folder: Path = LESSONS_DIR) -> Library:
+def load_library(folder: Path | None = None) -> Library:
     """Every *.md lesson under `folder`: the good ones by id (sorted by order, then id), the errors of the rest."""
     lessons: list[Lesson] = []
     errors: list[LessonError] = []
     seen: dict[str, Path] = {}
-    for path in sorted(Path(folder).glob("*.md")):
+    for path in sorted(Path(folder or lessons_dir()).glob("*.md")):
         if path.name.lower() == "readme.md":
             continue
         try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cvae.lessons.checks import LiveModel, RunInfo
 
-__all__ = ["live_model", "run_info", "saved_runs"]
+__all__ = ["live_model", "read_run", "run_info", "saved_runs"]
 
 
 def live_model(checkpoint, name: str | None = None) -> LiveModel:
@@ -36,15 +36,25 @@ def run_info(checkpoint, name: str | None = None) -> RunInfo:
     return RunInfo(name, checkpoint.config, checkpoint.history, checkpoint.steps_per_epoch)
 
 
-def saved_runs(root: Path) -> list[RunInfo]:
-    """Every loadable run under `root`, newest first (what a do-and-observe check reads)."""
-    from cvae.store.checkpoint import CheckpointError, load_checkpoint
+def read_run(path: Path) -> RunInfo | None:
+    """A saved run's config and curve from its JSON files alone (no weights): None if they do not load."""
+    import json
 
-    found = [p for p in Path(root).glob("*/params.npz") if not p.parent.name.startswith(".")]
-    runs = []
-    for params in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True):
-        try:
-            runs.append(run_info(load_checkpoint(params.parent)))
-        except CheckpointError:
-            continue
-    return runs
+    from cvae.config import ConfigError, TrainConfig
+    from cvae.training.history import History
+
+    try:
+        meta = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+        history = History.from_dict(json.loads((Path(path) / "history.json").read_text(encoding="utf-8")))
+        config = TrainConfig.from_dict(meta.get("config") or {})
+    except (OSError, ValueError, KeyError, TypeError, ConfigError, RecursionError):
+        return None
+    spe = meta.get("steps_per_epoch")
+    return RunInfo(Path(path).name, config, history, spe if isinstance(spe, int) and spe > 0 else 0)
+
+
+def saved_runs(root: Path) -> list[RunInfo]:
+    """Every readable run under `root`, newest first (what a do-and-observe check reads)."""
+    found = [p.parent for p in Path(root).glob("*/params.npz") if not p.parent.name.startswith(".")]
+    runs = (read_run(path) for path in sorted(found, key=lambda p: (p / "params.npz").stat().st_mtime, reverse=True))
+    return [run for run in runs if run is not None]

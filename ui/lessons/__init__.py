@@ -1,0 +1,1 @@
+"""The Lessons page's helpers: the live context, the step's state and progress, its element and task."""

@@ -1,0 +1,191 @@
+"""A step's live element: the digit it is about, the latent map, a decode, the manifold, a chart.
+
+Whatever is random (a draw from q(z|x) or p(x|z)) uses the step's seed, kept in session state, so
+"Reset step" gives back the same pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cvae.lessons import LiveModel, Step
+from cvae.viz.images import to_png
+from ui import latent_map, state
+from ui.latent_payloads import home_range, payload_for
+from ui.latent_projection import ProjectionChoice, held_lift, projection_for
+from ui.latent_view import MapContext, apply_pin, current_z, mark_map_drawn, payload_header, view_data
+
+__all__ = ["LESSON_MAP", "element_ui", "start_point"]
+
+LESSON_MAP = "lesson_map"  # the map component's key on this page (its payload is cached per target)
+_SIZE = 140
+
+
+def start_point(step: Step, model: LiveModel) -> list[float]:
+    """Where the step's decode starts: its own point, else the origin."""
+    z = np.zeros(model.latent_dim)
+    if step.point is not None:
+        z[: len(step.point)] = step.point[: model.latent_dim]
+    return [float(v) for v in z]
+
+
+def _image(image: np.ndarray, caption: str) -> None:
+    st.image(to_png(image, _SIZE), caption=caption, width=_SIZE, output_format="PNG")
+
+
+def element_ui(step: Step, model: LiveModel, keys: dict, digit: int) -> None:
+    """Draw the step's element; `keys` names this step's session-state keys (ui.lessons.task.step_keys)."""
+    st.session_state.setdefault(keys["seed"], step.seed)
+    st.session_state.setdefault(keys["z"], start_point(step, model))
+    draw = {
+        "digit": _digit_ui,
+        "latent-map": _map_ui,
+        "decode": _decode_ui,
+        "manifold": _manifold_ui,
+        "training-chart": _chart_ui,
+        "compare": _compare_ui,
+    }.get(step.show)
+    if draw is not None:
+        draw(step, model, keys, digit)
+
+
+def _digit_ui(step, model, keys, digit) -> None:
+    explorer, seed = model.explorer, st.session_state[keys["seed"]]
+    image = model.images[digit : digit + 1]
+    draw = explorer.sample_posterior(image, 1, seed=seed)[0]  # (1, latent): one z ~ q(z|x)
+    cols = st.columns(3)
+    with cols[0]:
+        _image(image[0, 0], f"test digit {digit} (a {model.labels[digit]}): x")
+    with cols[1]:
+        _image(explorer.decode(model.mu[digit : digit + 1])[0], "decoded at the mean of q(z|x)")
+    with cols[2]:
+        _image(explorer.decode(draw)[0], f"decoded at one draw z ~ q(z|x) (seed {seed})")
+    _another_ui(keys)
+
+
+def _another_ui(keys) -> None:
+    def another() -> None:
+        st.session_state[keys["seed"]] += 1
+
+    st.button("Draw another sample", key=keys["another"], on_click=another)
+
+
+def _decode_pair_ui(model, keys) -> None:
+    z = np.asarray(st.session_state[keys["z"]], np.float32)[None]
+    seed = st.session_state[keys["seed"]]
+    where = ", ".join(f"{v:.2f}" for v in z[0][:4])
+    cols = st.columns(2)
+    with cols[0]:
+        _image(model.explorer.decode(z)[0], f"the decoder's mean image at z = ({where})")
+    with cols[1]:
+        _image(model.explorer.sample_pixels(z, seed=seed)[0], f"one draw of pixels from p(x|z) (seed {seed})")
+    _another_ui(keys)
+
+
+def _decode_ui(step, model, keys, digit) -> None:
+    _decode_pair_ui(model, keys)
+
+
+def _map_ui(step, model, keys, digit) -> None:
+    """The app's latent map (its component's Python API): a pin becomes this step's point."""
+    path = state.active_path()
+    choice = ProjectionChoice("axes")
+    projection = projection_for(path, choice)
+    x_range, y_range = home_range(path, choice)
+    payload = payload_for(path, choice, target=LESSON_MAP, density=False)
+    conditioning = payload_header(payload)["decoder"].get("conditioning", 0)
+    encoded = state.encoded_for(path)
+    for d, value in enumerate(st.session_state[keys["z"]]):  # the map shows this step's point
+        st.session_state[f"z_{d}"] = value
+    st.session_state.setdefault("decode_label", 0)
+    st.session_state["picked"], st.session_state["pin_uv"] = None, st.session_state.get(keys["uv"])
+
+    def context() -> MapContext:
+        lift = held_lift(projection, current_z(model.latent_dim))
+        return MapContext(projection, encoded.mu, encoded.sd, x_range, y_range, lift, conditioning, None)
+
+    st.caption("Tab to the map: the arrow keys move the point, Enter pins it; or type the point below.")
+    raw = latent_map.map_ui(payload, key=LESSON_MAP, on_drawn=mark_map_drawn)
+    if raw is not None:
+        refused = apply_pin(raw, context())
+        if refused:
+            st.warning(refused)
+        else:
+            pin_point(keys, [float(v) for v in current_z(model.latent_dim)], st.session_state["pin_uv"])
+    view = view_data(context(), payload, colouring="label", density=False, prior=False)
+    latent_map.view_ui(view, key=LESSON_MAP)
+    if model.latent_dim <= 8:
+        _typed_point_ui(model, keys)
+    _decode_pair_ui(model, keys)
+
+
+def pin_point(keys: dict, z: list[float], uv=None) -> None:
+    """Make `z` this step's pinned point (the map's pin or the typed one)."""
+    st.session_state[keys["z"]] = z
+    st.session_state[keys["uv"]] = uv
+    st.session_state[keys["pinned"]] = True
+    for d, value in enumerate(z):
+        st.session_state[f"{keys['typed']}{d}"] = round(value, 3)
+
+
+def _typed_point_ui(model, keys) -> None:
+    z = st.session_state[keys["z"]]
+    for d, value in enumerate(z):
+        st.session_state.setdefault(f"{keys['typed']}{d}", round(value, 3))
+
+    def typed() -> None:
+        point = [float(st.session_state[f"{keys['typed']}{d}"]) for d in range(len(z))]
+        pin_point(keys, point)
+
+    cols = st.columns(min(len(z), 4))
+    for d in range(len(z)):
+        box = cols[d % len(cols)]
+        box.number_input(f"z{d + 1}", key=f"{keys['typed']}{d}", step=0.1, format="%.3f", on_change=typed)
+
+
+def _manifold_ui(step, model, keys, digit) -> None:
+    centre = np.asarray(model.mu, float).mean(axis=0)
+    extent = 2.0 * model.scale
+    mosaic = model.explorer.decode_grid(n=10, extent=extent, center=centre.astype(np.float32))
+    lo = ", ".join(f"{c - extent:.1f}" for c in centre[:2])
+    hi = ", ".join(f"{c + extent:.1f}" for c in centre[:2])
+    st.image(
+        to_png(mosaic, 420),
+        width=420,
+        caption=f"the decoded 10 x 10 grid from ({lo}) to ({hi}) in z1, z2 around the codes' centre",
+    )
+
+
+def _chart_ui(step, model, keys, digit) -> None:
+    from cvae.viz.elbo_figures import elbo_figure
+    from ui.lessons.live import student_runs
+
+    runs = student_runs()
+    run = runs[0] if runs else None
+    history = run.history if run is not None else state.active_model().history
+    name = run.name if run else "the active model"
+    st.caption(f"Training curve of {name} (your newest saved run when there is one).")
+    st.plotly_chart(elbo_figure(history.to_dict(), height=300), width="stretch", key=keys["chart"])
+
+
+def _compare_ui(step, model, keys, digit) -> None:
+    from cvae.lessons.checks_observe import final_kl
+    from ui.lessons.live import student_runs
+
+    rows = [
+        {
+            "run": r.name,
+            "arch": r.config.arch,
+            "BatchNorm": r.config.batch_norm,
+            "beta": r.config.beta,
+            "epochs": r.config.epochs,
+            "final KL (nats)": round(final_kl(r.history), 3),
+        }
+        for r in student_runs()[:10]
+        if len(r.history)
+    ]
+    if rows:
+        st.dataframe(rows, hide_index=True)
+    else:
+        st.caption("No saved runs yet: train on the Train page, then come back.")
