@@ -9,7 +9,9 @@ own API: `vulture cvae ui app_pages navigation.py app.py --min-confidence 60` re
 
 from __future__ import annotations
 
+import ast
 import fnmatch
+import functools
 import textwrap
 from pathlib import Path
 
@@ -33,9 +35,10 @@ def _whitelist() -> dict[str, str]:
     return entries
 
 
-def unused(root: Path, scanned: tuple[str, ...], callers: tuple[str, ...] = ()) -> list:
-    """vulture's findings in `scanned` (paths under root), with `__all__` not counted as a use."""
-    v = vulture_core.Vulture()
+def unused(root: Path, scanned: tuple[str, ...], callers: tuple[str, ...] = (), decorators=()) -> list:
+    """vulture's findings in `scanned` (paths under root), with `__all__` not counted as a use; functions
+    under one of `decorators` (e.g. "@check_kind": a registry that calls them by name) are not reported."""
+    v = vulture_core.Vulture(ignore_decorators=list(decorators))
     original = vulture_core._assigns_special_variable__all__
     vulture_core._assigns_special_variable__all__ = lambda node: False
     try:
@@ -47,8 +50,33 @@ def unused(root: Path, scanned: tuple[str, ...], callers: tuple[str, ...] = ()) 
     return [
         item
         for item in v.get_unused_code(min_confidence=MIN_CONFIDENCE)
-        if any(Path(item.filename).resolve().is_relative_to(p.resolve()) for p in inside)
+        if any(Path(item.filename).resolve().is_relative_to(p.resolve()) for p in inside) and not _is_field(item)
     ]
+
+
+@functools.cache
+def _fields(filename: str) -> frozenset[tuple[int, str]]:
+    """(line, name) of every annotated attribute in a class body: a dataclass, NamedTuple or ORM model field."""
+    tree = ast.parse(Path(filename).read_text())
+    return frozenset(
+        (node.lineno, node.target.id)
+        for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef)
+        for node in cls.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    )
+
+
+def _is_field(item) -> bool:
+    """A record's field is part of its format (saved, sent, read by asdict or the database) even when no
+    code reads it by name, so vulture's 'unused variable' there is not dead code."""
+    return item.typ == "variable" and (item.first_lineno, item.name) in _fields(str(item.filename))
+
+
+def _decorates_something(decorator: str) -> bool:
+    """Whether some scanned module uses `decorator` (a line that starts with it)."""
+    files = [f for p in SCANNED for f in ((ROOT / p).rglob("*.py") if (ROOT / p).is_dir() else [ROOT / p])]
+    return any(line.strip().startswith(decorator) for f in files for line in f.read_text().splitlines())
 
 
 def _report(items: list, root: Path) -> str:
@@ -61,13 +89,16 @@ def _report(items: list, root: Path) -> str:
 
 def test_no_dead_code_beyond_the_whitelist():
     whitelist = _whitelist()
-    found = unused(ROOT, SCANNED, CALLERS)
-    dead = [i for i in found if not any(fnmatch.fnmatchcase(i.name, pattern) for pattern in whitelist)]
+    decorators = [name for name in whitelist if name.startswith("@")]
+    names = [name for name in whitelist if not name.startswith("@")]
+    found = unused(ROOT, SCANNED, CALLERS, decorators)
+    dead = [i for i in found if not any(fnmatch.fnmatchcase(i.name, pattern) for pattern in names)]
     assert not dead, (
         "unused code (remove it; or, if something calls it by name, add the name and who calls it to "
         f"{WHITELIST.relative_to(ROOT)}):\n" + _report(dead, ROOT)
     )
-    stale = [p for p in whitelist if not any(fnmatch.fnmatchcase(i.name, p) for i in found)]
+    stale = [p for p in names if not any(fnmatch.fnmatchcase(i.name, p) for i in found)]
+    stale += [d for d in decorators if not _decorates_something(d)]
     assert not stale, f"whitelisted but no longer reported, delete from {WHITELIST.name}: {stale}"
 
 
