@@ -1,4 +1,4 @@
-"""`python -m cvae train | sweep | evaluate | summary | warm`: the command line over the package."""
+"""`python -m cvae train | sweep | evaluate | summary | warm | lesson`: the command line over the package."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--arch", choices=ARCHITECTURES.names(), action="append", help="default: every arch")
     w.add_argument("--background", action="store_true", help="run at low CPU priority (the app's own warm-up)")
     w.add_argument("--no-umap", action="store_true", help="skip compiling umap-learn's numba code (~20 s)")
+    lesson = sub.add_parser("lesson", help="lesson files: `lesson check FILE...` validates them")
+    lesson.add_argument("action", choices=["check"])
+    lesson.add_argument("files", nargs="+", type=Path, metavar="FILE")
     return parser
 
 
@@ -190,9 +193,20 @@ def _warm(args) -> int:
     return 0
 
 
+def _lesson(args) -> int:
+    from cvae.lessons import check_lesson
+
+    for path in args.files:  # a LessonError (a ValueError) reads "FILE:LINE: FIELD: problem"
+        lesson = check_lesson(path)
+        kinds = ", ".join(step.check["kind"] for step in lesson.steps)
+        print(f"{path}: ok: {lesson.id!r} ({lesson.title}), {len(lesson.steps)} steps: {kinds}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"train": _train, "sweep": _sweep, "evaluate": _evaluate, "summary": _summary, "warm": _warm}
+    commands["lesson"] = _lesson
     try:
         return commands[args.command](args)
     except (ConfigError, DatasetError, DownloadError, CheckpointError, SettingsError, ClusterError, ValueError) as err:
