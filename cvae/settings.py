@@ -1,6 +1,6 @@
 """Every `CVAE_*` environment variable, read in this one place and parsed once.
 
-`settings()` returns the typed values; the README's "Environment" table lists the same names,
+`settings()` returns the typed values; the table in docs/environment.md lists the same names,
 defaults and meanings (a test checks they agree). A changed environment (a test, a worker with
 its own variables) gets freshly parsed settings; the same one gets the cached object.
 """
@@ -103,7 +103,7 @@ class Settings:
         )
 
 
-# variable name -> (field, default, meaning): what the README documents
+# variable name -> (field, default, meaning): what docs/environment.md documents
 ENV = {f.metadata["env"]: (f.name, f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)}
 
 
