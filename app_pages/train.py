@@ -6,7 +6,7 @@ from cvae.service.jobs import BusyError, NotAllowed
 from cvae.training.timeline import load_timeline
 from ui import state
 from ui.components import timeline_ui
-from ui.train_form import config_ui, init_form_state, use_preset
+from ui.train_form import config_ui, init_form_state, preset_summary, use_preset
 
 st.title("Train")
 init_form_state()
@@ -16,8 +16,7 @@ own_active = job is not None and job.active and state.owns(job)
 st.button(
     "Classroom preset: a clear latent map in under a minute",
     on_click=use_preset,
-    help="keras-example network, 30 epochs of mnist-5k, learning rate 3e-3, KL warm-up over the first 5 epochs "
-    "(30-50 s from Start to saved on 2 cores, by how busy the machine is)",
+    help=f"{preset_summary()} (30-50 s from Start to saved on 2 cores, by how busy the machine is)",
 )
 with st.form("train-form", border=True):
     config, name = config_ui()

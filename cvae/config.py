@@ -12,33 +12,20 @@ from cvae.model.kinds import MODELS
 from cvae.model.likelihoods import LIKELIHOODS
 from cvae.model.priors import PRIORS
 from cvae.nn.networks import ARCHITECTURES
-from cvae.registry import UnknownName
+from cvae.registry import Registry, UnknownName
 
 __all__ = [
     "LIMITS",
     "LR_SCHEDULES",
-    "PAIRED_LIMITS",
+    "PRESETS",
+    "SPECS",
     "ConfigError",
+    "FieldSpec",
     "TrainConfig",
     "add_config_arguments",
     "config_from_arguments",
 ]
 
-# (low, high) of each bounded field, inclusive: the config checks them and the Train form offers them
-LIMITS = {
-    "latent_dim": (2, 64),
-    "epochs": (1, 10_000),
-    "batch_size": (1, 10_000),
-    "seed": (0, 2**31 - 1),
-    "beta": (0.0, 100.0),
-    "sigma": (1e-3, 10.0),
-    "prior_components": (1, 50),
-    "val_fraction": (0.0, 0.5),
-    "augment_shift": (0, 4),
-    "kl_warmup_epochs": (0, 10_000),  # more than epochs: beta never reaches its value (a partial anneal)
-}
-# bounded fields valid only together with another: patience (early stopping) needs val_fraction > 0
-PAIRED_LIMITS = {"patience": (0, 10_000)}
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -47,49 +34,82 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a model and how it is fitted."""
+class FieldSpec:
+    """What one TrainConfig field means: read by the type and range checks, the CLI flags and the Train form."""
 
-    dataset: str = "mnist-5k"
-    arch: str = "keras-example"  # a name or alias in cvae.nn.networks.ARCHITECTURES
-    latent_dim: int = 2
-    likelihood: str = "bernoulli"  # a name in cvae.model.likelihoods.LIKELIHOODS
-    sigma: float = 0.1  # the Normal likelihood's pixel sd; with learn_sigma, where its fit starts
-    beta: float = 1.0
-    epochs: int = 5
-    batch_size: int = 100
-    lr: float = 1e-3
-    seed: int = 0
-    data_dir: str | None = None
-    model: str = "vae"  # a name in cvae.model.kinds.MODELS (built-in, or registered by your code)
-    conditional: bool = False  # encoder and decoder also read the one-hot label: q(z|x, y), p(x|z, y)
-    prior: str = "standard-normal"  # a name in cvae.model.priors.PRIORS
-    prior_components: int = 10  # K of the mixture prior
-    batch_norm: bool = False  # BatchNorm after every hidden layer
-    learn_sigma: bool = False  # fit the Normal likelihood's sd with the networks
+    help: str
+    choices: Registry | tuple[str, ...] | None = None  # a registry is read when checked (entries come later)
+    limits: tuple[float, float] | None = None  # inclusive (low, high)
+    recipe: bool = False  # one of the training recipe's options (off by default; the form's "Advanced recipe")
+
+
+def _spec(default: Any, help: str, **spec: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"spec": FieldSpec(help, **spec)})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a model and how it is fitted; each field's `FieldSpec` is in its metadata."""
+
+    dataset: str = _spec(
+        "mnist-5k", "mnist-5k works offline; mnist and fashion-mnist download once", choices=DATASET_NAMES
+    )
+    arch: str = _spec("keras-example", "the encoder and decoder networks", choices=ARCHITECTURES)
+    latent_dim: int = _spec(
+        2,
+        "2 gives a map you can read directly; more dimensions hold more detail. The encoder's and decoder's first "
+        "dense layers grow with it, and so does the time to encode the test set; the training step barely changes.",
+        limits=(2, 64),
+    )
+    likelihood: str = _spec("bernoulli", "p(x|z), how a decoded image scores a pixel", choices=LIKELIHOODS)
+    sigma: float = _spec(
+        0.1, "the Normal likelihood's pixel sd; with learn_sigma, where its fit starts", limits=(1e-3, 10.0)
+    )
+    beta: float = _spec(1.0, "KL weight: 1 = the true ELBO; 0 = a plain autoencoder", limits=(0.0, 100.0))
+    epochs: int = _spec(5, "passes over the training digits", limits=(1, 10_000))
+    batch_size: int = _spec(100, "images per step", limits=(1, 10_000))
+    lr: float = _spec(1e-3, "Adam's learning rate, in (0, 1]")
+    seed: int = _spec(0, "the start of every random draw: the same seed trains the same model", limits=(0, 2**31 - 1))
+    data_dir: str | None = _spec(None, "directory with the idx files (labels optional)")
+    model: str = _spec("vae", "a registered model kind (built-in, or registered by your code)", choices=MODELS)
+    conditional: bool = _spec(
+        False, "encoder and decoder also read the one-hot label: z keeps the style, the label the content"
+    )
+    prior: str = _spec("standard-normal", "p(z)", choices=PRIORS)
+    prior_components: int = _spec(10, "K of the mixture prior", limits=(1, 50))
+    batch_norm: bool = _spec(False, "BatchNorm after every hidden layer; needs a batch size of at least 2")
+    learn_sigma: bool = _spec(False, "fit the Normal likelihood's pixel sd with the networks (from sigma)")
     # the recipe: each off by default, none changes the compiled step (cvae.training.recipe)
-    val_fraction: float = 0.0  # training rows held out as a validation split (fixed rows, cvae.data.splits)
-    augment_shift: int = 0  # each training image moved by up to this many pixels, every batch
-    kl_warmup_epochs: int = 0  # beta ramps linearly from 0 over this many epochs
-    lr_schedule: str = "constant"  # or "cosine": lr decays to 1% of itself by the last step
-    patience: int = 0  # early stopping: epochs without a better validation -ELBO (0 = off)
+    val_fraction: float = _spec(
+        0.0,
+        "training digits held out (the same ones every run, cvae.data.splits) to score -ELBO after each epoch",
+        limits=(0.0, 0.5),
+        recipe=True,
+    )
+    augment_shift: int = _spec(
+        0, "every batch moves each digit by up to this many pixels: fewer memorised pixels", limits=(0, 4), recipe=True
+    )
+    kl_warmup_epochs: int = _spec(
+        0,
+        "beta rises from 0 to its value over these epochs: the encoder spreads the digits out first "
+        "(more than epochs: beta never reaches its value)",
+        limits=(0, 10_000),
+        recipe=True,
+    )
+    lr_schedule: str = _spec(
+        "constant", "cosine: the learning rate decays to 1% by the last step", choices=LR_SCHEDULES, recipe=True
+    )
+    patience: int = _spec(
+        0,
+        "early stopping: stop when the validation -ELBO has not improved for this many epochs and keep the best "
+        "epoch's weights; 0 = off. Needs a validation fraction.",
+        limits=(0, 10_000),
+        recipe=True,
+    )
 
     def __post_init__(self) -> None:
-        _check_types(self)
-        if self.dataset not in DATASET_NAMES:
-            raise ConfigError(f"dataset must be one of {', '.join(DATASET_NAMES)}; got {self.dataset!r}")
-        registries = (("arch", ARCHITECTURES), ("likelihood", LIKELIHOODS), ("model", MODELS), ("prior", PRIORS))
-        for name, registry in registries:
-            try:  # an alias (e.g. arch "seed", as older runs saved it) becomes the registered name
-                object.__setattr__(self, name, registry.canonical(getattr(self, name)))
-            except UnknownName:
-                hint = " (a model of your own is known once the module that registers it is imported)"
-                raise ConfigError(
-                    f"{name} must be one of {', '.join(registry.names())}; got {getattr(self, name)!r}"
-                    + (hint if name == "model" else "")
-                ) from None
-        for name in LIMITS:
-            _check_range(name, getattr(self, name), *LIMITS[name])
+        for f in fields(self):
+            _check_field(self, f.name, SPECS[f.name], _TYPES[f.name])
         if not 0.0 < self.lr <= 1.0:
             raise ConfigError(f"lr must be in (0, 1]; got {self.lr!r} (Adam diverges far above 1e-2)")
         _check_options(self)
@@ -110,41 +130,41 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _check_types(config: TrainConfig) -> None:
-    expected = {
-        "dataset": str,
-        "arch": str,
-        "likelihood": str,
-        "latent_dim": int,
-        "epochs": int,
-        "batch_size": int,
-        "seed": int,
-        "sigma": float,
-        "beta": float,
-        "lr": float,
-        "model": str,
-        "conditional": bool,
-        "prior": str,
-        "prior_components": int,
-        "batch_norm": bool,
-        "learn_sigma": bool,
-        "val_fraction": float,
-        "augment_shift": int,
-        "kl_warmup_epochs": int,
-        "lr_schedule": str,
-        "patience": int,
-    }
-    for name, kind in expected.items():
-        value = getattr(config, name)
+SPECS: dict[str, FieldSpec] = {f.name: f.metadata["spec"] for f in fields(TrainConfig)}
+# field -> its Python type, read off the annotation ("str | None": a str or None)
+_TYPES = {
+    f.name: {"str": str, "int": int, "float": float, "bool": bool, "str | None": str}[f.type]
+    for f in fields(TrainConfig)
+}
+# (low, high) of each bounded field, inclusive: the config checks them and the Train form offers them
+LIMITS = {name: spec.limits for name, spec in SPECS.items() if spec.limits is not None}
+
+
+def _check_field(config: TrainConfig, name: str, spec: FieldSpec, kind: type) -> None:
+    """One field's type, choice (an alias becomes the registered name) and range."""
+    value = getattr(config, name)
+    if value is None and name == "data_dir":
+        return
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # not NaN
+    else:
         ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-        if kind is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if ok and value != value:  # NaN
-                ok = False
-        if not ok:
-            raise ConfigError(f"{name} must be a {kind.__name__}; got {value!r}")
-    if config.data_dir is not None and not isinstance(config.data_dir, str):
-        raise ConfigError(f"data_dir must be a path string; got {config.data_dir!r}")
+    if not ok:
+        noun = "path string" if name == "data_dir" else kind.__name__
+        raise ConfigError(f"{name} must be a {noun}; got {value!r}")
+    if isinstance(spec.choices, Registry):
+        try:  # an alias (e.g. arch "seed", as older runs saved it) becomes the registered name
+            object.__setattr__(config, name, spec.choices.canonical(value))
+        except UnknownName:
+            hint = " (a model of your own is known once the module that registers it is imported)"
+            raise ConfigError(
+                f"{name} must be one of {', '.join(spec.choices.names())}; got {value!r}"
+                + (hint if name == "model" else "")
+            ) from None
+    elif spec.choices is not None and value not in spec.choices:
+        raise ConfigError(f"{name} must be one of {', '.join(spec.choices)}; got {value!r}")
+    if spec.limits is not None:
+        _check_range(name, value, *spec.limits)
 
 
 def _check_options(config: TrainConfig) -> None:
@@ -157,9 +177,6 @@ def _check_options(config: TrainConfig) -> None:
         raise ConfigError(f"learn_sigma needs a likelihood with a sigma (normal); got {config.likelihood!r}")
     if config.prior != "standard-normal" and not MODELS[config.model].uses_prior:
         raise ConfigError(f"model {config.model!r} has a prior of its own; prior must stay 'standard-normal'")
-    if config.lr_schedule not in LR_SCHEDULES:
-        raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}; got {config.lr_schedule!r}")
-    _check_range("patience", config.patience, *PAIRED_LIMITS["patience"])
     if config.patience and not config.val_fraction:
         raise ConfigError("patience (early stopping) needs a validation split: set val_fraction above 0")
 
@@ -169,36 +186,34 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
         raise ConfigError(f"{name} must be between {low} and {high}; got {value!r}")
 
 
+# the presets every layer offers by name: `cvae train --preset classroom`, the Train form's button, bench/
+PRESETS = {
+    # 30 epochs at lr 3e-3 with a 5-epoch KL warm-up (bench/recipe_search.py: -10 nats at no cost in time)
+    "classroom": TrainConfig(epochs=30, lr=3e-3, kl_warmup_epochs=5),
+}
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every TrainConfig field as a command-line flag (`--latent-dim` for latent_dim), default the config's."""
-    d = TrainConfig()
-    arch_names = (*ARCHITECTURES.names(), *ARCHITECTURES.aliases())  # "seed", "classroom": older names
-    parser.add_argument("--dataset", choices=DATASET_NAMES, default=d.dataset)
-    parser.add_argument("--arch", choices=arch_names, default=d.arch)
-    parser.add_argument("--latent-dim", type=int, default=d.latent_dim)
-    parser.add_argument("--likelihood", choices=LIKELIHOODS.names(), default=d.likelihood)
-    parser.add_argument("--sigma", type=float, default=d.sigma, help="Normal likelihood's pixel sd")
-    parser.add_argument("--beta", type=float, default=d.beta, help="KL weight (1 = the true ELBO)")
-    parser.add_argument("--epochs", type=int, default=d.epochs)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--lr", type=float, default=d.lr)
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--data-dir", default=None, help="directory with the idx files (labels optional)")
-    parser.add_argument("--model", choices=MODELS.names(), default=d.model, help="a registered model kind")
-    parser.add_argument("--conditional", action="store_true", help="condition encoder and decoder on the label")
-    parser.add_argument("--prior", choices=PRIORS.names(), default=d.prior)
-    parser.add_argument("--prior-components", type=int, default=d.prior_components, help="K of --prior mixture")
-    parser.add_argument("--batch-norm", action="store_true", help="BatchNorm after every hidden layer")
-    parser.add_argument("--learn-sigma", action="store_true", help="fit the normal likelihood's sd (from --sigma)")
+    """Every TrainConfig field as a flag (`--latent-dim` for latent_dim) from its spec, and `--preset NAME`,
+    whose values stand in for the config's defaults (flags given explicitly still win)."""
+    parser.add_argument("--preset", choices=tuple(PRESETS), help="start from a named preset (flags override it)")
     recipe = parser.add_argument_group("recipe (each off by default)")
-    recipe.add_argument("--val-fraction", type=float, default=d.val_fraction, help="training rows held out")
-    recipe.add_argument("--augment-shift", type=int, default=d.augment_shift, help="random shifts, max pixels")
-    recipe.add_argument("--kl-warmup-epochs", type=int, default=d.kl_warmup_epochs, help="beta ramps 0 -> beta")
-    recipe.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule)
-    recipe.add_argument("--patience", type=int, default=d.patience, help="early stopping on validation -ELBO")
+    for f in fields(TrainConfig):
+        spec, flag = SPECS[f.name], "--" + f.name.replace("_", "-")
+        group = recipe if spec.recipe else parser
+        # SUPPRESS: a flag not given is absent from the parsed namespace, so the preset's value stands
+        if _TYPES[f.name] is bool:
+            group.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=spec.help.replace("%", "%%"))
+            continue
+        choices = spec.choices
+        if isinstance(choices, Registry):  # older names ("seed", "classroom") are accepted too
+            choices = (*choices.names(), *choices.aliases())
+        helps = f"{spec.help} (default: {f.default})".replace("%", "%%")  # argparse formats help with %
+        group.add_argument(flag, type=_TYPES[f.name], choices=choices, default=argparse.SUPPRESS, help=helps)
 
 
 def config_from_arguments(args: argparse.Namespace, **changes: Any) -> TrainConfig:
-    """The TrainConfig of parsed `add_config_arguments` flags, with `changes` applied."""
-    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
-    return TrainConfig(**(values | changes))
+    """The TrainConfig of parsed `add_config_arguments` flags (over `--preset`'s values), with `changes` applied."""
+    base = PRESETS[args.preset] if getattr(args, "preset", None) else TrainConfig()
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    return TrainConfig(**(base.to_dict() | given | changes))

@@ -49,11 +49,12 @@ def test_old_architecture_names_are_aliases():
 def test_the_form_ranges_are_the_configs():
     from cvae.config import LIMITS
 
+    partners = {"patience": {"val_fraction": 0.1}}  # early stopping needs a validation split
     for name, (low, high) in LIMITS.items():
-        TrainConfig(**{name: low})
-        TrainConfig(**{name: high})
+        TrainConfig(**{name: low}, **partners.get(name, {}))
+        TrainConfig(**{name: high}, **partners.get(name, {}))
         with pytest.raises(ConfigError, match=name):
-            TrainConfig(**{name: high + (1 if isinstance(high, int) else 1.0)})
+            TrainConfig(**{name: high + (1 if isinstance(high, int) else 1.0)}, **partners.get(name, {}))
 
 
 def test_unknown_keys_are_refused():
@@ -91,3 +92,38 @@ def test_model_options_round_trip_and_every_field_is_a_flag():
 def test_options_that_do_not_go_together_are_refused(options, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**options)
+
+
+def test_every_field_has_one_spec_that_the_flags_and_checks_read():
+    import argparse
+    import dataclasses
+
+    from cvae.config import SPECS, add_config_arguments
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    helps = {a.dest: a.help for a in parser._actions}
+    for f in dataclasses.fields(TrainConfig):
+        assert SPECS[f.name].help and SPECS[f.name].help.replace("%", "%%") in helps[f.name], f.name
+        if SPECS[f.name].choices is not None and not isinstance(SPECS[f.name].choices, tuple):
+            continue
+        if SPECS[f.name].choices:
+            with pytest.raises(ConfigError, match=f.name):
+                TrainConfig(**{f.name: "no-such-choice"})
+
+
+def test_a_preset_is_a_config_that_flags_override():
+    import argparse
+
+    from cvae.config import PRESETS, add_config_arguments, config_from_arguments
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    classroom = PRESETS["classroom"]
+    assert (classroom.epochs, classroom.lr, classroom.kl_warmup_epochs) == (30, 3e-3, 5)
+    assert config_from_arguments(parser.parse_args(["--preset", "classroom"])) == classroom
+    # a flag given explicitly wins, even when it equals the config's default
+    assert config_from_arguments(parser.parse_args(["--preset", "classroom", "--epochs", "5"])) == classroom.replace(
+        epochs=5
+    )
+    assert config_from_arguments(parser.parse_args([])) == TrainConfig()

@@ -6,7 +6,7 @@ from cvae.config import TrainConfig
 from tests.conftest import page_path
 from ui.train_form import DEFAULTS, PRESET
 
-RECIPE_KEYS = ("cfg_val_fraction", "cfg_shift", "cfg_warmup", "cfg_lr_schedule", "cfg_patience")
+RECIPE_KEYS = ("cfg_val_fraction", "cfg_augment_shift", "cfg_kl_warmup_epochs", "cfg_lr_schedule", "cfg_patience")
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_the_form_offers_every_model_option(train_page):
 @pytest.mark.parametrize(
     "settings,message",
     [
-        ({"cfg_batch_norm": True, "cfg_batch": 1}, "batch_norm needs batch_size >= 2"),
+        ({"cfg_batch_norm": True, "cfg_batch_size": 1}, "batch_norm needs batch_size >= 2"),
         ({"cfg_learn_sigma": True}, "learn_sigma needs a likelihood with a sigma"),
     ],
 )

@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import streamlit as st
 
 from cvae import DATASET_NAMES, ConfigError, TrainConfig
-from cvae.config import LIMITS, LR_SCHEDULES, PAIRED_LIMITS
+from cvae.config import LIMITS, LR_SCHEDULES, PRESETS, SPECS
 from cvae.model.kinds import MODELS
 from cvae.model.likelihoods import LIKELIHOODS
 from cvae.model.priors import PRIORS
 from cvae.nn.networks import ARCHITECTURES
 
-PRESET = {
-    "cfg_dataset": "mnist-5k",
-    "cfg_arch": "keras-example",
-    "cfg_latent": 2,
-    "cfg_likelihood": "bernoulli",
-    "cfg_beta": 1.0,
-    "cfg_epochs": 30,
-    "cfg_batch": 100,
-    "cfg_lr": 3e-3,
-    "cfg_seed": 0,
-    "cfg_model": "vae",
-    "cfg_conditional": False,
-    "cfg_prior": "standard-normal",
-    "cfg_components": 10,
-    "cfg_batch_norm": False,
-    "cfg_learn_sigma": False,
-    "cfg_val_fraction": 0.0,
-    "cfg_shift": 0,
-    "cfg_warmup": 5,  # chosen on a validation split (bench/recipe_search.py): -10 nats at no cost in time
-    "cfg_lr_schedule": "constant",
-    "cfg_patience": 0,
-}
-_D = TrainConfig()
-DEFAULTS = {
-    **PRESET,
-    "cfg_epochs": _D.epochs,
-    "cfg_lr": _D.lr,
-    "cfg_val_fraction": _D.val_fraction,
-    "cfg_shift": _D.augment_shift,
-    "cfg_warmup": _D.kl_warmup_epochs,
-    "cfg_lr_schedule": _D.lr_schedule,
-    "cfg_patience": _D.patience,
-}
+FORM_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("sigma", "data_dir"))
+
+
+def key(field: str) -> str:
+    """The session-state key of a TrainConfig field's widget."""
+    return f"cfg_{field}"
+
+
+DEFAULTS = {key(f): getattr(TrainConfig(), f) for f in FORM_FIELDS}
+PRESET = {key(f): getattr(PRESETS["classroom"], f) for f in FORM_FIELDS}  # the same preset as `--preset classroom`
+HELP = {name: spec.help for name, spec in SPECS.items()}
 
 
 def init_form_state() -> None:
@@ -58,63 +38,55 @@ def config_ui() -> tuple[TrainConfig | None, str]:
     dataset = a.selectbox(
         "Dataset",
         DATASET_NAMES,
-        key="cfg_dataset",
-        help="mnist-5k works offline; mnist and fashion-mnist download once.",
+        key=key("dataset"),
+        help=HELP["dataset"],
     )
     arch = a.selectbox(
         "Architecture",
         ARCHITECTURES.names(),
-        key="cfg_arch",
+        key=key("arch"),
         help=" ".join(f"{n}: {ARCHITECTURES[n].description}." for n in ARCHITECTURES),
     )
     latent_dim = a.number_input(
         "Latent dimension",
         *LIMITS["latent_dim"],
-        key="cfg_latent",
-        help="2 gives a map you can read directly; more dimensions hold more detail. The "
-        "encoder's and decoder's first dense layers grow with it, and so does the "
-        "time to encode the test set; the training step barely changes.",
+        key=key("latent_dim"),
+        help=HELP["latent_dim"],
     )
     likelihood = b.selectbox(
         "Likelihood",
         LIKELIHOODS.names(),
-        key="cfg_likelihood",
+        key=key("likelihood"),
         help=" ".join(f"{n}: {LIKELIHOODS[n].description}." for n in LIKELIHOODS),
     )
-    beta = b.number_input(
-        "beta (KL weight)", *LIMITS["beta"], step=0.1, key="cfg_beta", help="1 = the true ELBO; 0 = a plain autoencoder"
-    )
-    epochs = b.number_input("Epochs", *LIMITS["epochs"], key="cfg_epochs")
-    batch_size = c.number_input("Batch size", *LIMITS["batch_size"], key="cfg_batch")
-    lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key="cfg_lr")
-    seed = c.number_input("Seed", *LIMITS["seed"], key="cfg_seed")
+    beta = b.number_input("beta (KL weight)", *LIMITS["beta"], step=0.1, key=key("beta"), help=HELP["beta"])
+    epochs = b.number_input("Epochs", *LIMITS["epochs"], key=key("epochs"), help=HELP["epochs"])
+    batch_size = c.number_input("Batch size", *LIMITS["batch_size"], key=key("batch_size"), help=HELP["batch_size"])
+    lr = c.select_slider("Learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], key=key("lr"), help=HELP["lr"])
+    seed = c.number_input("Seed", *LIMITS["seed"], key=key("seed"), help=HELP["seed"])
     d, e, f = st.columns(3)
     model = d.selectbox(
         "Model",
         MODELS.names(),
-        key="cfg_model",
+        key=key("model"),
         help=" ".join(f"{n}: {MODELS[n].description}." for n in MODELS),
     )
     conditional = d.checkbox(
         "Conditional on the label (CVAE)",
-        key="cfg_conditional",
-        help="Encoder and decoder also read the digit's label: z keeps the style, the label the content.",
+        key=key("conditional"),
+        help=HELP["conditional"],
     )
     prior = e.selectbox(
         "Prior p(z)",
         PRIORS.names(),
-        key="cfg_prior",
+        key=key("prior"),
         help=" ".join(f"{n}: {PRIORS[n].description}." for n in PRIORS),
     )
     components = e.number_input(
-        "Mixture components K", *LIMITS["prior_components"], key="cfg_components", help="used by the mixture prior"
+        "Mixture components K", *LIMITS["prior_components"], key=key("prior_components"), help=HELP["prior_components"]
     )
-    batch_norm = f.checkbox(
-        "BatchNorm", key="cfg_batch_norm", help="normalise every hidden layer; needs a batch size of at least 2"
-    )
-    learn_sigma = f.checkbox(
-        "Learn sigma", key="cfg_learn_sigma", help="fit the normal likelihood's pixel sd with the networks"
-    )
+    batch_norm = f.checkbox("BatchNorm", key=key("batch_norm"), help=HELP["batch_norm"])
+    learn_sigma = f.checkbox("Learn sigma", key=key("learn_sigma"), help=HELP["learn_sigma"])
     recipe = recipe_ui()
     name = st.text_input(
         "Run name (optional)", "", max_chars=60, help="letters, digits, '.', '_' and '-'; blank for an automatic name"
@@ -152,31 +124,28 @@ def recipe_ui() -> dict:
             "Validation fraction",
             *LIMITS["val_fraction"],
             step=0.05,
-            key="cfg_val_fraction",
-            help="training digits held out (the same ones every run) to score -ELBO after each epoch",
+            key=key("val_fraction"),
+            help=HELP["val_fraction"],
         )
         patience = g.number_input(
             "Early stopping patience (epochs)",
-            *PAIRED_LIMITS["patience"],
-            key="cfg_patience",
-            help="stop when the validation -ELBO has not improved for this many epochs and keep the best "
-            "epoch's weights; 0 = off. Needs a validation fraction.",
+            *LIMITS["patience"],
+            key=key("patience"),
+            help=HELP["patience"],
         )
         shift = g.number_input(
             "Random shifts (pixels)",
             *LIMITS["augment_shift"],
-            key="cfg_shift",
-            help="every batch moves each digit by up to this many pixels: fewer memorised pixels",
+            key=key("augment_shift"),
+            help=HELP["augment_shift"],
         )
         warmup = h.number_input(
             "KL warm-up (epochs)",
             *LIMITS["kl_warmup_epochs"],
-            key="cfg_warmup",
-            help="beta rises from 0 to its value over these epochs: the encoder spreads the digits out first",
+            key=key("kl_warmup_epochs"),
+            help=HELP["kl_warmup_epochs"],
         )
-        schedule = h.selectbox(
-            "Learning-rate schedule", LR_SCHEDULES, key="cfg_lr_schedule", help="cosine: decays to 1% by the end"
-        )
+        schedule = h.selectbox("Learning-rate schedule", LR_SCHEDULES, key=key("lr_schedule"), help=HELP["lr_schedule"])
     return {
         "val_fraction": float(val_fraction),
         "augment_shift": int(shift),
@@ -188,3 +157,12 @@ def recipe_ui() -> dict:
 
 def use_preset() -> None:
     st.session_state.update(PRESET)
+
+
+def preset_summary() -> str:
+    """The Classroom preset in words, from the preset itself."""
+    p = PRESETS["classroom"]
+    return (
+        f"{p.arch} network, {p.epochs} epochs of {p.dataset}, learning rate {p.lr:g}, KL warm-up over the first "
+        f"{p.kl_warmup_epochs} epochs"
+    )
