@@ -13,12 +13,14 @@ PAGE_SPECS = [  # (script, title, icon); the first is the default page
     ("app_pages/compare.py", "Compare runs", ":material/compare:"),
     ("app_pages/classroom.py", "Classroom", ":material/school:"),
 ]
+TEACHER_PAGE = ("app_pages/class_view.py", "Class", ":material/groups:")  # listed for a signed-in teacher only
 
 
 def main() -> None:
     from cvae.settings import ROOT, settings
     from ui import state, student
     from ui.class_gate import class_gate_or_stop
+    from ui.class_view.notice import push_notice_ui
     from ui.components import model_picker_ui
 
     # the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
@@ -26,7 +28,7 @@ def main() -> None:
     class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
     pages = [
         st.Page(script, title=title, icon=icon, default=index == 0)
-        for index, (script, title, icon) in enumerate(PAGE_SPECS)
+        for index, (script, title, icon) in enumerate(PAGE_SPECS + [TEACHER_PAGE] * state.is_teacher())
     ]
     page = st.navigation(pages)
     latent, classroom = (next(p for p in pages if p.title == t) for t in ("Latent space", "Classroom"))
@@ -39,6 +41,7 @@ def main() -> None:
         me = _signed_in_student(student)
     if me is not None:
         student.touch(me, page=page.title)
+        push_notice_ui(me)  # the teacher's newest push, polled (ui.class_view.notice)
     state.job_registry()  # the training workers: started with the server, else now
     state.adopt_finished_job()
     # a session's first map comes before the picker (ui.latent_view), unless that page can show no map

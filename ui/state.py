@@ -116,7 +116,21 @@ def start_training(config: cvae.TrainConfig, name: str | None):
     st.session_state["job"] = job.id
     st.session_state.setdefault("owner_tokens", {})[job.id] = token
     st.query_params["job"], st.query_params["owner"] = job.id, token
+    _record_students_job(job.id)
     return job
+
+
+def _record_students_job(job_id: str) -> None:
+    """The teacher's Class page shows a student's last training: their row keeps its job id."""
+    from cvae.classroom import students
+    from cvae.db import DatabaseError
+    from ui import student
+
+    try:
+        if (me := student.current()) is not None:
+            students.touch(student.db(), me.id, job_id=job_id)
+    except DatabaseError:
+        pass  # the training runs all the same; only the class view misses it
 
 
 def stop_training(job) -> None:

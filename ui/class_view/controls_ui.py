@@ -1,0 +1,121 @@
+"""The teacher's controls on the Class page: push a step or a model, download the records, End class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from cvae.classroom import ClassroomError, export, pushes, roster
+from cvae.classroom.archive import end_class
+from cvae.db import DatabaseError
+from ui import state, student
+
+__all__ = ["end_class_ui", "export_ui", "push_ui"]
+
+
+@st.cache_resource(ttl=60, show_spinner=False)
+def _lessons() -> dict[str, tuple[str, int]]:
+    """Lesson id -> (title, number of steps), from the lessons folder (re-read at most once a minute)."""
+    from cvae.lessons import load_library
+
+    return {lesson_id: (lesson.title, len(lesson.steps)) for lesson_id, lesson in load_library().lessons.items()}
+
+
+def push_ui() -> None:
+    """Two forms: everyone to lesson L step K; everyone on model M. Each student sees a notice."""
+    db = student.db()
+    if (done := st.session_state.pop("class_pushed", None)) is not None:
+        st.success(f"Sent: {done}. Each student sees a notice within a few seconds and follows it with one click.")
+    lessons = _lessons()
+    left, right = st.columns(2)
+    with left.form("push-step"):
+        lesson = st.selectbox(
+            "Lesson", list(lessons), format_func=lambda i: f"{lessons[i][0]} ({i})", key="push_lesson"
+        )
+        steps = lessons[lesson][1] if lesson else 1
+        step = st.number_input("Step", min_value=1, max_value=max(steps, 1), value=1, key="push_step")
+        if st.form_submit_button("Send everyone to this step", disabled=not lessons):
+            _push(lambda: pushes.push_step(db, lesson, int(step)))
+    own = [n for n, p in state.saved_runs().items() if p.parent.resolve() == state.runs_root().resolve()]
+    with right.form("push-model"):
+        model = st.selectbox("Model", own, key="push_model", help="A run saved on this server.")
+        if st.form_submit_button("Everyone use this model", disabled=not own):
+            _push(lambda: pushes.push_model(db, model))
+    if not own:
+        right.caption("No saved run on this server yet: a run trained here can be pushed to the class.")
+
+
+def _push(make) -> None:
+    try:
+        push = make()
+    except (ClassroomError, DatabaseError) as err:
+        st.error(f"Not sent: {err}")
+        return
+    st.session_state["class_pushed"] = push.describe()
+    st.rerun()
+
+
+def _class_runs() -> dict[str, Path]:
+    """Student name -> the saved run of the training they started last (on this server's registry)."""
+    registry, runs = state.job_registry(), {}
+    for row in roster.roster(student.db()):
+        job = registry.get(row.job_id) if row.job_id else None
+        if job is not None and job.saved:
+            runs[row.name] = job.checkpoint
+    return runs
+
+
+def export_ui() -> None:
+    """The records as CSV (one row per student per step) and the class's runs as one zip; built on click."""
+    db = student.db()
+    left, right = st.columns(2)
+    left.download_button(
+        "Download the records (CSV)",
+        lambda: export.to_csv(export.class_rows(db)),  # runs when pressed, in another thread
+        file_name="class-records.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="class_csv",
+        icon=":material/download:",
+    )
+    runs = _class_runs()
+    right.download_button(
+        f"Download the class's runs (.zip, {len(runs)})",
+        lambda: export.runs_zip(runs)[0],
+        file_name="class-runs.zip",
+        mime="application/zip",
+        on_click="ignore",
+        key="class_runs_zip",
+        icon=":material/download:",
+        disabled=not runs,
+    )
+
+
+@st.dialog("End the class?")
+def _confirm_end() -> None:
+    st.write(
+        "The class's records are archived on this server (a CSV and a JSON file under the runs folder's "
+        "class-archives/), then every student's name and progress is deleted from the live tables. "
+        "Students are asked for a name again next time. This cannot be undone."
+    )
+    yes, no = st.columns(2)
+    if yes.button("End the class", type="primary", key="class_end_confirm"):
+        try:
+            done = end_class(student.db(), state.runs_root())
+        except (ClassroomError, DatabaseError, OSError) as err:
+            st.error(f"The class was not ended: {err}")
+            return
+        st.session_state["class_ended"] = (done.students, done.rows, done.folder.name)
+        st.rerun()
+    if no.button("Cancel", key="class_end_cancel"):
+        st.rerun()
+
+
+def end_class_ui() -> None:
+    """End class, behind a confirmation; says where the archive went."""
+    if (ended := st.session_state.pop("class_ended", None)) is not None:
+        students_n, rows_n, folder = ended
+        st.success(f"Class ended: {students_n} students and {rows_n} step records archived in class-archives/{folder}.")
+    if st.button("End class...", key="class_end", icon=":material/logout:"):
+        _confirm_end()
