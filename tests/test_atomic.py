@@ -29,16 +29,22 @@ def test_kill_at_every_step_then_recover(tmp_path, monkeypatch, exchange):
     if not exchange:
         monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
     target = tmp_path / "run"
+    kills = 0
     for kill_at in range(1, 500):
         _write(target, "old")
         status = run_killed_at(lambda: _write(target, "new"), kill_at, _STEPS)
         recover(target)  # what the next save does first
         assert _state(target) in ("old", "new")
         if os.WIFEXITED(status):
+            assert os.WEXITSTATUS(status) == 0, "the save raised instead of finishing (traceback above)"
             assert _state(target) == "new"
             break
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9, status
+        kills += 1
     else:
         pytest.fail("never completed")
+    # every watched call was a place to die: a save of two files makes well over ten of them
+    assert kills >= 10, f"only {kills} kills injected: the step names no longer match the calls made"
     assert [p.name for p in tmp_path.iterdir() if ".old-" in p.name] == []
 
 

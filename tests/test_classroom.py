@@ -131,16 +131,20 @@ def test_wrong_code_is_refused(runs, monkeypatch):
 
 
 def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
-    import time
+    from ui import state
 
     monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
-    tab_b = _page()  # open before A's try: opening a tab takes longer than the 1 s delay on a busy machine
+    # the server's one gate, on a clock the test moves: opening a tab on a busy machine can take longer
+    # than the 1 s delay, so real time would let tab B in for the wrong reason
+    now = [1000.0]
+    monkeypatch.setattr(state.teacher_gate(), "_clock", lambda: now[0])
+    tab_b = _page()
     first = _sign_in(monkeypatch, "guess")  # tab A: a wrong code
     assert any("next try is accepted in 1 s" in e.value for e in first.error)
     second = _sign_in(monkeypatch, "open-sesame", tab_b)  # tab B, at once, with the right code: it must wait too
     assert any("Too many wrong codes on this server" in e.value for e in second.error)
     assert "teacher" not in second.session_state or not second.session_state["teacher"]
-    time.sleep(1.1)
+    now[0] += 1.1
     third = _sign_in(monkeypatch, "open-sesame")  # a new tab after the wait gets in
     assert third.session_state["teacher"] is True
 

@@ -305,6 +305,10 @@ def test_bad_specs_are_refused(browser, models, backend):
     spec, weights = export_decoder(models["classroom-2"])
     browser.load("errors", spec, weights, backend)
     out = browser.call("() => harness.specErrors('errors')")
+    # every malformed case the harness builds (ui/latent_map/harness.html), each refused
+    cases = {"format", "short_buffer", "n_floats", "odd_bytes", "count", "offset", "kernel_layout", "pads"}
+    cases |= {"activation", "layer_type", "chain", "output", "latent", "nan_weight", "z_length", "z_nan"}
+    assert set(out) == cases, sorted(set(out) ^ cases)
     for key, message in out.items():
         expected = "RangeError" if key.startswith("z_") else "DecoderSpecError"
         assert message.startswith(expected), (key, message)

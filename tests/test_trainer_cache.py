@@ -52,5 +52,4 @@ def test_the_cache_lends_a_kept_trainer_and_compiles_once(mnist5k, monkeypatch):
     monkeypatch.setattr(pytensor, "function", lambda *a, **k: compiled.append(a) or real(*a, **k))
     again = cache.borrow(SMALL.replace(seed=5, beta=0.0), images)
     result = again.fit()
-    assert again is first and result.status == "finished" and compiled == []
-    assert result.compile_s < 0.5
+    assert again is first and result.status == "finished" and compiled == []  # nothing compiled: no time to assert
