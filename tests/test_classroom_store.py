@@ -138,3 +138,13 @@ def test_a_bad_url_or_unreachable_server_is_a_clear_database_error(tmp_path):
     with pytest.raises(DatabaseError, match="cannot open the database"):
         unreachable.upgrade()
     assert "x@" not in str(unreachable.url.render_as_string(hide_password=True))
+
+
+def test_the_database_refuses_a_status_no_step_can_have(db):
+    from cvae.db.schema import StepRecord
+
+    ada, _ = students.join(db, "Ada")
+    progress.open_step(db, ada.id, "l", 1)
+    with pytest.raises(DatabaseError, match="ck_step_results_status|CHECK constraint"), db.transaction() as session:
+        session.get(StepRecord, (ada.id, "l", 1)).status = "maybe"
+    assert progress.results(db, ada.id, "l")[1].status == "open"  # the bad write was rolled back

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -74,6 +74,7 @@ class StepRecord(Base):
     """One student's work on one step of one lesson."""
 
     __tablename__ = "step_results"
+    __table_args__ = (CheckConstraint(f"status IN {STATUSES}", name="ck_step_results_status"),)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"), primary_key=True)
     lesson_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     step: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-based, as "Step k of N" shows it

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("updated_at", _WHEN, nullable=False),
         sa.Column("prediction", sa.JSON(), nullable=True),
         sa.Column("truth", sa.JSON(), nullable=True),
+        sa.CheckConstraint("status IN ('open', 'passed', 'not_yet', 'skipped')", name="ck_step_results_status"),
     )
     op.create_index("ix_step_results_updated_at", "step_results", ["updated_at"])
     op.create_table(
