@@ -109,7 +109,7 @@ def _steps(lines: list[str], start: int, path) -> tuple[Step, ...]:
     if any(line.strip() for line in lines[start : heads[0] if heads else len(lines)]):
         first = next(i for i in range(start, len(lines)) if lines[i].strip())
         raise LessonError(path, first + 1, "steps", "text before the first '## ' step heading")
-    bounds = zip(heads, [*heads[1:], len(lines)], strict=True)
+    bounds = zip(heads, [*heads[1:], len(lines)], strict=False)  # no heads: no steps
     return tuple(_step(lines, a, b, k + 1, path) for k, (a, b) in enumerate(bounds))
 
 

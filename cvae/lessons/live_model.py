@@ -6,29 +6,28 @@ from pathlib import Path
 
 from cvae.lessons.checks import LiveModel, RunInfo
 
-__all__ = ["live_model", "read_run", "run_info", "saved_runs"]
+__all__ = ["live_model", "model_of", "read_run", "run_info", "saved_runs"]
 
 
 def live_model(checkpoint, name: str | None = None) -> LiveModel:
     """A loaded checkpoint's test split, encoded (stored codes where they match), as the checks read it."""
+    from cvae.service.code_cache import shipped_codes_path
+
+    beside = shipped_codes_path(Path(checkpoint.path)) if checkpoint.path else None
+    return model_of(checkpoint.vae, name or Path(checkpoint.path or "model").name, beside=beside)
+
+
+def model_of(vae, name: str, *, beside: Path | None = None) -> LiveModel:
+    """Any VAE (a fresh fit, say) with its dataset's test split encoded."""
     from cvae.data.datasets import load_split
-    from cvae.service.code_cache import encoded_codes, shipped_codes_path
+    from cvae.service.code_cache import encoded_codes
     from cvae.service.evaluation import kl_per_image
     from cvae.service.explorer import Explorer
 
-    data = load_split(checkpoint.config, "test")
-    beside = shipped_codes_path(Path(checkpoint.path)) if checkpoint.path else None
-    codes = encoded_codes(checkpoint.vae, data.images, data.labels, beside=beside)
-    kl = kl_per_image(codes.mu, codes.sd, checkpoint.vae)
-    return LiveModel(
-        name or Path(checkpoint.path or "model").name,
-        Explorer(checkpoint.vae),
-        data.images,
-        data.labels,
-        codes.mu,
-        codes.sd,
-        kl,
-    )
+    data = load_split(vae.config, "test")
+    codes = encoded_codes(vae, data.images, data.labels, beside=beside)
+    kl = kl_per_image(codes.mu, codes.sd, vae)
+    return LiveModel(name, Explorer(vae), data.images, data.labels, codes.mu, codes.sd, kl)
 
 
 def run_info(checkpoint, name: str | None = None) -> RunInfo:
