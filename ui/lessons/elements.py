@@ -10,8 +10,9 @@ import numpy as np
 import streamlit as st
 
 from cvae.lessons import LiveModel, Step
-from cvae.viz.images import to_png
+from cvae.viz.alt_text import decoded_alt, grid_alt
 from ui import latent_map, state
+from ui.images import image_ui
 from ui.latent_payloads import home_range, payload_for
 from ui.latent_projection import ProjectionChoice, held_lift, projection_for
 from ui.latent_view import MapContext, apply_pin, current_z, mark_map_drawn, payload_header, view_data
@@ -30,8 +31,10 @@ def start_point(step: Step, model: LiveModel) -> list[float]:
     return [float(v) for v in z]
 
 
-def _image(image: np.ndarray, caption: str) -> None:
-    st.image(to_png(image, _SIZE), caption=caption, width=_SIZE, output_format="PNG")
+def _image(image: np.ndarray, caption: str, z: np.ndarray | None = None) -> None:
+    """One digit; its alt text (ui.images) says the caption, the z it was decoded at and the classifier's reading."""
+    alt = decoded_alt(image, None if z is None else np.asarray(z).reshape(1, -1), caption)[0]
+    image_ui(image, alt=alt, caption=caption, size=_SIZE, width=_SIZE)
 
 
 def element_ui(step: Step, model: LiveModel, keys: dict, digit: int) -> None:
@@ -58,9 +61,10 @@ def _digit_ui(step, model, keys, digit) -> None:
     with cols[0]:
         _image(image[0, 0], f"test digit {digit} (a {model.labels[digit]}): x")
     with cols[1]:
-        _image(explorer.decode(model.mu[digit : digit + 1])[0], "decoded at the mean of q(z|x)")
+        mean = model.mu[digit : digit + 1]
+        _image(explorer.decode(mean)[0], "decoded at the mean of q(z|x)", mean)
     with cols[2]:
-        _image(explorer.decode(draw)[0], f"decoded at one draw z ~ q(z|x) (seed {seed})")
+        _image(explorer.decode(draw)[0], f"decoded at one draw z ~ q(z|x) (seed {seed})", draw)
     _another_ui(keys)
 
 
@@ -77,9 +81,9 @@ def _decode_pair_ui(model, keys) -> None:
     where = ", ".join(f"{v:.2f}" for v in z[0][:4])
     cols = st.columns(2)
     with cols[0]:
-        _image(model.explorer.decode(z)[0], f"the decoder's mean image at z = ({where})")
+        _image(model.explorer.decode(z)[0], f"the decoder's mean image at z = ({where})", z)
     with cols[1]:
-        _image(model.explorer.sample_pixels(z, seed=seed)[0], f"one draw of pixels from p(x|z) (seed {seed})")
+        _image(model.explorer.sample_pixels(z, seed=seed)[0], f"one draw of pixels from p(x|z) (seed {seed})", z)
     _another_ui(keys)
 
 
@@ -150,10 +154,12 @@ def _manifold_ui(step, model, keys, digit) -> None:
     mosaic = model.explorer.decode_grid(n=10, extent=extent, center=centre.astype(np.float32))
     lo = ", ".join(f"{c - extent:.1f}" for c in centre[:2])
     hi = ", ".join(f"{c + extent:.1f}" for c in centre[:2])
-    st.image(
-        to_png(mosaic, 420),
+    image_ui(
+        mosaic,
+        size=420,
         width=420,
         caption=f"the decoded 10 x 10 grid from ({lo}) to ({hi}) in z1, z2 around the codes' centre",
+        alt=grid_alt(10, 10, f"the decoder's means from ({lo}) to ({hi}) in z1, z2 around the codes' centre"),
     )
 
 

@@ -30,11 +30,13 @@ def place(lessons: dict[str, Lesson], me) -> tuple[str, int]:
             last = None
         if last is not None and last[0] in lessons:
             return last
-    lesson_id = wanted if wanted in lessons else next(iter(lessons))
+    if wanted not in lessons:  # no lesson named, or a link to one that is gone: the first lesson's start
+        return next(iter(lessons)), 1
     try:
         step = int(st.query_params.get("step", 1))
     except ValueError:
         step = 1
+    lesson_id = wanted
     return lesson_id, min(max(step, 1), len(lessons[lesson_id].steps))
 
 
