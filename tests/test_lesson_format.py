@@ -8,6 +8,7 @@ import pytest
 
 from cvae.lessons import CHECKS, LessonError, check_lesson, load_library, parse_lesson
 from cvae.lessons.library import LESSONS_DIR
+from cvae.settings import ROOT
 
 GOOD = """---
 id: tiny
@@ -132,3 +133,14 @@ def test_cli_lesson_check(tmp_path):
     failed = subprocess.run([sys.executable, "-m", "cvae", "lesson", "check", str(bad)], capture_output=True, text=True)
     assert failed.returncode == 2
     assert f"{bad}:11: step 1.show: unknown 'nope'" in failed.stderr
+
+
+def test_the_teachers_guide_documents_every_kind_and_its_example_is_valid(tmp_path):
+    guide = (ROOT / "docs" / "teacher" / "lessons.md").read_text(encoding="utf-8")
+    for name in CHECKS:
+        assert f"| `{name}` |" in guide, name
+        for param in CHECKS[name].params:
+            assert f"`{param}`" in guide, (name, param)
+    example = guide.split("````markdown\n", 1)[1].split("````", 1)[0]
+    lesson = check_lesson(write(tmp_path, example))
+    assert (lesson.id, len(lesson.steps)) == ("my-first-lesson", 2)
