@@ -6,11 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cvae.viz.map_overlays import PriorContours, ellipse
+from cvae.viz.palette import CLASS_COLOURS as PALETTE
+from cvae.viz.palette import class_marker
 
 __all__ = ["GRID_NAME", "PALETTE", "add_prior", "latent_map", "map_range"]
 
-# Paul Tol's colour-blind-safe "muted" scheme plus pale grey: ten distinguishable classes
-PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#777777")
 GRID_NAME = "click-grid"
 
 
@@ -84,7 +84,7 @@ def latent_map(
                 mode="markers",
                 name=name,
                 customdata=members,
-                marker={"size": 6, "color": PALETTE[label % len(PALETTE)], "opacity": 0.8},
+                marker=class_marker(label, size=7, opacity=0.8),
                 unselected={"marker": {"opacity": 0.8}},
                 selected={"marker": {"opacity": 1.0}},
                 hovertemplate=f"{name}<br>z1=%{{x:.2f}}<br>z2=%{{y:.2f}}<extra>#%{{customdata}}</extra>",

@@ -7,8 +7,9 @@ import plotly.graph_objects as go
 
 from cvae.service.latent_stats import LatentStats
 from cvae.service.projections import Projection
-from cvae.viz.latent_figures import PALETTE, add_prior, cross_marker
+from cvae.viz.latent_figures import add_prior, cross_marker
 from cvae.viz.map_overlays import PriorContours
+from cvae.viz.palette import class_marker
 
 __all__ = ["kl_per_dim_figure", "projection_figure"]
 
@@ -69,7 +70,7 @@ def projection_figure(
                 mode="markers",
                 name=name,
                 customdata=members,
-                marker={"size": 5, "color": PALETTE[label % len(PALETTE)], "opacity": 0.75},
+                marker=class_marker(label, size=6, opacity=0.75),
                 hovertemplate=f"{name}<br>{u_title}=%{{x:.2f}}<br>{v_title}=%{{y:.2f}}<extra>#%{{customdata}}</extra>",
             )
         )

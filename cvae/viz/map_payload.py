@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cvae.viz.palette import palette_payload
+
 __all__ = ["FORMAT", "MapData", "build_payload", "read_payload", "slider_range"]
 
 FORMAT = "cvae-latent-map/1"
@@ -92,6 +94,7 @@ def build_payload(
         "y_range": [float(v) for v in data.y_range],
         "slider_range": [float(v) for v in slider_range],
         "colourings": colourings,
+        "palette": palette_payload(),  # the class colours and shapes (cvae/viz/palette.py)
         "decoder": spec,
         "lift": None,
         "density": None,
