@@ -51,6 +51,7 @@ st.plotly_chart(
     runs_elbo_figure({name: (c["epoch"], c["neg_elbo"]) for name, c in curves.items()}),
     width="stretch",
     key="compare_elbo",
+    alt="line chart: each compared run's -ELBO in nats per image by epoch",
 )
 st.caption(
     "-ELBO = reconstruction + beta x KL, in nats per image, smoothed; lower is better, but only "
@@ -100,7 +101,13 @@ for row in range(0, len(items), 4):  # four maps a row: a sweep of twelve stays 
             )
             figure.update_layout(showlegend=name == last)
             figure.update_yaxes(scaleanchor="x", scaleratio=1)  # equal scales: the prior circle stays round
-            st.plotly_chart(figure, width="stretch", key=f"compare_map_{name}", config={"displaylogo": False})
+            st.plotly_chart(
+                figure,
+                width="stretch",
+                key=f"compare_map_{name}",
+                config={"displaylogo": False},
+                alt=f"latent map of run {name}: the test digits at their q(z|x) means, one colour and shape per class",
+            )
 st.caption(
     "Each dot is a test digit at its q(z|x) mean; the dashed lines are each run's prior: circles holding "
     "39%, 86% and 99% of N(0, I), or a learned mixture's components at 1 and 2 sd. "

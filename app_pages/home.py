@@ -47,7 +47,12 @@ except (cvae.CheckpointError, cvae.DatasetError) as err:
 else:
     stats = stats_from_codes(encoded.mu, encoded.sd)
     st.metric("active units", f"{stats.active_units} of {stats.latent_dim}")
-    st.plotly_chart(kl_per_dim_figure(stats), width="stretch", key="home_kl_per_dim")
+    st.plotly_chart(
+        kl_per_dim_figure(stats),
+        width="stretch",
+        key="home_kl_per_dim",
+        alt="bar chart: the KL in nats that each latent dimension spends, active dimensions apart from collapsed ones",
+    )
     st.caption(
         f"KL per dimension: how many nats each latent dimension's q(z|x) spends, on average over "
         f"{len(encoded.mu):,} test digits; the bars add up to the KL term of the ELBO. A dimension is "

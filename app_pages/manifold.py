@@ -4,10 +4,11 @@ import streamlit as st
 from cvae.service.latent_stats import stats_from_codes, traversal_grid
 from cvae.service.projections import ProjectionError, axes_projection, pca_projection, plane_grid
 from cvae.viz import static
-from cvae.viz.images import to_png
+from cvae.viz.alt_text import grid_alt
 from cvae.viz.latent_stats_figures import projection_figure
 from cvae.viz.map_overlays import projection_prior
 from ui.components import active_model_or_stop, downloads_ui
+from ui.images import image_ui
 
 PLANES = {"axes": "two latent dimensions", "pca": "PCA plane of the encoded means"}
 HOLDS = {"zero": "0 (the prior's mean)", "mean": "the data mean", "digit": "a test digit's code"}
@@ -83,7 +84,14 @@ with grid_tab:
         with left:
             images = decode(plane_grid(projection, n, extent))  # (n*n, 28, 28), rows from the top
             mosaic = images.reshape(n, n, 28, 28).transpose(0, 2, 1, 3).reshape(n * 28, n * 28)
-            st.image(to_png(mosaic, size=560), caption=f"{n} x {n} decoded grid", output_format="PNG")
+            image_ui(
+                mosaic,
+                size=560,
+                caption=f"{n} x {n} decoded grid",
+                alt=grid_alt(
+                    n, n, f"the decoder's means over the {projection.label} plane, -{extent:g} to +{extent:g}"
+                ),
+            )
             downloads_ui(f"manifold-{n}x{n}", lambda fmt: static.mosaic_image(mosaic, fmt=fmt), key="manifold")
         with right:
             figure = projection_figure(
@@ -94,7 +102,13 @@ with grid_tab:
                 marker=code if hold != "zero" else None,
                 prior=projection_prior(explorer.prior_components(), projection),
             )
-            st.plotly_chart(figure, width="stretch", key="manifold_map")
+            st.plotly_chart(
+                figure,
+                width="stretch",
+                key="manifold_map",
+                alt=f"scatter of the test digits on the {projection.label} plane, one colour and shape per class, "
+                "with the grid's square and the prior's contours",
+            )
             st.caption(
                 "The test digits on the same plane; the dashed square is the region the grid covers, the red "
                 "dashed lines the prior (N(0, I) at 1, 2 and 3 sd; a learned mixture's components at 1 and 2 sd)."
@@ -122,10 +136,15 @@ with traversal_tab:
     scale = 1.0 if spread == "prior" else np.maximum(encoded.mu.std(axis=0), 1e-3)
     traversal = traversal_grid(decode, centre, stats.kl_per_dim, steps=steps, span=SPAN, scale=scale, rows=rows)
     picture = traversal.mosaic()
-    st.image(
-        to_png(picture, size=min(900, steps * 64)),
+    image_ui(
+        picture,
+        size=min(900, steps * 64),
         caption=f"{len(traversal.dims)} x {steps} traversal",
-        output_format="PNG",
+        alt=grid_alt(
+            len(traversal.dims),
+            steps,
+            f"each row varies one latent dimension from -{SPAN:g} to +{SPAN:g} sd around {where}",
+        ),
     )
     downloads_ui(f"traversal-{latent_dim}", lambda fmt: static.mosaic_image(picture, fmt=fmt), key="traversal")
     order = ", ".join(

@@ -99,7 +99,7 @@ with right:
     with a:
         digit_ui(digit, "your digit, 28 x 28 as the model sees it", size=160)
     with b:
-        digit_ui(reconstruction, "reconstruction (decoded at the mean)", size=160)
+        digit_ui(reconstruction, "reconstruction (decoded at the mean)", size=160, z=mu[0])
     st.markdown(
         "q(z|x): mean ("
         + ", ".join(f"{v:.2f}" for v in mu[0])
@@ -139,5 +139,10 @@ figure = latent_map(
 )
 if titles is not None:
     figure.update_layout(xaxis_title=titles[0], yaxis_title=titles[1])
-st.plotly_chart(figure, width="stretch", key="your_digit_map")
+st.plotly_chart(
+    figure,
+    width="stretch",
+    key="your_digit_map",
+    alt="latent map: the test digits, one colour and shape per class, with your digit's q(z|x) marked",
+)
 st.caption(caption)

@@ -9,10 +9,11 @@ import streamlit as st
 
 import cvae
 from cvae.training.history import History
+from cvae.viz.alt_text import decoded_alt, grid_alt
 from cvae.viz.elbo_figures import elbo_figure
-from cvae.viz.images import to_png
 from cvae.viz.latent_figures import latent_map
 from ui import state
+from ui.images import image_ui
 
 
 def model_picker_ui() -> None:
@@ -42,8 +43,11 @@ def model_picker_ui() -> None:
     )
 
 
-def digit_ui(image: np.ndarray, caption: str, size: int = 140) -> None:
-    st.image(to_png(image, size), caption=caption, width=size, output_format="PNG")
+def digit_ui(image: np.ndarray, caption: str, size: int = 140, *, z: np.ndarray | None = None) -> None:
+    """One digit with its caption; its alt text says the caption, the z it was decoded at (if any) and what
+    the digit classifier reads."""
+    alt = decoded_alt(image, None if z is None else np.asarray(z)[None], caption)[0]
+    image_ui(image, alt=alt, caption=caption, size=size, width=size)
 
 
 def timeline_ui(
@@ -67,7 +71,12 @@ def timeline_ui(
         )
         shown, marker = snapshots[index], snapshots[index].step
     chart, pictures = st.columns([3, 2])
-    chart.plotly_chart(_elbo_chart(key, len(history), marker, history), width="stretch", key=f"elbo-{key}")
+    chart.plotly_chart(
+        _elbo_chart(key, len(history), marker, history),
+        width="stretch",
+        key=f"elbo-{key}",
+        alt="line chart: -ELBO, reconstruction and KL in nats per image by training step",
+    )
     chart.caption(
         "-ELBO = reconstruction + beta x KL, in nats per image; the band is the Monte Carlo "
         "noise of the one-sample objective. **Reconstruction**: nats the decoder needs to "
@@ -78,11 +87,15 @@ def timeline_ui(
         return
     with pictures:
         st.plotly_chart(
-            _snapshot_map(key, shown.step, shown, labels, class_names), width="stretch", key=f"snapmap-{key}"
+            _snapshot_map(key, shown.step, shown, labels, class_names),
+            width="stretch",
+            key=f"snapmap-{key}",
+            alt=f"latent map at step {shown.step}: the test digits' q(z|x) means, a colour and shape per class",
         )
-        st.image(
-            to_png(shown.manifold / 255.0, 300),
-            output_format="PNG",
+        image_ui(
+            shown.manifold / 255.0,
+            size=300,
+            alt=grid_alt(8, 8, f"the decoder's means over z in [-2, 2]^2 at training step {shown.step}"),
             caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
             "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2",
         )

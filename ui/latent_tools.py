@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 
 import cvae
-from cvae.viz.images import to_png
+from cvae.viz.alt_text import decoded_alt, digit_alt
+from ui.images import images_ui
 from ui.state import EncodedSet
 
 __all__ = ["CRISP_IMAGES", "each_label_ui", "interpolation_ui", "nearest_ui", "picked_ui", "sample_ui", "strip_ui"]
@@ -24,8 +25,8 @@ def decode(explorer: cvae.Explorer, z: np.ndarray, label: int | None = None) -> 
     return explorer.decode(z, label)
 
 
-def strip_ui(images: np.ndarray, captions: list[str], width: int = 64) -> None:
-    st.image([to_png(image) for image in images], caption=captions, width=width, output_format="PNG")
+def strip_ui(images: np.ndarray, captions: list[str], alts: list[str], width: int = 64) -> None:
+    images_ui(images, alts=alts, captions=captions, width=width)
 
 
 def _draw_from_prior(explorer: cvae.Explorer) -> None:
@@ -51,7 +52,7 @@ def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpo
             help="a new z ~ p(z) (the learned mixture for a mixture prior); its decode is a new digit",
         )
     sample = explorer.sample_pixels(z[None], seed=st.session_state["sample_seed"], labels=label)
-    strip_ui(sample, ["one draw from p(x|z)"], width=110)
+    strip_ui(sample, ["one draw from p(x|z)"], decoded_alt(sample, z[None], "one draw from p(x|z)"), width=110)
     likelihood = checkpoint.vae.likelihood
     st.caption(
         f"{likelihood.pixel_meaning} The draw is what the likelihood actually generates: "
@@ -62,13 +63,17 @@ def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpo
 def each_label_ui(explorer: cvae.Explorer, z: np.ndarray, class_names) -> None:
     """A conditional model: the same z decoded under every label, z the style and y the content."""
     st.markdown("**The same z as every label**: z carries the style, the label the content")
-    strip_ui(explorer.decode_as_each_label(z), list(class_names), width=44)
+    images = explorer.decode_as_each_label(z)
+    whats = [f"decoded as label {name}" for name in class_names]
+    strip_ui(images, list(class_names), decoded_alt(images, np.repeat(z[None], len(images), 0), whats), width=44)
 
 
 def nearest_ui(encoded: EncodedSet, z: np.ndarray) -> None:
     nearest = cvae.Explorer.nearest(encoded.mu, z, k=5)
     st.markdown("**Nearest real test digits** to this point")
-    strip_ui(encoded.images[nearest, 0], [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest])
+    captions = [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest]
+    alts = [f"real test digit #{i}, labelled {encoded.class_names[encoded.labels[i]]}" for i in nearest]
+    strip_ui(encoded.images[nearest, 0], captions, alts)
 
 
 def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.ndarray | None:
@@ -83,12 +88,17 @@ def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.n
     label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
     pictures, tools = st.columns([1, 2])
     # one element for both: every element of a pin's answer is one more message to the browser
-    pictures.image(
-        [to_png(image[0, 0]), to_png(decode(explorer, mu[None], label)[0])],
-        caption=["original", "reconstruction"],
-        width=96,
-        output_format="PNG",
-    )
+    reconstruction = decode(explorer, mu[None], label)[0]
+    with pictures:
+        images_ui(
+            np.stack([image[0, 0], reconstruction]),
+            alts=[
+                digit_alt(image[0, 0], f"test digit #{picked}"),
+                *decoded_alt(reconstruction, mu[None], "its reconstruction"),
+            ],
+            captions=["original", "reconstruction"],
+            width=96,
+        )
     with tools:
         n = st.slider(
             "Draws from q(z|x)",
@@ -100,7 +110,9 @@ def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.n
         )
         draws = explorer.sample_posterior(image, n, seed=picked, labels=label)[0] if n else None
         if draws is not None:
-            strip_ui(decode(explorer, draws, label), [f"draw {i + 1}" for i in range(n)], width=56)
+            drawn = decode(explorer, draws, label)
+            whats = [f"decode of draw {i + 1} from q(z|x)" for i in range(n)]
+            strip_ui(drawn, [f"draw {i + 1}" for i in range(n)], decoded_alt(drawn, draws, whats), width=56)
     buttons = st.container(horizontal=True)
     if buttons.button("Use as interpolation start A", key="set_a"):
         st.session_state["interp_a"] = mu.tolist()
@@ -124,5 +136,6 @@ def interpolation_ui(explorer: cvae.Explorer, z: np.ndarray) -> np.ndarray | Non
         return None
     steps = st.slider("Steps", 3, 15, 8, key="interp_steps")
     path, images = explorer.interpolate(np.array(a), np.array(b), steps)
-    strip_ui(images, ["A"] + [""] * (steps - 2) + ["B"], width=64)
+    whats = [f"interpolation step {i + 1} of {steps}" for i in range(steps)]
+    strip_ui(images, ["A"] + [""] * (steps - 2) + ["B"], decoded_alt(images, path, whats), width=64)
     return path
