@@ -19,12 +19,14 @@ TEACHER_PAGE = ("app_pages/class_view.py", "Class", ":material/groups:")  # list
 def main() -> None:
     from cvae.settings import ROOT, settings
     from ui import state, student
+    from ui.a11y import page_style_ui
     from ui.class_gate import class_gate_or_stop
     from ui.class_view.notice import push_notice_ui
     from ui.components import model_picker_ui
 
     # the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
     st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
+    page_style_ui()  # reduced motion honoured page-wide (ui/a11y.py)
     class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
     pages = [
         st.Page(script, title=title, icon=icon, default=index == 0)

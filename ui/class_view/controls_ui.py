@@ -38,12 +38,13 @@ def push_ui() -> None:
         if st.form_submit_button("Send everyone to this step", disabled=not lessons):
             _push(lambda: pushes.push_step(db, lesson, int(step)))
     own = [n for n, p in state.saved_runs().items() if p.parent.resolve() == state.runs_root().resolve()]
+    if not own:  # no empty, greyed-out picker: its label would be 2.3:1 text (issue 27, docs/accessibility.md)
+        right.caption("No saved run on this server yet: a run trained here can be pushed to the class.")
+        return
     with right.form("push-model"):
         model = st.selectbox("Model", own, key="push_model", help="A run saved on this server.")
-        if st.form_submit_button("Everyone use this model", disabled=not own):
+        if st.form_submit_button("Everyone use this model"):
             _push(lambda: pushes.push_model(db, model))
-    if not own:
-        right.caption("No saved run on this server yet: a run trained here can be pushed to the class.")
 
 
 def _push(make) -> None:
