@@ -10,13 +10,11 @@ LESSON_1 = "what-is-a-vae"
 
 
 def open_lessons(**query):
-    """A fresh session on the Lessons page, with `query` as its URL's query parameters."""
+    """A fresh session on the Lessons page, with `query` as its URL's query parameters (as a browser's
+    first visit: no latent map drawn yet in this session)."""
     from streamlit.testing.v1 import AppTest
 
-    from ui.latent_view import MAP_DRAWN
-
     at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=APP_TIMEOUT)
-    at.session_state[MAP_DRAWN] = True
     for name, value in query.items():
         at.query_params[name] = value
     at.switch_page("app_pages/lessons.py").run()

@@ -15,7 +15,7 @@ from ui import latent_map, state
 from ui.images import image_ui
 from ui.latent_payloads import home_range, payload_for
 from ui.latent_projection import ProjectionChoice, held_lift, projection_for
-from ui.latent_view import MapContext, apply_pin, current_z, mark_map_drawn, payload_header, view_data
+from ui.latent_view import MapContext, apply_pin, current_z, init_state, mark_map_drawn, payload_header, view_data
 
 __all__ = ["LESSON_MAP", "element_ui", "start_point"]
 
@@ -100,6 +100,7 @@ def _map_ui(step, model, keys, digit) -> None:
     payload = payload_for(path, choice, target=LESSON_MAP, density=False)
     conditioning = payload_header(payload)["decoder"].get("conditioning", 0)
     encoded = state.encoded_for(path)
+    init_state(model.latent_dim)  # the map's session keys, as the Latent page starts them
     for d, value in enumerate(st.session_state[keys["z"]]):  # the map shows this step's point
         st.session_state[f"z_{d}"] = value
     st.session_state.setdefault("decode_label", 0)
