@@ -108,6 +108,17 @@ def test_a_typed_point_is_checked_on_the_live_model(runs_dir):
         at.number_input(key=f"lesson-latent-space-2-typed{d}").set_value(round(float(value), 3)).run()
     button(at, "Check").click().run()
     assert at.success[0].value.startswith("**Correct.** The decoder draws a 7 there")
+    views = [e.proto.SerializeToString() for e in at.get("bidi_component")]
+    assert any(b"your answer" in v for v in views)  # the student's point drawn on the map
+
+
+def test_a_landing_prediction_and_the_truth_are_both_drawn_on_the_map(runs_dir):
+    at = open_lessons(lesson="latent-space", step="1")
+    at.number_input(key="lesson-latent-space-1-typed0").set_value(9.0).run()
+    button(at, "Check").click().run()
+    assert at.warning[0].value.startswith("**Not yet.** It landed at")
+    views = b"".join(e.proto.SerializeToString() for e in at.get("bidi_component"))
+    assert b"your answer" in views and b"the model's answer" in views
 
 
 def test_skip_moves_on_and_is_recorded(runs_dir):

@@ -9,13 +9,23 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cvae.lessons import LiveModel, Step
+from cvae.lessons import CHECKS, LiveModel, Step
 from cvae.viz.alt_text import decoded_alt, grid_alt
+from cvae.viz.map_overlays import overlay
 from ui import latent_map, state
 from ui.images import image_ui
 from ui.latent_payloads import home_range, payload_for
 from ui.latent_projection import ProjectionChoice, held_lift, projection_for
-from ui.latent_view import MapContext, apply_pin, current_z, init_state, mark_map_drawn, payload_header, view_data
+from ui.latent_view import (
+    MapContext,
+    apply_pin,
+    current_z,
+    init_state,
+    mark_map_drawn,
+    payload_header,
+    project,
+    view_data,
+)
 
 __all__ = ["LESSON_MAP", "element_ui", "start_point"]
 
@@ -119,10 +129,25 @@ def _map_ui(step, model, keys, digit) -> None:
         else:
             pin_point(keys, [float(v) for v in current_z(model.latent_dim)], st.session_state["pin_uv"])
     view = view_data(context(), payload, colouring="label", density=False, prior=False)
+    view["overlays"].extend(_answer_overlays(step, keys, context()))
     latent_map.view_ui(view, key=LESSON_MAP)
     if model.latent_dim <= 8:
         _typed_point_ui(model, keys)
     _decode_pair_ui(model, keys)
+
+
+def _answer_overlays(step: Step, keys: dict, ctx: MapContext) -> list[dict]:
+    """After a check: the student's point and, where the task reveals it (or it passed), the model's."""
+    result = st.session_state.get(keys["result"])
+    if result is None or not isinstance(result.prediction.get("z"), list):
+        return []
+    mine = project(ctx, np.asarray([result.prediction["z"]]))[0]
+    drawn = [overlay("your answer", "#000000", points=[(*mine, "you")], marker="dot")]
+    truth = result.truth.get("z")
+    if isinstance(truth, list) and (result.passed or CHECKS[step.check["kind"]].reveals):
+        where = project(ctx, np.asarray([truth]))[0]
+        drawn.append(overlay("the model's answer", "#CC3311", points=[(*where, "model")], marker="dot"))
+    return drawn
 
 
 def pin_point(keys: dict, z: list[float], uv=None) -> None:

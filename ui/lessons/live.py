@@ -9,6 +9,7 @@ import streamlit as st
 from cvae.lessons import CheckContext, LiveModel, Step, load_library, shipped_classifier
 from cvae.lessons.library import Library, lessons_dir
 from cvae.lessons.live_model import saved_runs
+from cvae.settings import settings
 from ui import state
 
 __all__ = ["check_context", "library", "live_model", "student_runs"]
@@ -41,12 +42,21 @@ def _live(path: str, stamp: float) -> LiveModel:
     )
 
 
-def student_runs() -> list:
-    """The saved runs a do-and-observe check reads, newest first (config and curve only)."""
-    return saved_runs(state.runs_root())
+def student_runs(me=None) -> list:
+    """The saved runs a do-and-observe check reads, newest first (config and curve only): the ones this
+    student or tab trained first; in a class (a class code is set) only those."""
+    runs = saved_runs(state.runs_root())
+    mine_ids = {state.session_id()}
+    own = {
+        job.checkpoint.name
+        for job in state.job_registry().jobs()
+        if job.saved and (job.session in mine_ids or (me is not None and job.id == me.job_id))
+    }
+    ours = [run for run in runs if run.name in own]
+    return ours if settings().class_code else ours + [run for run in runs if run.name not in own]
 
 
-def check_context(step: Step, model: LiveModel, *, with_runs: bool) -> CheckContext:
+def check_context(step: Step, model: LiveModel, *, with_runs: bool, me=None) -> CheckContext:
     digit = step.digit if step.digit is not None else step.seed % len(model.labels)
-    runs = student_runs() if with_runs else ()
+    runs = student_runs(me) if with_runs else ()
     return CheckContext(model, shipped_classifier(), digit=digit, point=step.point, runs=runs)

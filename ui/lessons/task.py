@@ -54,7 +54,7 @@ def check(step: Step, lesson_id: str, keys: dict, model: LiveModel, me) -> None:
     """The Check button: judged on the live model, recorded, timed on the server."""
     started = time.perf_counter()
     kind = CHECKS[step.check["kind"]]
-    ctx = check_context(step, model, with_runs=kind.name in ("run-kl", "which-collapsed"))
+    ctx = check_context(step, model, with_runs=kind.name in ("run-kl", "which-collapsed"), me=me)
     try:
         result = judge(step.check, _answer(step, keys), ctx)
     except AnswerError as err:
