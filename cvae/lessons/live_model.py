@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cvae.lessons.checks import LiveModel, RunInfo
 
-__all__ = ["live_model", "model_of", "read_run", "run_info", "saved_runs"]
+__all__ = ["live_model", "model_of", "read_run", "saved_runs"]
 
 
 def live_model(checkpoint, name: str | None = None) -> LiveModel:
@@ -28,11 +28,6 @@ def model_of(vae, name: str, *, beside: Path | None = None) -> LiveModel:
     codes = encoded_codes(vae, data.images, data.labels, beside=beside)
     kl = kl_per_image(codes.mu, codes.sd, vae)
     return LiveModel(name, Explorer(vae), data.images, data.labels, codes.mu, codes.sd, kl)
-
-
-def run_info(checkpoint, name: str | None = None) -> RunInfo:
-    name = name or Path(checkpoint.path).name
-    return RunInfo(name, checkpoint.config, checkpoint.history, checkpoint.steps_per_epoch)
 
 
 def read_run(path: Path) -> RunInfo | None:
