@@ -33,10 +33,13 @@ def push_ui() -> None:
         lesson = st.selectbox(
             "Lesson", list(lessons), format_func=lambda i: f"{lessons[i][0]} ({i})", key="push_lesson"
         )
-        steps = lessons[lesson][1] if lesson else 1
-        step = st.number_input("Step", min_value=1, max_value=max(steps, 1), value=1, key="push_step")
+        most = max((n for _, n in lessons.values()), default=1)
+        step = st.number_input("Step", min_value=1, max_value=most, value=1, key="push_step")
         if st.form_submit_button("Send everyone to this step", disabled=not lessons):
-            _push(lambda: pushes.push_step(db, lesson, int(step)))
+            if step > lessons[lesson][1]:
+                st.error(f"{lessons[lesson][0]} has {lessons[lesson][1]} steps: choose one of them.")
+            else:
+                _push(lambda: pushes.push_step(db, lesson, int(step)))
     own = [n for n, p in state.saved_runs().items() if p.parent.resolve() == state.runs_root().resolve()]
     if not own:  # no empty, greyed-out picker: its label would be 2.3:1 text (issue 27, docs/accessibility.md)
         right.caption("No saved run on this server yet: a run trained here can be pushed to the class.")
