@@ -62,7 +62,15 @@ def test_next_stays_disabled_until_the_check_passes(runs_dir):
 
 
 def test_a_prediction_is_shown_beside_the_models_truth(runs_dir):
+    from cvae.lessons.live_model import live_model
+    from cvae.store.checkpoint import load_checkpoint
+
+    model = live_model(load_checkpoint(ROOT / "assets" / "pretrained"))
     at = open_lessons(lesson=LESSON_1, step="2")
+    # the symbol and its live value, in one colour: the model's own numbers for digit 4
+    text = next(m.value for m in at.markdown if "q_\\phi" in m.value)
+    assert f"\\textcolor{{#0077BB}}{{\\mu_1 = {model.mu[4, 0]:.2f},\\ \\mu_2 = {model.mu[4, 1]:.2f}}}" in text
+    assert f"\\textcolor{{#EE7733}}{{\\sigma_1 = {model.sd[4, 0]:.3f}" in text
     at.number_input(key=f"lesson-{LESSON_1}-2-answer").set_value(1000.0)
     button(at, "Check").click().run()
     assert at.warning[0].value.startswith("**Not yet.**") and "Its KL is" in at.warning[0].value
