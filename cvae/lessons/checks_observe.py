@@ -118,7 +118,7 @@ def _which_collapsed(params, answer, ctx) -> CheckResult:
     chosen = _choose(answer, COLLAPSE_OUTCOMES)
     missing = [name for bn, name in ((False, "without"), (True, "with")) if runs[bn] is None]
     if missing:
-        text = f"Train the {arch} network {' and '.join(missing)} BatchNorm first (Train page, Advanced options)."
+        text = f"Train the {arch} network {' and '.join(missing)} BatchNorm first (Train page: its BatchNorm box)."
         return CheckResult(False, text, {"runs": None}, {"outcome": chosen})
     kl = {bn: final_kl(runs[bn].history) for bn in (False, True)}
     collapsed = {bn: kl[bn] < COLLAPSE_KL for bn in (False, True)}

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cvae.lessons import CHECKS, LiveModel, Step
+from cvae.lessons.checks import a_digit
 from cvae.viz.alt_text import decoded_alt, grid_alt
 from cvae.viz.map_overlays import overlay
 from ui import latent_map, state
@@ -69,7 +70,7 @@ def _digit_ui(step, model, keys, digit) -> None:
     draw = explorer.sample_posterior(image, 1, seed=seed)[0]  # (1, latent): one z ~ q(z|x)
     cols = st.columns(3)
     with cols[0]:
-        _image(image[0, 0], f"test digit {digit} (a {model.labels[digit]}): x")
+        _image(image[0, 0], f"test digit {digit} ({a_digit(int(model.labels[digit]))}): x")
     with cols[1]:
         mean = model.mu[digit : digit + 1]
         _image(explorer.decode(mean)[0], "decoded at the mean of q(z|x)", mean)
@@ -120,6 +121,8 @@ def _map_ui(step, model, keys, digit) -> None:
         lift = held_lift(projection, current_z(model.latent_dim))
         return MapContext(projection, encoded.mu, encoded.sd, x_range, y_range, lift, conditioning, None)
 
+    if step.digit is not None:  # the digit the task is about, beside the map that hides it among the others
+        _image(model.images[digit, 0], f"test digit {digit} ({a_digit(int(model.labels[digit]))})")
     st.caption("Tab to the map: the arrow keys move the point, Enter pins it; or type the point below.")
     raw = latent_map.map_ui(payload, key=LESSON_MAP, on_drawn=mark_map_drawn)
     if raw is not None:
