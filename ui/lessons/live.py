@@ -29,8 +29,8 @@ def _library(folder: str, stamps: tuple) -> Library:
 
 def live_model(path: Path | None = None) -> LiveModel:
     """The session's model (or the one at `path`) as the checks read it; one per model, server-wide."""
-    path = path or state.active_path()
-    return _live(str(path), state._stamp(Path(path)))
+    path = Path(path or state.active_path())
+    return _live(str(path), (path / "params.npz").stat().st_mtime)  # a re-saved run: a fresh entry
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model for the lesson...")
