@@ -184,3 +184,17 @@ def test_progress_survives_a_server_restart(database_url, runs_dir, monkeypatch)
     again.run()
     assert header(again).startswith("**Step 1 of 5**")
     assert not button(again, "Next").disabled  # the pass was kept
+
+
+def test_every_step_of_every_shipped_lesson_renders(runs_dir):
+    from cvae.lessons import load_library
+
+    at = open_lessons()
+    for lesson in load_library().lessons.values():
+        for step in lesson.steps:
+            at.query_params["lesson"], at.query_params["step"] = lesson.id, str(step.number)
+            at.run()
+            assert not at.exception, (lesson.id, step.number, at.exception)
+            assert header(at).startswith(f"**Step {step.number} of {len(lesson.steps)}**")
+            assert at.subheader[0].value == step.title
+            assert "{{" not in "".join(m.value for m in at.markdown)  # every live value filled in
