@@ -30,12 +30,15 @@ class LatentMap extends MapState {
     this.canvas.top.tabIndex = 0;
     this.canvas.top.setAttribute("role", "application");
     this.canvas.top.setAttribute("aria-label", "latent map: arrow keys move the decoded point, Enter pins it, + and - zoom, 0 resets");
+    this.canvas.top.setAttribute("aria-describedby", this.parts.help.id);
+    this.canvas.top.setAttribute("aria-roledescription", "latent space map");
     this.payloadId = null;
     this.frame = null;
     buildToolbar(this.parts.toolbar, {
       zoomIn: () => this.zoomBy(1 / 1.5),
       zoomOut: () => this.zoomBy(1.5),
       reset: () => { this.canvas.resetWindow(); this.schedule(); },
+      shapes: () => { this.canvas.shapes = !this.canvas.shapes; this.canvas.dirty = true; this.schedule(); return this.canvas.shapes; },
     });
     listenInput(this);
     this.resizer = new ResizeObserver(() => { if (this.canvas.resize()) this.schedule(); });
@@ -65,6 +68,7 @@ class LatentMap extends MapState {
     this.zBuf = new Float32Array(this.L);
     this.gridLift = header.lift ? makeLift(header.lift, this.L, arrays.lift_codes) : null;
     this.lift = this.gridLift;
+    if (header.palette) this.canvas.palette = header.palette;
     this.canvas.setPoints(arrays.coords, arrays.labels, { x: header.x_range, y: header.y_range }, header.axis_titles);
     this.canvas.setDensity(null);
     if (header.frame !== this.frame) this.canvas.resetWindow();
@@ -102,7 +106,7 @@ class LatentMap extends MapState {
       this.canvas.setDensity(density ? { ...density, values: this.arrays.density } : null);
     }
     const groups = view.overlays.map((o) => ({ key: `overlay:${o.name}`, name: o.name, colour: o.colour, dash: true }));
-    buildLegend(this.parts.legend, [...classItems(this.header.class_names), ...groups], this.hidden, () => this.legendChanged());
+    buildLegend(this.parts.legend, [...classItems(this.header.class_names, this.canvas.palette), ...groups], this.hidden, () => this.legendChanged());
     const p = view.pinned;
     this.label = p.label ?? this.label;
     if (this.labelChooser) this.labelChooser.value = String(this.label);

@@ -5,7 +5,7 @@
 // Here: the canvases, the data they show (points, colouring, density) and the drawing; the
 // geometry (pixel <-> map, hit-testing, zoom/pan) is MapGeometry's (map_geometry.js).
 
-import { PALETTE, scaleColour } from "./colours.js";
+import { PALETTE, SYMBOLS, addMarker, scaleColour } from "./colours.js";
 import { MapGeometry } from "./map_geometry.js";
 
 const BINS = 32; // colour-scale steps: one path per step keeps a recolour to 32 fills
@@ -31,6 +31,8 @@ export class MapCanvas extends MapGeometry {
     this.density = null; // {canvas, x_range, y_range}
     this.titles = ["z1", "z2"];
     this.overlays = null; // what drawTop paints
+    this.palette = { colours: PALETTE, symbols: SYMBOLS }; // header.palette replaces it
+    this.shapes = false; // true: each class its own marker shape (the "Shapes" toggle), not only its colour
   }
 
   // ---- size -------------------------------------------------------------------------------
@@ -63,8 +65,9 @@ export class MapCanvas extends MapGeometry {
   setColouring(values) {
     const n = this.labels.length, bins = new Uint8Array(n);
     if (!values) {
-      for (let i = 0; i < n; i++) bins[i] = this.labels[i] % PALETTE.length;
-      this.styles = PALETTE;
+      const colours = this.palette.colours;
+      for (let i = 0; i < n; i++) bins[i] = this.labels[i] % colours.length;
+      this.styles = colours;
       this.scale = null;
     } else {
       let lo = Infinity, hi = -Infinity;
@@ -152,13 +155,13 @@ export class MapCanvas extends MapGeometry {
     const p = this.points, n = p.length / 2, a = this.plotArea(), { x, y } = this.window;
     const sx = a.w / (x[1] - x[0]), sy = a.h / (y[1] - y[0]), r = n > 5000 ? 2.2 : 3;
     const paths = this.styles.map(() => new Path2D());
+    const symbols = this.palette.symbols, shaped = this.shapes && this.scale == null; // shapes mark classes, not a scale
     for (let i = 0; i < n; i++) {
       if (this.hidden.size && this.hidden.has(this.labels[i])) continue;
       const px = a.x + (p[2 * i] - x[0]) * sx, py = a.y + (y[1] - p[2 * i + 1]) * sy;
       if (px < a.x - r || px > a.x + a.w + r || py < a.y - r || py > a.y + a.h + r) continue;
-      const path = paths[this.colours[i]];
-      path.moveTo(px + r, py);
-      path.arc(px, py, r, 0, 2 * Math.PI);
+      const symbol = shaped ? symbols[this.labels[i] % symbols.length] : "circle";
+      addMarker(paths[this.colours[i]], symbol, px, py, shaped ? r * 1.6 : r);
     }
     ctx.globalAlpha = 0.8;
     paths.forEach((path, k) => {
@@ -166,6 +169,11 @@ export class MapCanvas extends MapGeometry {
       ctx.fill(path);
     });
     ctx.globalAlpha = 1;
+    if (shaped) { // a dark rim: the light colours (yellow: 1.3:1 on white) keep an edge of >= 3:1
+      ctx.lineWidth = 0.6;
+      ctx.strokeStyle = "#333333";
+      paths.forEach((path) => ctx.stroke(path));
+    }
   }
 
   line(ctx, u0, v0, u1, v1, colour) {

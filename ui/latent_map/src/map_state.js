@@ -7,6 +7,10 @@
 import { paintDigit } from "./paint_digit.js";
 import { formatZ } from "./controls.js";
 
+// the live region speaks at most this often (ms) while keys or a slider move the point: a screen
+// reader that is handed a new text every frame either queues them all or keeps interrupting itself
+export const ANNOUNCE_MS = 500;
+
 export class MapState {
   constructor() {
     this.hidden = new Set();
@@ -17,6 +21,7 @@ export class MapState {
     this.stats = { frames: 0, first: null, last: null, decodeMs: [], pins: 0, views: 0 };
     this.pending = false;
     this.reported = null; // the view whose "drawn" report was sent
+    this.spoken = { text: "", at: -Infinity, timer: null, count: 0 };
   }
 
   // ---- what is shown ----------------------------------------------------------------------
@@ -51,6 +56,7 @@ export class MapState {
     }
     this.parts.caption.textContent = `decoded at z = ${formatZ(shown.z)}`;
     this.parts.status.textContent = this.describe(shown);
+    this.announce(`${this.describe(shown)}. ${this.parts.caption.textContent}${this.reading(shown)}`);
     this.sliders.show(shown.z);
     this.canvas.drawTop(this.overlays(shown));
     this.reportDrawn();
@@ -63,6 +69,31 @@ export class MapState {
       this.reported = this.view;
       this.trigger("drawn", true);
     }
+  }
+
+  /** The classifier's reading of the pinned point, where Python's view carries one (view.pinned.reading). */
+  reading(shown) {
+    const r = shown === this.pinned && this.view && this.view.pinned && this.view.pinned.reading;
+    return r ? `. ${r}` : "";
+  }
+
+  /** Put `text` in the live region now, or (if it spoke less than ANNOUNCE_MS ago) once that time is up: the
+   * latest text wins, so a run of key presses is heard as a few calm updates ending on where it stopped. */
+  announce(text) {
+    const s = this.spoken, live = this.parts.live;
+    if (text === s.text && !s.timer) return;
+    s.pendingText = text;
+    if (s.timer) return;
+    const speak = () => {
+      s.timer = null;
+      if (s.pendingText === s.text) return;
+      s.text = live.textContent = s.pendingText;
+      s.at = performance.now();
+      s.count++;
+    };
+    const wait = s.at + ANNOUNCE_MS - performance.now();
+    if (wait <= 0) speak();
+    else s.timer = setTimeout(speak, wait);
   }
 
   describe(shown) {
