@@ -1,6 +1,7 @@
 import streamlit as st
 
 from cvae.viz import static
+from cvae.viz.alt_text import classifier_readings
 from cvae.viz.map_overlays import projection_prior
 from ui import latent_map, state
 from ui.components import active_model_or_stop, downloads_ui
@@ -73,6 +74,9 @@ def explorer_ui() -> None:
         draws=draws,
         path=path_z,
     )
+    # what the digit classifier reads at the pinned point: the map's live region says it (0.6 ms a pin)
+    label = st.session_state["decode_label"] if conditioning else None
+    view["pinned"]["reading"] = classifier_readings(explorer.decode(z[None], label))[0]
     latent_map.view_ui(view, key=MAP_KEY)
 
 

@@ -156,12 +156,17 @@ def test_keyboard_pins_a_point_and_the_live_region_says_where(teacher_tab):
     caption = page.locator(".lm-caption").inner_text().strip()
     assert re.fullmatch(r"pinned: this point\. decoded at z = \(-?\d+\.\d\d, -?\d+\.\d\d\)(\. .+)?", live), live
     assert live.startswith(f"pinned: this point. {caption}")
-    # the pin reached Python: its view came back with the same point
+    # the pin reached Python: its view came back with the same point and the digit classifier's reading,
+    # which the live region then adds
     page.wait_for_function(
         """(c) => { const m = window.__lm.map(); const z = m.view && m.view.pinned.z;
                    return z && c === 'decoded at z = (' + z.map(v => v.toFixed(2)).join(', ') + ')'; }""",
         arg=caption,
     )
+    page.wait_for_function("() => document.querySelector('.lm-live[role=status]').textContent.includes('classifier')")
+    live = page.locator(".lm-live[role=status]").text_content()
+    reading = r"the digit classifier (reads a \d \(\d+% sure\)|is not sure which digit this is)"
+    assert re.fullmatch(rf"pinned: this point\. {re.escape(caption)}\. {reading}", live), live
 
 
 def test_200_percent_zoom_at_1024_by_768_scrolls_no_page_sideways(teacher_tab):

@@ -110,7 +110,7 @@ class LatentMap extends MapState {
     const p = view.pinned;
     this.label = p.label ?? this.label;
     if (this.labelChooser) this.labelChooser.value = String(this.label);
-    this.pinned = { uv: p.uv, index: p.index, z: Float32Array.from(p.z) };
+    this.pinned = { uv: p.uv, index: p.index, z: Float32Array.from(p.z), reading: p.reading };
     this.schedule();
   }
 

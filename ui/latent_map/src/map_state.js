@@ -71,10 +71,10 @@ export class MapState {
     }
   }
 
-  /** The classifier's reading of the pinned point, where Python's view carries one (view.pinned.reading). */
+  /** The digit classifier's reading of the pinned point: Python's view carries it (view.pinned.reading), so a
+   * pin is first announced without it and again, with it, once Python answers. */
   reading(shown) {
-    const r = shown === this.pinned && this.view && this.view.pinned && this.view.pinned.reading;
-    return r ? `. ${r}` : "";
+    return shown === this.pinned && shown.reading ? `. ${shown.reading}` : "";
   }
 
   /** Put `text` in the live region now, or (if it spoke less than ANNOUNCE_MS ago) once that time is up: the
