@@ -93,6 +93,34 @@ def test_a_workers_warm_up_runs_at_idle_priority_and_its_fits_threads_do_not():
         shutdown(client)
 
 
+def _thread_nices() -> dict[str, int]:
+    """In a worker: the nice level of each thread, this task's (as a fit's) and its Op threads."""
+    import os
+    import threading
+
+    from cvae.nn.parallel import parallel
+
+    parallel(lambda lo, hi: None, 8, work=2**30)
+    return {t.name: os.getpriority(os.PRIO_PROCESS, t.native_id) for t in threading.enumerate()}
+
+
+def test_an_embedded_workers_fit_runs_at_the_clusters_nice_level_not_twice_lowered():
+    """The launcher lowers the cluster to NICENESS and the worker plugin to WORKER_NICENESS: the
+    larger of the two, not their sum (os.nice adds; the fits ran at 10, starved by any busy process)."""
+    from cvae.service.cluster import WORKER_NICENESS
+    from cvae.service.local_cluster import NICENESS
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    client = connect(settings(), workers=1)
+    try:
+        nices = client.submit(_thread_nices, pure=False).result(timeout=180)
+    finally:
+        shutdown(client)
+    expected = max(base, NICENESS, WORKER_NICENESS)
+    fit_threads = {name: nice for name, nice in nices.items() if name.startswith(("cvae-blas", "Dask-Default"))}
+    assert fit_threads and set(fit_threads.values()) == {expected}, nices
+
+
 @pytest.fixture(scope="module")
 def tls_scheduler(tmp_path_factory):
     """A 'teacher's' TLS scheduler with one worker, and its certificate files for the settings."""

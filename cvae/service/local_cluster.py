@@ -11,10 +11,8 @@ closes: when the app exits, however it exits, the cluster goes with it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
-import os
 import sys
 
 __all__ = ["main"]
@@ -31,10 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     from distributed import LocalCluster
     from distributed.security import Security
 
-    from cvae.service.cluster import CLUSTER_CONFIG
+    from cvae.service.cluster import CLUSTER_CONFIG, nice_at_least
 
-    with contextlib.suppress(OSError):  # not permitted: the cluster runs at normal priority
-        os.nice(NICENESS)  # inherited by the scheduler's threads, the nannies and every worker
+    nice_at_least(NICENESS)  # inherited by the scheduler's threads, the nannies and every worker
     security = Security.temporary()  # certificates for this run only, never written to disk
     with dask.config.set(CLUSTER_CONFIG):
         # dashboard_address: the scheduler's HTTP routes (health, info) on a free port of 127.0.0.1
