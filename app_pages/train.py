@@ -5,7 +5,7 @@ from cvae.data.datasets import class_names
 from cvae.service.jobs import BusyError, NotAllowed
 from cvae.training.timeline import load_timeline
 from ui import state
-from ui.components import timeline_ui
+from ui.components import elbo_ui, snapshot_ui, timeline_ui
 from ui.train_form import config_ui, init_form_state, preset_summary, use_preset
 
 st.title("Train")
@@ -70,6 +70,11 @@ if job is None:
 
 
 waiting = job.active and len(job.history) == 0  # poll briskly until the first point is drawn, then once a second
+# A live job's latent map and manifold change with each snapshot (every 3 s, `cvae.training.timeline`),
+# so they rerun on their own, that often: in the 1 s chart fragment they were sent every second, and a
+# browser on the server's cores redraws a Plotly figure it is sent again (~0.1-0.2 s of CPU each time
+# in headless Chromium); Chromium used ~0.4 of a core while the fit ran (bench/inapp_training.py).
+SNAPSHOT_S = 3.0
 
 
 @st.fragment(run_every=(0.25 if waiting else 1.0) if job.active else None)
@@ -99,14 +104,11 @@ def live_ui() -> None:
     if job.first_point_s is not None:
         st.caption(f"First ELBO point {job.first_point_s:.1f} s after Start (model compilation included).")
     if job.live.labels is not None:
-        timeline_ui(
-            job.history,
-            job.live.snapshots,
-            job.live.labels,
-            class_names(job.config.dataset),
-            live=job.active,
-            key=job.id,
-        )
+        if job.active:  # in the page's left column; live_snapshot_ui draws the right one
+            elbo_ui(job.history, live=True, key=job.id)
+        else:
+            names = class_names(job.config.dataset)
+            timeline_ui(job.history, job.live.snapshots, job.live.labels, names, live=False, key=job.id)
     if job.status in ("diverged", "failed", "lost"):
         st.error(job.message)
     elif job.status in ("finished", "stopped") and job.saved:
@@ -124,4 +126,20 @@ def live_ui() -> None:
         st.rerun()  # the first point is drawn: the whole page, so this fragment goes on once a second
 
 
-live_ui()
+@st.fragment(run_every=SNAPSHOT_S if job.active else None)
+def live_snapshot_ui() -> None:
+    """The latest snapshot's latent map and manifold, redrawn at the rate snapshots come."""
+    snapshots = job.live.snapshots
+    if job.live.labels is not None:
+        names = class_names(job.config.dataset)
+        snapshot_ui(snapshots[-1] if snapshots else None, job.live.labels, names, live=True, key=job.id)
+
+
+if job.active:
+    left, right = st.columns([3, 2])
+    with left:
+        live_ui()
+    with right:
+        live_snapshot_ui()
+else:
+    live_ui()

@@ -50,6 +50,10 @@ def digit_ui(image: np.ndarray, caption: str, size: int = 140, *, z: np.ndarray 
     image_ui(image, alt=alt, caption=caption, size=size, width=size)
 
 
+LIVE_POINTS = 400  # a live ELBO chart's points per line: the browser redraws it every second (1,200
+# points per line took Chromium ~2x the CPU, with no curve a reader can tell apart at this width)
+
+
 def timeline_ui(
     history: History, snapshots: list, labels: np.ndarray, class_names: tuple[str, ...], *, live: bool, key: str
 ) -> None:
@@ -71,39 +75,50 @@ def timeline_ui(
         )
         shown, marker = snapshots[index], snapshots[index].step
     chart, pictures = st.columns([3, 2])
-    chart.plotly_chart(
-        _elbo_chart(key, len(history), marker, history),
+    with chart:
+        elbo_ui(history, live=live, key=key, marker=marker)
+    with pictures:
+        snapshot_ui(shown, labels, class_names, live=live, key=key)
+
+
+def elbo_ui(history: History, *, live: bool, key: str, marker: int | None = None) -> None:
+    """The ELBO chart (live: at most LIVE_POINTS points per line) and what its lines mean."""
+    st.plotly_chart(
+        _elbo_chart(key, len(history), marker, LIVE_POINTS if live else None, history),
         width="stretch",
         key=f"elbo-{key}",
         alt="line chart: -ELBO, reconstruction and KL in nats per image by training step",
     )
-    chart.caption(
+    st.caption(
         "-ELBO = reconstruction + beta x KL, in nats per image; the band is the Monte Carlo "
         "noise of the one-sample objective. **Reconstruction**: nats the decoder needs to "
         "describe the image given z. **KL**: how far each q(z|x) strays from the N(0, I) prior."
     )
+
+
+def snapshot_ui(shown, labels: np.ndarray, class_names: tuple[str, ...], *, live: bool, key: str) -> None:
+    """The latent map and the decoded manifold at one training snapshot (None: not yet taken)."""
     if shown is None:
-        pictures.caption("The latent map appears after the first snapshot.")
+        st.caption("The latent map appears after the first snapshot.")
         return
-    with pictures:
-        st.plotly_chart(
-            _snapshot_map(key, shown.step, shown, labels, class_names),
-            width="stretch",
-            key=f"snapmap-{key}",
-            alt=f"latent map at step {shown.step}: the test digits' q(z|x) means, a colour and shape per class",
-        )
-        image_ui(
-            shown.manifold / 255.0,
-            size=300,
-            alt=grid_alt(8, 8, f"the decoder's means over z in [-2, 2]^2 at training step {shown.step}"),
-            caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
-            "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2",
-        )
+    st.plotly_chart(
+        _snapshot_map(key, shown.step, shown, labels, class_names),
+        width="stretch",
+        key=f"snapmap-{key}",
+        alt=f"latent map at step {shown.step}: the test digits' q(z|x) means, a colour and shape per class",
+    )
+    image_ui(
+        shown.manifold / 255.0,
+        size=300,
+        alt=grid_alt(8, 8, f"the decoder's means over z in [-2, 2]^2 at training step {shown.step}"),
+        caption=f"{'live: ' if live else ''}step {shown.step}, {shown.time_s:.0f} s into training: "
+        "test digits' q(z|x) means and the decoded 8 x 8 grid over [-2, 2]^2",
+    )
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _elbo_chart(key: str, points: int, marker: int | None, _history: History):
-    return elbo_figure(_history.to_dict(), marker_step=marker)
+def _elbo_chart(key: str, points: int, marker: int | None, max_points: int | None, _history: History):
+    return elbo_figure(_history.to_dict(), marker_step=marker, **({"max_points": max_points} if max_points else {}))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
