@@ -69,6 +69,9 @@ class Settings:
     )
     winograd: bool = _var("CVAE_WINOGRAD", "1", "0: 3x3 convolutions by im2col instead of Winograd")
     malloc_tuning: bool = _var("CVAE_MALLOC_TUNING", "1", "0: glibc's own mmap and trim thresholds")
+    lessons_dir: Path = _var(
+        "CVAE_LESSONS_DIR", "lessons/ beside app.py", "the lesson files the Lessons page offers (a class's own set)"
+    )
     database_url: str | None = _var(
         "CVAE_DATABASE_URL",
         "unset: SQLite at runs/cvae.sqlite3",
@@ -99,6 +102,7 @@ class Settings:
             blas_coretype=get("CVAE_BLAS_CORETYPE"),
             winograd=_flag(get("CVAE_WINOGRAD"), "CVAE_WINOGRAD", True),
             malloc_tuning=_flag(get("CVAE_MALLOC_TUNING"), "CVAE_MALLOC_TUNING", True),
+            lessons_dir=Path(get("CVAE_LESSONS_DIR") or ROOT / "lessons").expanduser(),
             database_url=get("CVAE_DATABASE_URL"),
         )
 

@@ -3,7 +3,6 @@ stops the others."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from cvae.lessons.errors import LessonError
 from cvae.lessons.lesson_format import Lesson, read_lesson
 from cvae.lessons.live_values import LIVE_NAMES, unknown_names
 from cvae.registry import UnknownName
-from cvae.settings import ROOT
+from cvae.settings import ROOT, settings
 
 __all__ = ["LESSONS_DIR", "Library", "check_lesson", "lessons_dir", "load_library"]
 
@@ -22,7 +21,7 @@ LESSONS_DIR = ROOT / "lessons"
 
 def lessons_dir() -> Path:
     """The folder the app reads lessons from: $CVAE_LESSONS_DIR (a class's own or translated set), else lessons/."""
-    return Path(os.environ.get("CVAE_LESSONS_DIR") or LESSONS_DIR)
+    return settings().lessons_dir
 
 
 @dataclass(frozen=True)
