@@ -7,7 +7,7 @@ import urllib.request
 
 from tests import e2e_support as e2e
 
-STEPS = ("cluster start", "imports", "default model", "training workers", "workers warm")
+STEPS = ("cluster start", "one BLAS thread", "imports", "default model", "training workers", "workers warm")
 
 
 def warm_line(log: str) -> str:
@@ -24,6 +24,21 @@ def test_a_fresh_server_has_warmed_up_by_the_time_it_answers(tmp_path):
             assert re.search(rf"{step} \d+\.\d+ s", line), line
         assert "failed" not in log
         assert "missing ScriptRunContext" not in log  # our warm-up threads need no session, and say nothing
+
+
+def test_the_web_servers_numpy_blas_runs_one_thread():
+    """Its small products on many sessions' threads: at two threads OpenBLAS spin-waits for a core."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json; from threadpoolctl import threadpool_info; from ui.warm_start import _one_blas_thread; "
+        "_one_blas_thread(); print(json.dumps([(i['internal_api'], i['num_threads']) for i in threadpool_info() "
+        "if i['user_api'] == 'blas']))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=e2e.ROOT, capture_output=True, text=True, check=True)
+    blas = json.loads(out.stdout.strip().splitlines()[-1])
+    assert blas and all(threads == 1 for _, threads in blas), blas
 
 
 def test_a_damaged_default_model_is_logged_and_the_server_still_serves(tmp_path):

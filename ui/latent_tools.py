@@ -6,11 +6,14 @@ CSS enlarges them without blurring.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
 import cvae
 from cvae.viz.alt_text import decoded_alt, digit_alt
+from ui import state
 from ui.images import images_ui
 from ui.state import EncodedSet
 
@@ -76,6 +79,48 @@ def nearest_ui(encoded: EncodedSet, z: np.ndarray) -> None:
     strip_ui(encoded.images[nearest, 0], captions, alts)
 
 
+@dataclass(frozen=True)
+class _Picked:
+    """What the picked digit's panel shows, computed once per (model, digit, draws, label)."""
+
+    pictures: np.ndarray  # (2, 28, 28): the digit and its reconstruction
+    picture_alts: list[str]
+    draws: np.ndarray | None  # (n, latent) codes from q(z|x)
+    drawn: np.ndarray | None  # (n, 28, 28) their decodes
+    drawn_alts: list[str]
+
+
+def _picked(encoded: EncodedSet, explorer: cvae.Explorer, picked: int, n: int, label: int | None) -> _Picked:
+    path = state.active_path()  # the model `explorer` explores (ui.components.active_model_or_stop)
+    try:
+        stamp = (path / "params.npz").stat().st_mtime
+    except OSError:
+        stamp = 0.0
+    return _picked_cached(str(path), stamp, picked, n, label, encoded, explorer)
+
+
+# A pin on a digit otherwise decoded it, drew from q(z|x) through the encoder, decoded the draws and ran
+# the alt texts' classifier on all of them on every pin: the same answer for every student who picks it.
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _picked_cached(
+    path: str, stamp: float, picked: int, n: int, label: int | None, _encoded: EncodedSet, _explorer: cvae.Explorer
+) -> _Picked:
+    mu, image = _encoded.mu[picked], _encoded.images[picked : picked + 1]
+    reconstruction = decode(_explorer, mu[None], label)[0]
+    alts = [digit_alt(image[0, 0], f"test digit #{picked}")]
+    alts += decoded_alt(reconstruction, mu[None], "its reconstruction")
+    draws = _explorer.sample_posterior(image, n, seed=picked, labels=label)[0] if n else None
+    drawn, drawn_alts = None, []
+    if draws is not None:
+        drawn = decode(_explorer, draws, label)
+        drawn_alts = decoded_alt(drawn, draws, [f"decode of draw {i + 1} from q(z|x)" for i in range(n)])
+    panel = _Picked(np.stack([image[0, 0], reconstruction]), alts, draws, drawn, drawn_alts)
+    for array in (panel.pictures, draws, drawn):  # shared by every session: read-only
+        if array is not None:
+            array.flags.writeable = False
+    return panel
+
+
 def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.ndarray | None:
     """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot."""
     mu, sd = encoded.mu[picked], encoded.sd[picked]
@@ -84,21 +129,13 @@ def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.n
         f"q(z|x): mean ({', '.join(f'{v:.2f}' for v in mu)}), sd ({', '.join(f'{v:.2f}' for v in sd)}); "
         "the ellipses on the map are 1 and 2 sd."
     )
-    image = encoded.images[picked : picked + 1]
     label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
     pictures, tools = st.columns([1, 2])
-    # one element for both: every element of a pin's answer is one more message to the browser
-    reconstruction = decode(explorer, mu[None], label)[0]
+    n = st.session_state.get("n_draws", 6)  # the slider below; read first, the panel is cached per value
+    panel = _picked(encoded, explorer, picked, n, label)
     with pictures:
-        images_ui(
-            np.stack([image[0, 0], reconstruction]),
-            alts=[
-                digit_alt(image[0, 0], f"test digit #{picked}"),
-                *decoded_alt(reconstruction, mu[None], "its reconstruction"),
-            ],
-            captions=["original", "reconstruction"],
-            width=96,
-        )
+        # one element for both: every element of a pin's answer is one more message to the browser
+        images_ui(panel.pictures, alts=panel.picture_alts, captions=["original", "reconstruction"], width=96)
     with tools:
         n = st.slider(
             "Draws from q(z|x)",
@@ -108,17 +145,14 @@ def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.n
             key="n_draws",
             help="each draw is a plausible code for this digit; all decode to similar images",
         )
-        draws = explorer.sample_posterior(image, n, seed=picked, labels=label)[0] if n else None
-        if draws is not None:
-            drawn = decode(explorer, draws, label)
-            whats = [f"decode of draw {i + 1} from q(z|x)" for i in range(n)]
-            strip_ui(drawn, [f"draw {i + 1}" for i in range(n)], decoded_alt(drawn, draws, whats), width=56)
+        if panel.drawn is not None:
+            strip_ui(panel.drawn, [f"draw {i + 1}" for i in range(n)], panel.drawn_alts, width=56)
     buttons = st.container(horizontal=True)
     if buttons.button("Use as interpolation start A", key="set_a"):
         st.session_state["interp_a"] = mu.tolist()
     if buttons.button("Use as interpolation end B", key="set_b"):
         st.session_state["interp_b"] = mu.tolist()
-    return draws
+    return panel.draws
 
 
 def interpolation_ui(explorer: cvae.Explorer, z: np.ndarray) -> np.ndarray | None:

@@ -39,6 +39,7 @@ def warm() -> dict[str, float]:
     """Seconds each step took (a step that failed is logged and missing)."""
     steps = {  # the cluster first: its processes start on the other core while this one imports and loads
         "cluster start": _start_cluster,
+        "one BLAS thread": _one_blas_thread,
         "imports": _import_page_stack,
         "default model": _load_default,
         "training workers": _wait_for_cluster,
@@ -55,6 +56,17 @@ def warm() -> dict[str, float]:
         took[name] = round(time.perf_counter() - began, 2)
     _LOG.info("warm start: %s", ", ".join(f"{name} {s:.2f} s" for name, s in took.items()))
     return took
+
+
+def _one_blas_thread() -> None:
+    """NumPy's OpenBLAS at one thread in the web server: its products are small (a pin's decodes, the
+    alt texts' classifier) and run on many sessions' threads, and at two threads OpenBLAS spin-waits
+    for the other core on a busy machine: one classifier call on 6 digits took 2.7-3.6 ms of CPU at
+    two threads against 0.09 ms at one (2 loaded cores). The training workers are other processes."""
+    import numpy  # noqa: F401 - loads NumPy's OpenBLAS: threadpoolctl limits the libraries already loaded
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 @asynccontextmanager

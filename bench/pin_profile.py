@@ -1,0 +1,119 @@
+"""Server CPU per pin on the Latent page, and where it goes (py-spy on a real server).
+
+    python3 -m bench.pin_profile [--sessions 10] [--interval 2] [--duration 40] [--no-py-spy]
+
+A fresh `streamlit run app.py` on 127.0.0.1; `--sessions` protocol-level tabs (bench/load_test.py's
+`Student`: the websocket messages Chromium sends) open /latent, the server settles, then they pin
+every `--interval` s for `--duration` s. Reported: the web server's CPU per answered pin (its own
+process, not the training workers), gross and net of what it spends without pins (measured for
+IDLE_S s before), p50/p95 latency, the load average; with py-spy
+(`pip install py-spy`), the server's stacks sampled during the pins, folded
+(`bench/results/pin_profile.folded`), and the functions with the most samples printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.load_test import Student, cpu_s, loadavg, open_latent, settle, summary
+from bench.st_protocol import Session
+from tests import e2e_support as e2e
+
+RESULTS = Path(__file__).resolve().parent / "results"
+IDLE_S = 10.0
+
+
+async def _pins(url: str, pid: int, args) -> dict:
+    warm = Session(url, page="latent", timeout=120)
+    await open_latent(warm)
+    await warm.close()
+    students = [Student(url, n, 120) for n in range(args.sessions)]
+    for student in students:
+        await student.open()
+    await settle(pid)
+    idle0 = cpu_s(pid)
+    await asyncio.sleep(IDLE_S)  # the server's own background CPU (job pump, heartbeats), with no pins
+    idle_share = (cpu_s(pid) - idle0) / IDLE_S
+    spy = None
+    if args.py_spy and shutil.which("py-spy"):
+        folded = RESULTS / "pin_profile.folded"
+        spy = subprocess.Popen(
+            ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "-o", str(folded)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        await asyncio.sleep(1.0)  # py-spy attaches
+    cpu0, wall0 = cpu_s(pid), time.monotonic()
+    await asyncio.gather(*(s.pin_until("pins", wall0 + args.duration, args.interval) for s in students))
+    wall, cpu = time.monotonic() - wall0, cpu_s(pid) - cpu0
+    if spy is not None:
+        spy.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        spy.wait(timeout=60)
+    result = summary([x for s in students for x in s.latencies.get("pins", [])])
+    result |= {
+        "sessions": args.sessions,
+        "interval_s": args.interval,
+        "server_cpu_ms_per_pin": round(1000 * cpu / max(result["n"], 1), 1),
+        # less the CPU the server spends without pins over the same time: what each pin adds
+        "server_cpu_ms_per_pin_net": round(1000 * (cpu - idle_share * wall) / max(result["n"], 1), 1),
+        "server_idle_cpu_share": round(idle_share, 3),
+        "server_cpu_share": round(cpu / wall, 2),
+        "pins_per_s": round(result["n"] / wall, 1),
+        "failures": [f for s in students for f in s.failures][:5],
+        "bytes_per_pin_median": int(e2e.percentile([b for s in students for b in s.bytes], 50)),
+        "loadavg": loadavg(),
+    }
+    for student in students:
+        await student.tab.close()
+    return result
+
+
+def top_functions(folded: Path, n: int = 25) -> list[tuple[str, float]]:
+    """Inclusive share of samples per function (file:function) in py-spy's folded stacks."""
+    inclusive: collections.Counter = collections.Counter()
+    total = 0
+    for line in folded.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        frames = {f.split(" (")[0] + " " + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1] for f in stack.split(";")}
+        for frame in frames:
+            inclusive[frame] += int(count)
+    return [(frame, round(count / total, 3)) for frame, count in inclusive.most_common(n)] if total else []
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--duration", type=float, default=40.0)
+    parser.add_argument("--no-py-spy", dest="py_spy", action="store_false")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cvae_pins_") as tmp:
+        server = e2e.StreamlitServer(Path(tmp) / "runs", Path(tmp) / "server.log")
+        try:
+            url = server.start(timeout=180)
+            result = asyncio.run(_pins(url, server.proc.pid, args))
+        finally:
+            server.stop()
+    folded = RESULTS / "pin_profile.folded"
+    if args.py_spy and folded.exists():
+        result["top_functions"] = top_functions(folded)
+    (RESULTS / "pin_profile.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
