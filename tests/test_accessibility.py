@@ -33,7 +33,7 @@ FOCUSABLE = """() => {
     if (e.disabled || e.closest('[aria-hidden="true"], [inert]') || !e.getClientRects().length) continue;
     if (getComputedStyle(e).visibility === 'hidden' || e.tabIndex < 0) continue;
     const group = e.type === 'radio' ? 'radio:' + e.name : null;
-    if (group && seen.has(group)) { e.dataset.a11y = [...seen].indexOf(group); continue; }
+    if (group && seen.has(group)) { e.dataset.a11y = group; continue; }
     const id = group || String(k++);
     e.dataset.a11y = id;
     if (group) seen.add(group);
