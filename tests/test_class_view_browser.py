@@ -184,5 +184,13 @@ def test_a_class_of_three_on_the_teachers_page(tmp_path):
         texts, frames = _forged(server.url, "class_view")
         assert "Class" not in texts and "Students" not in texts and "The class's answers" not in texts
         assert not any(name.encode() in frame for frame in frames for name in NAMES)
+
+        # End class, behind its confirmation: archived on the server, the names gone from the page
+        teacher.get_by_role("button", name="End class...").click()
+        teacher.get_by_role("dialog").get_by_role("button", name="End the class").click()
+        teacher.get_by_text("Class ended: 5 students").wait_for()  # the three and the two forged sessions
+        teacher.get_by_text("No student has joined yet").wait_for()
+        (archive,) = (runs / "class-archives").iterdir()
+        assert HOSTILE in (archive / "records.json").read_text()
         assert "Traceback" not in server.log_tail(200_000)
     merge_metrics({"class_view": {"roster_update_s": round(roster_s, 2), "push_notice_s": notice_s}})

@@ -4,7 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from cvae.classroom import progress, pushes, students
+from cvae.classroom import progress, pushes, roster, students
 from cvae.db import database
 from tests.conftest import APP_TIMEOUT, ROOT, open_app
 from ui import student
@@ -92,3 +92,20 @@ def test_a_teacher_push_reaches_a_student_session_who_follows_the_model(class_db
     assert pupil.session_state["active_run"] == str(runs_dir / "beta-2")
     assert not any("Your teacher asks" in i.value for i in pupil.info)  # seen: not shown again
     assert pushes.pending(db, students.by_token(db, token)) is None
+
+
+def test_end_class_asks_first_then_archives_and_removes_the_names(class_db, runs_dir):
+    db, ada, token = class_db
+    at = _teacher()
+    next(b for b in at.button if b.label == "End class...").click().run()
+    assert not at.exception
+    assert roster.roster(db)  # asked, not done: the dialog is open
+    next(b for b in at.button if b.label == "End the class").click().run()
+    assert not at.exception
+    assert any("Class ended: 2 students and 2 step records archived" in s.value for s in at.success), [
+        (e.type, getattr(e, "value", None)) for e in at.main
+    ]
+    assert roster.roster(db) == [] and students.by_token(db, token) is None
+    (archive,) = (runs_dir / "class-archives").iterdir()
+    assert "&lt;b&gt;" not in (archive / "records.csv").read_text()  # the name as typed, in the file too
+    assert "<b>Ada</b>" in (archive / "records.json").read_text()

@@ -96,7 +96,10 @@ def export_ui() -> None:
     )
 
 
-@st.dialog("End the class?")
+_ASKED = "class_end_asked"  # session state: the confirmation is open (kept until answered or dismissed)
+
+
+@st.dialog("End the class?", on_dismiss=lambda: st.session_state.pop(_ASKED, None))
 def _confirm_end() -> None:
     st.write(
         "The class's records are archived on this server (a CSV and a JSON file under the runs folder's "
@@ -111,15 +114,24 @@ def _confirm_end() -> None:
             st.error(f"The class was not ended: {err}")
             return
         st.session_state["class_ended"] = (done.students, done.rows, done.folder.name)
+        st.session_state.pop(_ASKED, None)
         st.rerun()
     if no.button("Cancel", key="class_end_cancel"):
+        st.session_state.pop(_ASKED, None)
         st.rerun()
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def end_class_ui() -> None:
     """End class, behind a confirmation; says where the archive went."""
     if (ended := st.session_state.pop("class_ended", None)) is not None:
         students_n, rows_n, folder = ended
-        st.success(f"Class ended: {students_n} students and {rows_n} step records archived in class-archives/{folder}.")
+        who = f"{_plural(students_n, 'student')} and {_plural(rows_n, 'step record')}"
+        st.success(f"Class ended: {who} archived in class-archives/{folder}.")
     if st.button("End class...", key="class_end", icon=":material/logout:"):
+        st.session_state[_ASKED] = True
+    if st.session_state.get(_ASKED):
         _confirm_end()
