@@ -207,13 +207,17 @@ TRANSITIONS = """() => Array.from(document.querySelectorAll('*')).filter(e => { 
 
 
 @pytest.mark.parametrize("motion", ["no-preference", "reduce"])
-def test_reduced_motion_turns_transitions_and_animations_off(servers, browser, motion):
+@pytest.mark.parametrize("path, heading", [("latent", "Latent space"), ("train", "Train")])
+def test_reduced_motion_turns_transitions_and_animations_off(servers, browser, motion, path, heading):
+    """The latent map, and the Train page where a live training redraws its map and the replay slider."""
     context = browser.new_context(viewport=e2e.VIEWPORT, reduced_motion=motion)
     try:
         page = context.new_page()
-        page.goto(servers("light").url + "/latent", wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
-        page.locator("h1", has_text="Latent space").wait_for(timeout=e2e.LOAD_MS)
-        e2e.open_latent_map(page)
+        page.goto(f"{servers('light').url}/{path}", wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
+        page.locator("h1", has_text=heading).wait_for(timeout=e2e.LOAD_MS)
+        if path == "latent":
+            e2e.open_latent_map(page)
+        axe.settle(page)
         moving = page.evaluate(TRANSITIONS)
         if motion == "reduce":
             assert page.evaluate("() => matchMedia('(prefers-reduced-motion: reduce)').matches")
