@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from cvae.lessons import CHECKS, LessonError, check_lesson, load_library, parse_lesson
-from cvae.lessons.library import LESSONS_DIR
 from cvae.settings import ROOT
 
 GOOD = """---
@@ -110,7 +109,7 @@ def test_one_malformed_file_never_stops_the_others(tmp_path):
 
 
 def test_the_shipped_lessons_all_load_in_order():
-    library = load_library(LESSONS_DIR)
+    library = load_library(ROOT / "lessons")
     assert not library.errors, library.errors
     assert list(library.lessons) == ["what-is-a-vae", "latent-space", "training", "beyond-two-dimensions"]
     kinds = {step.check["kind"] for lesson in library.lessons.values() for step in lesson.steps}

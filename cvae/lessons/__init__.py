@@ -11,11 +11,10 @@ from cvae.lessons.checks import CHECKS, CheckContext, CheckKind, CheckResult, Li
 from cvae.lessons.classifier import Classifier, shipped_classifier
 from cvae.lessons.errors import AnswerError, LessonError
 from cvae.lessons.lesson_format import SHOWS, Lesson, Step, parse_lesson, read_lesson
-from cvae.lessons.library import LESSONS_DIR, Library, check_lesson, load_library
+from cvae.lessons.library import Library, check_lesson, load_library
 
 __all__ = [
     "CHECKS",
-    "LESSONS_DIR",
     "SHOWS",
     "AnswerError",
     "CheckContext",

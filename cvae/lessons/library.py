@@ -12,11 +12,9 @@ from cvae.lessons.errors import LessonError
 from cvae.lessons.lesson_format import Lesson, read_lesson
 from cvae.lessons.live_values import LIVE_NAMES, unknown_names
 from cvae.registry import UnknownName
-from cvae.settings import ROOT, settings
+from cvae.settings import settings
 
-__all__ = ["LESSONS_DIR", "Library", "check_lesson", "lessons_dir", "load_library"]
-
-LESSONS_DIR = ROOT / "lessons"
+__all__ = ["Library", "check_lesson", "lessons_dir", "load_library"]
 
 
 def lessons_dir() -> Path:
