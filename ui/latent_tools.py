@@ -117,7 +117,7 @@ def _picked_cached(
     panel = _Picked(np.stack([image[0, 0], reconstruction]), alts, draws, drawn, drawn_alts)
     for array in (panel.pictures, draws, drawn):  # shared by every session: read-only
         if array is not None:
-            array.flags.writeable = False
+            array.setflags(write=False)
     return panel
 
 
