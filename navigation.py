@@ -28,9 +28,9 @@ def main() -> None:
     st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
     page_style_ui()  # reduced motion honoured page-wide (ui/a11y.py)
     class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
+    specs = [*PAGE_SPECS, TEACHER_PAGE] if state.is_teacher() else PAGE_SPECS
     pages = [
-        st.Page(script, title=title, icon=icon, default=index == 0)
-        for index, (script, title, icon) in enumerate(PAGE_SPECS + [TEACHER_PAGE] * state.is_teacher())
+        st.Page(script, title=title, icon=icon, default=index == 0) for index, (script, title, icon) in enumerate(specs)
     ]
     page = st.navigation(pages)
     latent, classroom = (next(p for p in pages if p.title == t) for t in ("Latent space", "Classroom"))
