@@ -109,3 +109,22 @@ def test_end_class_asks_first_then_archives_and_removes_the_names(class_db, runs
     (archive,) = (runs_dir / "class-archives").iterdir()
     assert "&lt;b&gt;" not in (archive / "records.csv").read_text()  # the name as typed, in the file too
     assert "<b>Ada</b>" in (archive / "records.json").read_text()
+
+
+def test_a_students_training_is_recorded_for_the_class_view(class_db):
+    db, ada, token = class_db
+
+    def started_a_training():  # what ui.state.start_training does once the registry took the job
+        from ui import state
+
+        state._record_students_job("job-42")
+
+    at = AppTest.from_function(started_a_training, default_timeout=60)
+    at.query_params[student.PARAM] = token
+    at.run()
+    assert not at.exception
+    row = next(r for r in roster.roster(db) if r.student_id == ada.id)
+    assert row.job_id == "job-42"
+    teacher = _teacher()
+    ada_row = teacher.dataframe[0].value.iloc[0]
+    assert ada_row["Training"] == "not on this server"  # an id this server's registry does not know
