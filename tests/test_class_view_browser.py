@@ -155,6 +155,9 @@ def test_a_class_of_three_on_the_teachers_page(tmp_path):
         for name, page in zip(NAMES, (ada, bo, cy), strict=True):
             page.locator(".st-key-push_notice", has_text=f"go to lesson {LESSON}, step 3").wait_for(timeout=60_000)
             notice_s[name] = time.perf_counter() - pushed_at
+        for page in (ada, bo):  # a notice, never a move: both are still on step 1, Bo's result still shown
+            assert page.get_by_text("Step 1 of").count() == 1
+        assert bo.get_by_text("Not yet.").count() == 1
         for page in (ada, bo, cy):
             page.get_by_role("button", name="Go to the step").click()
             page.get_by_text("Step 3 of").wait_for(timeout=LOAD_MS)
