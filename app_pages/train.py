@@ -71,9 +71,9 @@ if job is None:
 
 waiting = job.active and len(job.history) == 0  # poll briskly until the first point is drawn, then once a second
 # A live job's latent map and manifold change with each snapshot (every 3 s, `cvae.training.timeline`),
-# so they rerun on their own, that often: in the 1 s chart fragment they were sent every second, and a
-# browser on the server's cores redraws a Plotly figure it is sent again (~0.1-0.2 s of CPU each time
-# in headless Chromium); Chromium used ~0.4 of a core while the fit ran (bench/inapp_training.py).
+# so they rerun on their own, that often, instead of being sent with the chart every second (Plotly.react
+# redraws a figure sent again unchanged). Measured after: a headless Chromium showing the live page
+# still used ~0.37 of a core (0.08 with no job): where that goes is not found yet (bench/README.md).
 SNAPSHOT_S = 3.0
 
 
