@@ -36,7 +36,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_test import loadavg, settle, summary  # noqa: E402
+from bench.load_test import loadavg, save_result, settle, summary  # noqa: E402
 from bench.st_protocol import Session  # noqa: E402
 from tests import e2e_support as e2e  # noqa: E402
 
@@ -182,11 +182,7 @@ def run_class_load(*, students: int, think: float, idle: float, timeout: float =
         finally:
             log_text = server.log_tail(10**7)
             server.stop()
-    result["server_tracebacks"] = log_text.count("Traceback (most recent call last)")
-    result["loadavg_after"] = loadavg()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return save_result(result, log_text, out)
 
 
 def main() -> int:

@@ -268,7 +268,12 @@ def run_load_test(
         finally:
             log_text = server.log_tail(10**7)
             server.stop()
-    result["server_tracebacks"] = log_text.count("Traceback (most recent call last)")
+    return save_result(result, log_text, out)
+
+
+def save_result(result: dict, server_log: str, out: Path) -> dict:
+    """`result` with the server's traceback count and the load after, written to `out` as JSON."""
+    result["server_tracebacks"] = server_log.count("Traceback (most recent call last)")
     result["loadavg_after"] = loadavg()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
