@@ -54,11 +54,7 @@ result_ui(step, keys, values)
 if pressed == "skip":
     step_state.record_skip(me, lesson_id, number)
 if pressed in ("next", "skip"):
-    if number < len(lesson.steps):
-        step_state.set_place(lesson_id, number + 1)
-    elif ids.index(lesson_id) + 1 < len(ids):
-        step_state.set_place(ids[ids.index(lesson_id) + 1], 1)
-    else:
+    if not step_state.advance(lib.lessons, lesson_id, number):
         st.success("That was the last step of the last lesson. Well done.")
         st.stop()
     st.rerun()

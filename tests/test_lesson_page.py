@@ -143,6 +143,19 @@ def test_skip_moves_on_and_is_recorded(runs_dir):
     assert (me.lesson_id, me.step) == (LESSON_1, 2)
 
 
+def test_the_last_step_of_a_lesson_leads_to_the_next_lesson_and_the_last_of_all_ends_the_course(runs_dir):
+    from cvae.lessons import load_library
+
+    lessons = load_library(ROOT / "lessons").lessons
+    ids = list(lessons)
+    at = open_lessons(lesson=ids[0], step=str(len(lessons[ids[0]].steps)))
+    button(at, "Skip").click().run()
+    assert header(at).startswith(f"**Step 1 of {len(lessons[ids[1]].steps)}** · {lessons[ids[1]].title}")
+    at = open_lessons(lesson=ids[-1], step=str(len(lessons[ids[-1]].steps)))
+    button(at, "Skip").click().run()
+    assert any("last step of the last lesson" in s.value for s in at.success)
+
+
 def test_a_malformed_lesson_shows_its_error_while_the_others_load(runs_dir, tmp_path, monkeypatch):
     folder = tmp_path / "lessons"
     shutil.copytree(ROOT / "lessons", folder)

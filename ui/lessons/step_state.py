@@ -14,7 +14,7 @@ from cvae.db import DatabaseError
 from cvae.lessons import CheckResult, Lesson
 from ui import student
 
-__all__ = ["mark_passed", "open_step", "passed", "place", "record_check", "record_skip", "set_place"]
+__all__ = ["advance", "mark_passed", "open_step", "passed", "place", "record_check", "record_skip", "set_place"]
 
 _PASSED = "lesson_passed"  # session state: {(lesson id, step): True}
 _OPENED = "lesson_opened"  # session state: steps whose first view was recorded this session
@@ -42,6 +42,18 @@ def place(lessons: dict[str, Lesson], me) -> tuple[str, int]:
 
 def set_place(lesson_id: str, step: int) -> None:
     st.query_params["lesson"], st.query_params["step"] = lesson_id, str(step)
+
+
+def advance(lessons: dict[str, Lesson], lesson_id: str, step: int) -> bool:
+    """Move the URL to the next step, or the next lesson's first; False after the last step of the last lesson."""
+    if step < len(lessons[lesson_id].steps):
+        set_place(lesson_id, step + 1)
+        return True
+    ids = list(lessons)
+    if ids.index(lesson_id) + 1 < len(ids):
+        set_place(ids[ids.index(lesson_id) + 1], 1)
+        return True
+    return False
 
 
 def _db_call(fn, *args, **kwargs):
