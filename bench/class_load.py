@@ -3,7 +3,7 @@
     python3 bench/class_load.py [--students 30] [--think 4] [--idle 30]
 
 A real `streamlit run app.py` on 127.0.0.1 (temporary runs folder, its SQLite database; a teacher
-code set, no class code). Every tab speaks Streamlit's websocket protocol (bench/st_protocol.py), so
+code set, no class code). Every tab speaks Streamlit's websocket protocol (harness/st_protocol.py), so
 the CPU goes to the server. Each student opens /lessons, gives a name, and for each of lesson 1's
 steps answers (the widget the step shows), presses Check, waits --think s, presses Skip (Next
 needs a pass; Skip always moves on and keeps a pass), waits again. The teacher signs in on the
@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_test import loadavg, save_result, settle, summary  # noqa: E402
-from bench.st_protocol import Session  # noqa: E402
-from tests import e2e_support as e2e  # noqa: E402
+from harness import e2e  # noqa: E402
+from harness.st_protocol import Session  # noqa: E402
 
 OUT = ROOT / "artifacts" / "class_load.json"
 TEACHER_CODE = "load-test-teacher"

@@ -4,7 +4,7 @@
 
 For each repeat, interleaved: the Classroom preset from the command line (`python -m cvae train`,
 the reference), then the same preset started from the Train page of a real `streamlit run` on
-127.0.0.1 by a protocol client (bench/st_protocol.py: the websocket messages Chromium sends), with
+127.0.0.1 by a protocol client (harness/st_protocol.py: the websocket messages Chromium sends), with
 W-1 more sessions following the job live (each reruns the live fragment every second, as a tab
 does). Reported per W: the fit's images/s (saved with the run) over the CLI's, Start -> "Saved as"
 seconds, the app server's CPU use and peak RSS while it trained. Results: bench/results/engine.json.
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import psutil
 
-from bench.st_protocol import Session
-from tests import e2e_support as e2e
+from harness import e2e
+from harness.st_protocol import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "engine.json"

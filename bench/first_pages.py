@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 OUT = Path(__file__).resolve().parent / "results" / "first_pages.json"
 JS_FIRST_POINT = """() => {

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 
 from bench.engine_benchmark import cli_images_per_s
-from tests import e2e_support as e2e
+from harness import e2e
 
 OUT = Path(__file__).resolve().parent / "results" / "inapp_training.json"
 EPOCHS = 30  # the Classroom preset's

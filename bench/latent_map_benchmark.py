@@ -10,7 +10,7 @@ trained or not.
   seconds (Playwright input events, ~60 a second, as a pointer sends them); frames = decodes painted
   by the component (one per animation frame at most), and every websocket frame in that time is
   counted: it must be none.
-- pins: one protocol-level tab (bench/st_protocol.py, the same websocket messages as Chromium)
+- pins: one protocol-level tab (harness/st_protocol.py, the same websocket messages as Chromium)
   pins --pins points, alternating empty space and digits, 0.3 s apart. Per pin: the server process's
   CPU time (/proc/PID/stat, all its threads), the websocket bytes it sent, and the
   bytes of the images the answer names, fetched over HTTP as a browser would (each URL once).
@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_test import open_latent, settle  # noqa: E402
-from bench.st_protocol import Session  # noqa: E402
-from tests import e2e_support as e2e  # noqa: E402
+from harness import e2e  # noqa: E402
+from harness.st_protocol import Session  # noqa: E402
 
 SEED = "seed-untrained"
 

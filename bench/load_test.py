@@ -3,7 +3,7 @@
     python3 bench/load_test.py [--sessions 30] [--interval 2] [--duration 60] [--no-training] [--epochs 300]
 
 A real `streamlit run app.py` on 127.0.0.1 (temporary CVAE_RUNS_DIR). Every student is a tab simulated
-at the websocket level by bench/st_protocol.py, not a browser, so the machine's CPU goes to the server:
+at the websocket level by harness/st_protocol.py, not a browser, so the machine's CPU goes to the server:
 each opens /latent, reads the map's payload from its own component element (the digits' map points)
 and then pins a point every --interval seconds (+-25% jitter, staggered starts), alternating empty
 space and a digit: exactly the BackMsg the map component sends on a click, a v2 trigger "pin" with
@@ -16,7 +16,7 @@ log must hold no traceback, and the training must still be fitting at the end (i
 
 Validated against a real browser: tests/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers
 captures the BackMsg Chromium sends for a click on the map and checks that it reruns the map's fragment
-with the trigger st_protocol builds (widget id, event, the value's keys PIN_KEYS); bench/st_protocol.py itself
+with the trigger st_protocol builds (widget id, event, the value's keys PIN_KEYS); harness/st_protocol.py itself
 was checked against Chromium's frames (same BackMsgs, same bytes back; its docstring). Results go to
 artifacts/load_test.json, with the load average (the machine is shared) and the server's CPU and memory.
 """
@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.st_protocol import Session  # noqa: E402
-from tests import e2e_support as e2e  # noqa: E402
+from harness import e2e  # noqa: E402
+from harness.st_protocol import Session  # noqa: E402
 
 OUT = ROOT / "artifacts" / "load_test.json"
 MAP_KEY = "latent_map"

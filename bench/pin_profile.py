@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from bench.load_test import Student, cpu_s, loadavg, open_latent, settle, summary
-from bench.st_protocol import Session
-from tests import e2e_support as e2e
+from harness import e2e
+from harness.st_protocol import Session
 
 RESULTS = Path(__file__).resolve().parent / "results"
 IDLE_S = 10.0

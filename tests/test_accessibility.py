@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests import e2e_support as e2e
+from harness import e2e
 from tests.a11y import audit
 from tests.a11y import axe_support as axe
 

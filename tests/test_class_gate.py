@@ -128,8 +128,8 @@ def test_a_real_server_listens_on_loopback_unless_told_and_then_asks_for_the_cod
     code it serves nothing but the refusal; with one, every session gets the sign-in form first."""
     import asyncio
 
-    from bench.st_protocol import Session
-    from tests.e2e_support import StreamlitServer
+    from harness.e2e import StreamlitServer
+    from harness.st_protocol import Session
 
     async def first_page(url: str) -> tuple[list[str], list[str]]:
         """The texts and the widget labels a new session is shown."""

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.e2e_support import (
+from harness.e2e import (
     LOAD_MS,
     chromium_path,
     headless_chromium,
@@ -105,7 +105,7 @@ def _wait_roster(page, expected: dict[str, tuple]) -> float:
 def _forged(url: str, page: str) -> tuple[list[str], list[bytes]]:
     """A protocol-level student (class code, a name), then a rerun naming `page` as a crafted URL would;
     returns the texts and every element's bytes it was sent."""
-    from bench.st_protocol import Session
+    from harness.st_protocol import Session
 
     async def run():
         tab = Session(url, timeout=120)

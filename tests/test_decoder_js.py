@@ -27,7 +27,7 @@ from cvae.config import TrainConfig
 from cvae.model.decoder_export import export_decoder
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import load_checkpoint
-from tests import e2e_support as e2e
+from harness import e2e
 from tests.decoder_reference import reference_decode
 
 pytestmark = [

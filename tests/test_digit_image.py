@@ -450,7 +450,7 @@ def test_server_limits_uploads_and_keeps_xsrf_protection():
 def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
     """streamlit-drawable-canvas on this Streamlit, in Debian's headless chromium: a stroke drawn
     with the mouse becomes a digit, is encoded and placed on the map, with no error on the page."""
-    from tests import e2e_support as e2e
+    from harness import e2e
 
     sync_api = pytest.importorskip("playwright.sync_api")
     if e2e.chromium_path() is None:

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

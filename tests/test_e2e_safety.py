@@ -2,7 +2,7 @@
 with a forged request; the owner's refreshed tab keeps Stop; the teacher can stop any training.
 
 One real `streamlit run` (teacher code set, one training worker), Debian's chromium for the tabs, and a
-client of Streamlit's own websocket protocol (bench/st_protocol.py) for the forged request.
+client of Streamlit's own websocket protocol (harness/st_protocol.py) for the forged request.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from bench.st_protocol import Session
-from tests import e2e_support as e2e
+from harness import e2e
+from harness.st_protocol import Session
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -369,7 +369,7 @@ def test_a_latent8_model_decodes_in_the_browser(latent_tab, server):
 
 
 async def _protocol_map_id(url: str) -> str:
-    from bench.st_protocol import Session
+    from harness.st_protocol import Session
 
     tab = Session(url, page="latent", timeout=120)
     await tab.connect()
@@ -381,7 +381,7 @@ async def _protocol_map_id(url: str) -> str:
 
 def test_the_protocol_pin_is_the_browsers(latent_tab, server):
     """bench/load_test.py sends, per pin, what Chromium sends for a click on the map: one BackMsg that
-    reruns the map's fragment with the trigger bench/st_protocol.py builds (same id, event and value
+    reruns the map's fragment with the trigger harness/st_protocol.py builds (same id, event and value
     keys); this is the load test's validation against a real browser."""
     import json
 

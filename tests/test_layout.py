@@ -18,3 +18,12 @@ def test_model_package_knows_no_ui_and_pages_no_inference():
     app = [ROOT / "app.py", ROOT / "navigation.py", *(ROOT / "app_pages").rglob("*.py"), *(ROOT / "ui").rglob("*.py")]
     for path in app:
         assert not re.search(r"^\s*(import|from) (pymc|pytensor)", path.read_text(), re.M), path
+
+
+def test_tests_and_benchmarks_share_the_harness_instead_of_importing_each_other():
+    """harness/ (servers, browsers, the protocol client, PostgreSQL) is what both use; bench/ never
+    imports tests/, and harness/ imports neither."""
+    for path in (ROOT / "bench").rglob("*.py"):
+        assert not re.search(r"^\s*(import|from) tests\b", path.read_text(), re.M), path
+    for path in (ROOT / "harness").rglob("*.py"):
+        assert not re.search(r"^\s*(import|from) (tests|bench)\b", path.read_text(), re.M), path

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 pytest.importorskip("playwright.sync_api")
 

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from bench.st_protocol import Session
-from tests import e2e_support as e2e
+from harness import e2e
+from harness.st_protocol import Session
 
 LESSON = "what-is-a-vae"
 

@@ -9,7 +9,7 @@ bounded loosely: CI shares its 2 cores with other work.
 
 import pytest
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 pytestmark = pytest.mark.slow
 

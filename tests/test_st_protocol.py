@@ -1,4 +1,4 @@
-"""bench/st_protocol.py against a real `streamlit run` of a tiny app written into tmp_path (loopback only)."""
+"""harness/st_protocol.py against a real `streamlit run` of a tiny app written into tmp_path (loopback only)."""
 
 import asyncio
 import contextlib
@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from bench.st_protocol import Session
+from harness.st_protocol import Session
 
 pytestmark = pytest.mark.slow
 

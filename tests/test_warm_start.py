@@ -5,7 +5,7 @@ import json
 import re
 import urllib.request
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 STEPS = ("cluster start", "one BLAS thread", "imports", "default model", "training workers", "workers warm")
 

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests import e2e_support as e2e
+from harness import e2e
 from tests.a11y import axe_support as axe
 
 __all__ = ["TEACHER_CODE", "audit_pages", "theme_env"]

@@ -10,7 +10,7 @@ import ast
 import json
 from pathlib import Path
 
-from tests import e2e_support as e2e
+from harness import e2e
 
 __all__ = [
     "AXE_JS",

@@ -1,4 +1,4 @@
-"""How the Streamlit 1.67 frontend holds and sends widget values, for bench/st_protocol.py's Session.
+"""How the Streamlit 1.67 frontend holds and sends widget values, for harness/st_protocol.py's Session.
 
 `Element` is one element of a page as the protocol delivers it; `drawn_value` is what the browser
 holds for a widget it has just drawn, `encode_value` the WidgetState it sends for a new value.

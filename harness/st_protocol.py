@@ -29,7 +29,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
-from bench.st_widgets import COMPACT, TEXT_KINDS, Element, drawn_value, encode_value
+from harness.st_widgets import COMPACT, TEXT_KINDS, Element, drawn_value, encode_value
 
 __all__ = ["Element", "Interaction", "Session"]
 
