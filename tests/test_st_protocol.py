@@ -2,16 +2,10 @@
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
+from harness import e2e
 from harness.st_protocol import Session
 
 pytestmark = pytest.mark.slow
@@ -48,53 +42,11 @@ if st.query_params.get("tick"):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The tiny app on a free loopback port; the process group is killed afterwards."""
+    """The tiny app on a free loopback port: the harness's server, run from the tiny app's folder."""
     root = tmp_path_factory.mktemp("st_app")
     (root / "app.py").write_text(APP)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - the server writes to it until stopped
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={port}",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-        ],
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((root / "server.log").read_text()) from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        log.close()
+    with e2e.serving(root / "runs", root / "server.log", app_dir=root) as served:
+        yield served.url
 
 
 @contextlib.asynccontextmanager
