@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 import cvae
-from cvae.service.comparison import compare_row, differing_fields, epoch_axis
+from cvae.explore.comparison import compare_row, differing_fields, epoch_axis
 from cvae.viz import static
 from cvae.viz.elbo_figures import runs_elbo_figure
 from cvae.viz.latent_figures import latent_map, map_range

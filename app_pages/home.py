@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 import cvae
-from cvae.service.latent_stats import ACTIVE_THRESHOLD, stats_from_codes
+from cvae.explore.latent_stats import ACTIVE_THRESHOLD, stats_from_codes
 from cvae.viz.latent_stats_figures import kl_per_dim_figure
 from ui import state
 

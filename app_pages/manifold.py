@@ -1,8 +1,8 @@
 import numpy as np
 import streamlit as st
 
-from cvae.service.latent_stats import stats_from_codes, traversal_grid
-from cvae.service.projections import ProjectionError, axes_projection, pca_projection, plane_grid
+from cvae.explore.latent_stats import stats_from_codes, traversal_grid
+from cvae.explore.projections import ProjectionError, axes_projection, pca_projection, plane_grid
 from cvae.viz import static
 from cvae.viz.alt_text import grid_alt
 from cvae.viz.latent_stats_figures import projection_figure

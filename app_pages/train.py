@@ -2,7 +2,7 @@ import streamlit as st
 
 from cvae import CheckpointError
 from cvae.data.datasets import class_names
-from cvae.service.jobs import BusyError, NotAllowed
+from cvae.jobs.registry import BusyError, NotAllowed
 from cvae.training.timeline import load_timeline
 from ui import state
 from ui.components import elbo_ui, snapshot_ui, timeline_ui

@@ -96,8 +96,8 @@ def child_decode(args) -> dict:
     import numpy as np
 
     from cvae.config import TrainConfig
+    from cvae.explore.explorer import Explorer
     from cvae.model.vae import VAE
-    from cvae.service.explorer import Explorer
 
     explorer = Explorer(VAE(TrainConfig(arch=args.arch, seed=0)))
     point = np.array([[0.5, -0.25]], dtype=np.float32)
@@ -129,9 +129,9 @@ def child_clustered(args) -> dict:
 
     from cvae.config import TrainConfig
     from cvae.data.datasets import load_dataset
-    from cvae.service.evaluation import evaluate, knn_accuracy
-    from cvae.service.training_run import TrainingRun
+    from cvae.explore.evaluation import evaluate, knn_accuracy
     from cvae.store.checkpoint import load_checkpoint
+    from cvae.training.run import TrainingRun
     from cvae.viz.static import latent_map_image
 
     train_set, test_set = load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")

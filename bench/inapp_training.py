@@ -43,7 +43,7 @@ def _cpu_s(procs: list[psutil.Process]) -> float:
 
 
 def _workers(server_pid: int) -> list[psutil.Process]:
-    """The Dask worker processes below the server (`cvae.service.local_cluster`'s nannies' children)."""
+    """The Dask worker processes below the server (`cvae.jobs.local_cluster`'s nannies' children)."""
     found = []
     for child in psutil.Process(server_pid).children(recursive=True):
         try:

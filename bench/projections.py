@@ -39,7 +39,7 @@ def _since(start) -> dict:
 def child(mode: str, codes_path: str, cache_dir: str) -> None:
     """Runs in a fresh process; prints one JSON line of timings."""
     start = _clock()
-    from cvae.service.umap_projection import umap_projection, warm_umap
+    from cvae.explore.projections.umap import umap_projection, warm_umap
 
     codes = np.load(codes_path)["codes"]
     out = {"import": _since(start)}
@@ -74,7 +74,7 @@ def _median(rows: list[dict], key: str) -> dict:
 
 def bench_checkpoint(path: Path, dataset: str, repeats: int) -> dict:
     from cvae.data.datasets import load_dataset
-    from cvae.service.projections import pca_projection
+    from cvae.explore.projections import pca_projection
     from cvae.store.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(path)

@@ -157,7 +157,7 @@ def _merge(section: str, name: str, entry: dict) -> None:
 
 
 def _fit(config: TrainConfig, trainers=None):
-    from cvae.service.training_run import TrainingRun
+    from cvae.training.run import TrainingRun
 
     run = TrainingRun.prepare(config, trainers)
     began = time.perf_counter()
@@ -200,7 +200,7 @@ def _val_knn(vae, config: TrainConfig) -> float:
     """5-NN label accuracy of the validation rows' codes against 2,000 of the rows trained on."""
     from cvae.data.datasets import load_split
     from cvae.data.splits import validation_split
-    from cvae.service.evaluation import knn_accuracy
+    from cvae.explore.evaluation import knn_accuracy
 
     train = load_split(config, "train")
     rows, held_out = validation_split(len(train), config.val_fraction)
@@ -212,7 +212,7 @@ def score(vae) -> dict:
     """Test -ELBO, 50-sample IW bound and 5-NN label accuracy of the latent means (the benchmark's
     measure: the first 2,000 training digits as reference, the test digits as queries)."""
     from cvae.data.datasets import load_dataset
-    from cvae.service.evaluation import evaluate, knn_accuracy
+    from cvae.explore.evaluation import evaluate, knn_accuracy
 
     train, test = load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
     result = evaluate(vae, test.images, iw=50, seed=0)

@@ -1,6 +1,6 @@
 """CVAE Explorer's model package: a convolutional VAE as a PyMC model, fitted by amortized ADVI.
 
-The subpackages follow the data: data -> nn -> model -> training -> store -> service -> viz
+The subpackages follow the data: data -> nn -> model -> training -> store -> explore, jobs -> viz
 (the Streamlit app in app.py, navigation.py, app_pages/ and ui/ sits on top and is not part of the package).
 The names below load their module on first use, so `import cvae` itself is instant.
 """
@@ -24,7 +24,7 @@ _PUBLIC = {  # name -> module that defines it
     "load_checkpoint": "cvae.store.checkpoint",
     "run_dir": "cvae.store.checkpoint",
     "save_checkpoint": "cvae.store.checkpoint",
-    "Explorer": "cvae.service.explorer",
+    "Explorer": "cvae.explore.explorer",
 }
 __all__ = sorted(_PUBLIC)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from cvae.config import ConfigError, add_config_arguments, config_from_arguments
 from cvae.data.datasets import DATASET_NAMES, SPLITS, DatasetError, load_dataset
 from cvae.data.download import DownloadError
+from cvae.explore.explorer import Explorer
+from cvae.jobs.cluster import ClusterError
 from cvae.nn.networks import ARCHITECTURES
-from cvae.service.cluster import ClusterError
-from cvae.service.explorer import Explorer
 from cvae.settings import SettingsError, settings
 from cvae.store.checkpoint import CheckpointError, load_checkpoint
 
@@ -73,8 +73,8 @@ def _cluster_settings(args):
 def _train(args) -> int:
     if args.scheduler:
         return _train_on_cluster(args)
-    from cvae.service.training_run import TrainingRun  # imports PyMC: only for training
     from cvae.training.progress import ProgressBar
+    from cvae.training.run import TrainingRun  # imports PyMC: only for training
 
     config = config_from_arguments(args)
     run = TrainingRun.prepare(config)
@@ -107,7 +107,7 @@ def _validation_summary(history) -> dict:
 
 
 def _train_on_cluster(args) -> int:
-    from cvae.service.batch import train_on_cluster
+    from cvae.jobs.batch import train_on_cluster
 
     out = Path(args.out)
     (job,) = train_on_cluster(
@@ -128,8 +128,8 @@ def _train_on_cluster(args) -> int:
 
 
 def _sweep(args) -> int:
-    from cvae.service.batch import train_on_cluster
-    from cvae.service.sweep import parse_axis, sweep_configs, sweep_run_name
+    from cvae.jobs.batch import train_on_cluster
+    from cvae.jobs.sweep import parse_axis, sweep_configs, sweep_run_name
 
     axes = dict(parse_axis(text) for text in args.grid)
     prefix = args.prefix or time.strftime("sweep-%Y%m%d-%H%M%S")
@@ -153,8 +153,8 @@ def _sweep(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from cvae.service.evaluation import evaluate
-    from cvae.service.latent_stats import latent_stats
+    from cvae.explore.evaluation import evaluate
+    from cvae.explore.latent_stats import latent_stats
 
     checkpoint = load_checkpoint(args.checkpoint)
     dataset = args.dataset or checkpoint.config.dataset
@@ -186,7 +186,7 @@ def _warm(args) -> int:
     results = warm_up(tuple(args.arch or ARCHITECTURES.names()))
     seconds = {r.arch: round(r.seconds, 1) for r in results}
     if not args.no_umap:  # numba's compile of umap-learn, cached on disk: a first UMAP of ~8 s, not ~27 s
-        from cvae.service.umap_projection import warm_umap
+        from cvae.explore.projections.umap import warm_umap
 
         seconds["umap"] = round(warm_umap(), 1)
     print(json.dumps(seconds))

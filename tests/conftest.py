@@ -61,7 +61,7 @@ def trained(tmp_path_factory, mnist5k):
 @pytest.fixture(scope="session")
 def dask_client():
     """A real embedded Dask cluster, two worker processes, shared by the tests that train on it."""
-    from cvae.service.cluster import connect, shutdown
+    from cvae.jobs.cluster import connect, shutdown
 
     client = connect(workers=2)
     yield client
@@ -71,7 +71,7 @@ def dask_client():
 @pytest.fixture
 def registry_on(dask_client):
     """`registry_on(path, max_queued=...)`: a job registry for runs under `path`, training on the cluster."""
-    from cvae.service.jobs import JobRegistry
+    from cvae.jobs.registry import JobRegistry
 
     def make(path: Path, *, max_queued: int = 4):
         return JobRegistry(path, max_queued=max_queued, connect=lambda: dask_client)

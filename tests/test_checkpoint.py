@@ -147,7 +147,7 @@ def test_steps_per_epoch_comes_from_the_run_itself(tmp_path, meta, expected):
 
 
 def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
-    from cvae.service.training_run import TrainingRun
+    from cvae.training.run import TrainingRun
 
     run = TrainingRun.prepare(TrainConfig(epochs=1, batch_size=250))
     path = run.save(tmp_path / "run", run.fit())
@@ -158,7 +158,7 @@ def test_training_run_saves_its_steps_per_epoch(tmp_path, mnist5k):
 def test_a_fits_own_callbacks_see_the_first_step_before_the_timeline_snapshots_it(mnist5k):
     """A live stream sends the first ELBO point before the first snapshot (whose encode and decode
     may still compile on a fresh worker) is taken."""
-    from cvae.service.training_run import TrainingRun
+    from cvae.training.run import TrainingRun
 
     run = TrainingRun.prepare(TrainConfig(epochs=1, batch_size=250))
     snapshots_at_first_call = []
@@ -197,7 +197,7 @@ def test_a_run_saved_before_model_kinds_and_recipes_loads_and_explores_unchanged
     like the NumPy reference network, and its recipe options are all off."""
     import shutil
 
-    from cvae.service.explorer import Explorer
+    from cvae.explore.explorer import Explorer
     from tests import reference
 
     old = tmp_path / "old-run"
@@ -232,7 +232,7 @@ def test_a_run_saved_before_model_kinds_and_recipes_loads_and_explores_unchanged
 
 
 def test_the_shipped_model_scores_as_the_readme_says(mnist5k):
-    from cvae.service.evaluation import evaluate
+    from cvae.explore.evaluation import evaluate
 
     checkpoint = load_checkpoint(PRETRAINED)
     assert checkpoint.config.arch == "keras-example" and checkpoint.config.kl_warmup_epochs == 20

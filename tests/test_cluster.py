@@ -15,7 +15,7 @@ import pytest
 from distributed import LocalCluster
 from distributed.security import Security
 
-from cvae.service.cluster import ClusterError, connect, shutdown
+from cvae.jobs.cluster import ClusterError, connect, shutdown
 from cvae.settings import Settings, settings
 from tests.conftest import ROOT, open_app
 
@@ -32,7 +32,7 @@ def _listening(pid: int) -> list[tuple[str, int]]:
 
 
 def test_the_embedded_cluster_listens_on_loopback_only_and_speaks_tls():
-    from cvae.service import cluster
+    from cvae.jobs import cluster
 
     client = connect(settings(), workers=1)
     try:
@@ -58,7 +58,7 @@ def test_the_embedded_scheduler_has_the_fit_imported_before_the_app_is_told_it_i
     said it was ready must have done that already, or a student's first Start pays for it."""
     client = connect(settings(), workers=1)
     try:
-        assert client.run_on_scheduler(lambda: "cvae.service.fit_task" in sys.modules)
+        assert client.run_on_scheduler(lambda: "cvae.jobs.fit_task" in sys.modules)
     finally:
         shutdown(client)
 
@@ -69,8 +69,8 @@ def _thread_policies(after_warm_up: bool) -> dict[str, int]:
     import os
     import threading
 
+    from cvae.jobs import fit_task
     from cvae.nn.parallel import parallel
-    from cvae.service import fit_task
 
     if after_warm_up:
         assert fit_task._warm.wait(120)
@@ -107,8 +107,8 @@ def _thread_nices() -> dict[str, int]:
 def test_an_embedded_workers_fit_runs_at_the_clusters_nice_level_not_twice_lowered():
     """The launcher lowers the cluster to NICENESS and the worker plugin to WORKER_NICENESS: the
     larger of the two, not their sum (os.nice adds; the fits ran at 10, starved by any busy process)."""
-    from cvae.service.cluster import WORKER_NICENESS
-    from cvae.service.local_cluster import NICENESS
+    from cvae.jobs.cluster import WORKER_NICENESS
+    from cvae.jobs.local_cluster import NICENESS
 
     base = os.getpriority(os.PRIO_PROCESS, 0)
     client = connect(settings(), workers=1)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from cvae.config import TrainConfig
-from cvae.service import comparison
+from cvae.explore import comparison
 from cvae.training.history import History
 
 

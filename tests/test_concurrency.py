@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
+from cvae.jobs.registry import BusyError, JobRegistry
 from cvae.model.vae import VAE
-from cvae.service.jobs import BusyError, JobRegistry
 from cvae.store.checkpoint import save_checkpoint
 from cvae.training.history import History
 from tests.conftest import open_app

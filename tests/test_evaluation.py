@@ -1,8 +1,8 @@
 import numpy as np
 
 from cvae.config import TrainConfig
+from cvae.explore.evaluation import evaluate
 from cvae.model.vae import VAE
-from cvae.service.evaluation import evaluate
 
 
 def test_evaluate_terms_add_up_and_iw_is_tighter(trained, mnist5k):
@@ -16,7 +16,7 @@ def test_evaluate_terms_add_up_and_iw_is_tighter(trained, mnist5k):
 
 
 def test_knn_accuracy_is_one_for_separate_clusters_and_near_chance_for_shuffled_labels():
-    from cvae.service.evaluation import knn_accuracy
+    from cvae.explore.evaluation import knn_accuracy
 
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 50)
@@ -48,7 +48,7 @@ def test_the_mixture_priors_elbo_is_the_monte_carlo_kl_with_the_same_draws(mnist
 
 
 def test_kl_per_image_is_monte_carlo_for_the_mixture_and_closed_form_for_n01(mnist5k):
-    from cvae.service.evaluation import kl_per_image
+    from cvae.explore.evaluation import kl_per_image
 
     x = mnist5k[1].images[:20]
     plain = VAE(TrainConfig(seed=1))

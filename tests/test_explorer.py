@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
+from cvae.explore.explorer import Explorer
 from cvae.model.vae import VAE
-from cvae.service.explorer import Explorer
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from cvae.config import TrainConfig
-from cvae.service.jobs import BusyError, NotAllowed
+from cvae.jobs.registry import BusyError, NotAllowed
 from cvae.store.checkpoint import load_checkpoint
 from tests.conftest import wait_until_done
 
@@ -131,7 +131,7 @@ def test_a_restarted_registry_says_which_jobs_it_lost(tmp_path, registry_on, das
     first = registry_on(tmp_path)
     job, _ = first.start(TrainConfig(epochs=50, batch_size=100), "interrupted", session="s")
     _wait_for(lambda: len(job.history) >= 1, what="the fit to run")
-    from cvae.service.job_records import JobRecords
+    from cvae.jobs.records import JobRecords
 
     records = JobRecords(tmp_path)
     records.save(first.jobs())  # as the first server last wrote them

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvae.service.evaluation import kl_per_image
-from cvae.service.latent_stats import latent_stats, stats_from_codes, traversal_codes, traversal_grid
-from cvae.service.projections import ProjectionError
+from cvae.explore.evaluation import kl_per_image
+from cvae.explore.latent_stats import latent_stats, stats_from_codes, traversal_codes, traversal_grid
+from cvae.explore.projections import ProjectionError
 
 FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -81,7 +81,7 @@ def test_traversal_grid_shape_and_ordering():
 
 
 def test_traversal_of_a_real_model_decodes_images(trained):
-    from cvae.service.explorer import Explorer
+    from cvae.explore.explorer import Explorer
 
     explorer = Explorer(trained.vae)
     traversal = traversal_grid(explorer.decode, np.zeros(2), [1.0, 2.0], steps=5)

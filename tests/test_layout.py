@@ -27,3 +27,28 @@ def test_tests_and_benchmarks_share_the_harness_instead_of_importing_each_other(
         assert not re.search(r"^\s*(import|from) tests\b", path.read_text(), re.M), path
     for path in (ROOT / "harness").rglob("*.py"):
         assert not re.search(r"^\s*(import|from) (tests|bench)\b", path.read_text(), re.M), path
+
+
+def _imports(path) -> list[str]:
+    """Every module a file imports (top level or inside a function), as dotted names."""
+    found = re.findall(r"^\s*(?:from ([\w.]+) import|import ([\w.]+))", path.read_text(), re.M)
+    return [a or b for a, b in found]
+
+
+def test_only_cvae_jobs_imports_distributed_and_explore_never_imports_jobs():
+    """cvae/jobs/ is the Dask job system; cvae/explore/ is NumPy in, NumPy out, usable without a cluster."""
+    for path in (ROOT / "cvae").rglob("*.py"):
+        names = _imports(path)
+        if "jobs" not in path.relative_to(ROOT / "cvae").parts[:1]:
+            assert not [n for n in names if n.split(".")[0] == "distributed"], path
+    for path in (ROOT / "cvae" / "explore").rglob("*.py"):
+        assert not [n for n in _imports(path) if n.startswith(("cvae.jobs", "distributed", "dask"))], path
+
+
+def test_the_app_imports_package_faces_not_private_names():
+    """ui/ and the pages import public names only: a private helper of cvae stays free to change."""
+    app = [ROOT / "app.py", ROOT / "navigation.py", *(ROOT / "app_pages").rglob("*.py"), *(ROOT / "ui").rglob("*.py")]
+    for path in app:
+        imported = re.findall(r"^\s*from cvae[\w.]* import (\([^)]*\)|.*)$", path.read_text(), re.M)
+        private = [name for names in imported for name in re.findall(r"\w+", names) if name.startswith("_")]
+        assert not private, (path, private)

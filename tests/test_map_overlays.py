@@ -58,8 +58,8 @@ def test_a_projections_prior_is_drawn_on_linear_maps_only():
     data mean; a map with no affine image of a Gaussian (UMAP's grid lift) draws none."""
     import dataclasses
 
-    from cvae.service.lifts import GridLift
-    from cvae.service.projections import axes_projection, pca_projection
+    from cvae.explore.projections import axes_projection, pca_projection
+    from cvae.explore.projections.lifts import GridLift
     from cvae.viz.latent_stats_figures import projection_figure
     from cvae.viz.map_overlays import projection_prior
 

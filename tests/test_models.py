@@ -12,10 +12,10 @@ from scipy import stats
 from cvae.cli import main
 from cvae.config import ConfigError, TrainConfig
 from cvae.data.idx import write_idx
+from cvae.explore.evaluation import evaluate, label_scores
+from cvae.explore.explorer import Explorer
 from cvae.model.kinds import MODELS
 from cvae.model.vae import VAE
-from cvae.service.evaluation import evaluate, label_scores
-from cvae.service.explorer import Explorer
 from cvae.store.checkpoint import load_checkpoint, save_checkpoint
 from cvae.training.trainer import Trainer, train
 from tests.conftest import ROOT

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cvae.model.vae import grid_points
-from cvae.service.projections import (
+from cvae.explore.projections import (
     AffineLift,
     GridLift,
     NeighbourPlacement,
@@ -18,6 +17,7 @@ from cvae.service.projections import (
     pca_projection,
     plane_grid,
 )
+from cvae.model.vae import grid_points
 
 FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 

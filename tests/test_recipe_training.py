@@ -75,7 +75,7 @@ def test_shifted_batches_are_the_same_for_the_same_seed_and_differ_from_the_rows
 
 
 def test_the_validation_rows_are_held_out_of_the_training_split_and_scored_every_epoch(mnist5k):
-    from cvae.service.training_run import TrainingRun
+    from cvae.training.run import TrainingRun
 
     config = TrainConfig(epochs=1, val_fraction=0.1)
     run = TrainingRun.prepare(config)

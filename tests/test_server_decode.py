@@ -6,10 +6,10 @@ import pytest
 
 import cvae
 from cvae.config import TrainConfig
+from cvae.explore.code_cache import codes_key, encoded_codes, shipped_codes_path, write_codes
+from cvae.explore.explorer import Explorer
 from cvae.model.decoder_numpy import NumpyDecoder
 from cvae.model.vae import VAE
-from cvae.service.code_cache import codes_key, encoded_codes, shipped_codes_path, write_codes
-from cvae.service.explorer import Explorer
 from cvae.settings import ROOT
 
 CASES = [

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvae.config import TrainConfig
-from cvae.service.sweep import MAX_POINTS, SweepError, parse_axis, sweep_configs, sweep_run_name
+from cvae.jobs.sweep import MAX_POINTS, SweepError, parse_axis, sweep_configs, sweep_run_name
 from cvae.store.checkpoint import run_dir
 
 

@@ -1,6 +1,6 @@
 """The teacher code's server-wide, growing delay after wrong codes."""
 
-from cvae.service.teacher_gate import MAX_WAIT_S, TeacherGate
+from cvae.access import MAX_WAIT_S, TeacherGate
 
 
 class Clock:

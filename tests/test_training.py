@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cvae.config import ConfigError, TrainConfig
-from cvae.service.evaluation import knn_accuracy
+from cvae.explore.evaluation import knn_accuracy
 from cvae.training.trainer import Trainer, train
 
 

@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from cvae.service import umap_projection as up
-from cvae.service.projections import GridLift, ProjectionError, make_projection
+from cvae.explore.projections import GridLift, ProjectionError, make_projection
+from cvae.explore.projections import umap as up
 
 OPTIONS = up.UmapOptions(n_epochs=60, grid_size=8)
 
@@ -39,7 +39,7 @@ def test_inverse_equals_umap_learns_inverse_transform(codes):
     umap = up._umap()
     from sklearn.neighbors import NearestNeighbors
 
-    from cvae.service.umap_inverse import inverse_transform
+    from cvae.explore.projections.umap_inverse import inverse_transform
 
     small = codes[:300]
     distances, indices = NearestNeighbors(n_neighbors=15).fit(small).kneighbors(small)

@@ -20,7 +20,7 @@ import json, pytensor
 from pathlib import Path
 from cvae.config import TrainConfig
 from cvae.data.datasets import load_dataset
-from cvae.service.explorer import Explorer
+from cvae.explore.explorer import Explorer
 from cvae.training.trainer import Trainer
 from cvae.training.warmup import is_warm
 

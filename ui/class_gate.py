@@ -11,7 +11,7 @@ import ipaddress
 
 import streamlit as st
 
-from cvae.service.teacher_gate import TeacherGate
+from cvae.access import TeacherGate
 from cvae.settings import settings
 
 __all__ = ["class_gate_or_stop", "is_loopback"]

@@ -1,8 +1,8 @@
 """The Latent page's projection: which plane of latent space the map shows, chosen and cached.
 
-Projections come from `cvae.service.projections` (z_i vs z_j, PCA, UMAP: coords, axis titles, a
+Projections come from `cvae.explore.projections` (z_i vs z_j, PCA, UMAP: coords, axis titles, a
 lift the browser decodes through, to_latent / to_map); each is computed once per model and kept
-for every session (UMAP also on disk, by cvae.service.umap_projection).
+for every session (UMAP also on disk, by cvae.explore.projections.umap).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from cvae.service.projections import KINDS as PROJECTIONS
-from cvae.service.projections import Projection, make_projection
+from cvae.explore.projections import KINDS as PROJECTIONS
+from cvae.explore.projections import Projection, make_projection
 from ui import state
 
 __all__ = ["KINDS", "ProjectionChoice", "held_lift", "projection_choice", "projection_for", "projection_ui"]

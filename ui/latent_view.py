@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cvae.service.projections import Projection
+from cvae.explore.projections import Projection
 from cvae.viz.map_events import PinError, parse_pin
 from cvae.viz.map_overlays import affine_inverse, ellipse, overlay, prior_contours, projected_gaussians
 from ui.state import MAP_DRAWN, first_map_pending

@@ -10,11 +10,11 @@ import numpy as np
 import streamlit as st
 
 import cvae
-from cvae.service.cluster import ClusterError, connect
-from cvae.service.code_cache import encoded_codes, shipped_codes_path
-from cvae.service.evaluation import kl_per_image
-from cvae.service.jobs import JobRegistry
-from cvae.service.teacher_gate import TeacherGate
+from cvae.access import TeacherGate
+from cvae.explore.code_cache import encoded_codes, shipped_codes_path
+from cvae.explore.evaluation import kl_per_image
+from cvae.jobs.cluster import ClusterError, connect
+from cvae.jobs.registry import JobRegistry
 from cvae.settings import ROOT, settings
 from cvae.store.bundle import export_bundle
 from cvae.store.teacher_settings import default_run_path, load_settings

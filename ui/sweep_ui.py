@@ -8,8 +8,8 @@ import streamlit as st
 
 from cvae import CheckpointError, TrainConfig
 from cvae.config import LIMITS
-from cvae.service.jobs import BusyError
-from cvae.service.sweep import SweepError, sweep_configs, sweep_run_name
+from cvae.jobs.registry import BusyError
+from cvae.jobs.sweep import SweepError, sweep_configs, sweep_run_name
 from ui import state
 
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)

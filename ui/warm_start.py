@@ -114,7 +114,7 @@ def _wait_for_workers_warm() -> None:
     It runs at idle priority, and still the first visitor's page waited on it: right after the
     server's start the first Latent page took 3.0-3.5 s to show its map, 2.2 s once the
     warm-up was over (2 cores; the browser, the server and the warm-up on them at once)."""
-    from cvae.service import fit_task
+    from cvae.jobs import fit_task
     from cvae.settings import settings
     from ui import state
 

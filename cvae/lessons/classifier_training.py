@@ -41,7 +41,7 @@ def fit_classifier(images: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> 
 
 def main(argv: list[str] | None = None) -> int:
     from cvae.data.datasets import load_dataset
-    from cvae.service.explorer import Explorer
+    from cvae.explore.explorer import Explorer
     from cvae.settings import ROOT
     from cvae.store.checkpoint import load_checkpoint
 

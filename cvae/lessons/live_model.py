@@ -11,7 +11,7 @@ __all__ = ["live_model", "model_of", "read_run", "saved_runs"]
 
 def live_model(checkpoint, name: str | None = None) -> LiveModel:
     """A loaded checkpoint's test split, encoded (stored codes where they match), as the checks read it."""
-    from cvae.service.code_cache import shipped_codes_path
+    from cvae.explore.code_cache import shipped_codes_path
 
     beside = shipped_codes_path(Path(checkpoint.path)) if checkpoint.path else None
     return model_of(checkpoint.vae, name or Path(checkpoint.path or "model").name, beside=beside)
@@ -20,9 +20,9 @@ def live_model(checkpoint, name: str | None = None) -> LiveModel:
 def model_of(vae, name: str, *, beside: Path | None = None) -> LiveModel:
     """Any VAE (a fresh fit, say) with its dataset's test split encoded."""
     from cvae.data.datasets import load_split
-    from cvae.service.code_cache import encoded_codes
-    from cvae.service.evaluation import kl_per_image
-    from cvae.service.explorer import Explorer
+    from cvae.explore.code_cache import encoded_codes
+    from cvae.explore.evaluation import kl_per_image
+    from cvae.explore.explorer import Explorer
 
     data = load_split(vae.config, "test")
     codes = encoded_codes(vae, data.images, data.labels, beside=beside)

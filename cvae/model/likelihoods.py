@@ -126,7 +126,7 @@ def cb_log_norm(logits):
 
 
 def cb_mean_numpy(logits: np.ndarray) -> np.ndarray:
-    """`cb_mean` in NumPy (float64), for decoders run without PyTensor (cvae.service.explorer)."""
+    """`cb_mean` in NumPy (float64), for decoders run without PyTensor (cvae.explore.explorer)."""
     t = np.asarray(logits, np.float64)
     small = np.abs(t) < CB_SERIES_BELOW
     safe = np.where(small, 1.0, t)

@@ -38,7 +38,7 @@ def _chunk_bytes() -> int:
 
 
 def _on_idle_thread() -> bool:
-    """Whether the calling thread runs at SCHED_IDLE (a worker's warm-up, `cvae.service.cluster`):
+    """Whether the calling thread runs at SCHED_IDLE (a worker's warm-up, `cvae.jobs.cluster`):
     a pool thread it started would inherit that priority for good (no unprivileged way back)."""
     idle = getattr(_this_thread, "idle", None)
     if idle is None:  # once per thread: this is on every Op's path

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from cvae.service.latent_stats import LatentStats
-from cvae.service.projections import Projection
+from cvae.explore.latent_stats import LatentStats
+from cvae.explore.projections import Projection
 from cvae.viz.latent_figures import add_prior, cross_marker
 from cvae.viz.map_overlays import PriorContours
 from cvae.viz.palette import class_marker

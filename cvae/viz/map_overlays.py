@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 if TYPE_CHECKING:
-    from cvae.service.projections import Projection
+    from cvae.explore.projections import Projection
 
 __all__ = [
     "PRIOR_SDS",

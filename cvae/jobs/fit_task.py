@@ -1,7 +1,7 @@
 """What a Dask worker runs for one training job: the fit, its live stream, its stop flag, its result.
 
 The app submits `run_fit`; the worker streams progress as Dask events on the job's topic
-(`cvae.service.stream`), watches the job's `distributed.Event` for Stop, and returns the run as
+(`cvae.jobs.stream`), watches the job's `distributed.Event` for Stop, and returns the run as
 the bytes of a bundle (`cvae.store.bundle`), which the app validates like any import and saves
 itself: workers need no shared file system with the app.
 """
@@ -14,13 +14,13 @@ import tempfile
 import threading
 from pathlib import Path
 
-from cvae.service.stream import StreamPublisher
+from cvae.jobs.stream import StreamPublisher
 
 __all__ = ["JobSpec", "run_fit", "wait_until_warm", "warm_worker"]
 
 JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop"}: plain data, as Dask ships it
 WARM_WAIT_S = 60.0  # a fit that arrives during the worker's warm-up waits for it: it compiles what the fit needs
-# (at idle priority, `cvae.service.cluster`: on cores the web server keeps busy, the fit stops waiting after this)
+# (at idle priority, `cvae.jobs.cluster`: on cores the web server keeps busy, the fit stops waiting after this)
 _warming, _warm = threading.Event(), threading.Event()
 
 
@@ -71,8 +71,8 @@ def run_fit(job: JobSpec) -> dict:
     from distributed import Event, get_worker
 
     from cvae.config import TrainConfig
-    from cvae.service.training_run import TrainingRun
     from cvae.store.bundle import export_bundle
+    from cvae.training.run import TrainingRun
 
     if _warming.is_set():
         _warm.wait(WARM_WAIT_S)

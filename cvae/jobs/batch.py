@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
 from cvae.config import TrainConfig
-from cvae.service.cluster import connect, shutdown
-from cvae.service.jobs import JobRegistry, TrainingJob
+from cvae.jobs.cluster import connect, shutdown
+from cvae.jobs.registry import JobRegistry, TrainingJob
 from cvae.settings import Settings
 
 __all__ = ["train_on_cluster"]

@@ -1,6 +1,6 @@
 """The Dask cluster every fit runs on: an embedded LocalCluster on 127.0.0.1, or a teacher's scheduler.
 
-The embedded cluster starts with the app (`cvae.service.local_cluster`: worker processes, one
+The embedded cluster starts with the app (`cvae.jobs.local_cluster`: worker processes, one
 fit each at a time, everything bound to 127.0.0.1, TLS with credentials made for that run).
 `CVAE_SCHEDULER=tls://host:8786` connects to a teacher's scheduler instead, with the TLS
 certificates named in the settings; a tcp:// address needs `CVAE_SCHEDULER_INSECURE=1`, because
@@ -65,7 +65,7 @@ def nice_at_least(level: int) -> None:
 
 
 def _warm_worker() -> None:
-    from cvae.service import fit_task
+    from cvae.jobs import fit_task
 
     # This thread only (Linux schedules threads): the warm-up takes CPU time no one else wants, so a
     # fresh server's first visitors (the page runs and their browsers, on the same cores) never wait on it.
@@ -143,9 +143,9 @@ _launchers: dict[int, subprocess.Popen] = {}
 
 
 def _embedded(n_workers: int) -> Client:
-    """Start `cvae.service.local_cluster` (see there why in its own process) and connect to it."""
+    """Start `cvae.jobs.local_cluster` (see there why in its own process) and connect to it."""
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "cvae.service.local_cluster", "--workers", str(n_workers)],
+        [sys.executable, "-m", "cvae.jobs.local_cluster", "--workers", str(n_workers)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -18,7 +18,7 @@ from typing import Any
 
 from cvae.atomic import write_atomic
 from cvae.config import ConfigError, TrainConfig
-from cvae.service.stream import LiveRun
+from cvae.jobs.stream import LiveRun
 from cvae.training.history import History, Plan, Progress
 
 __all__ = ["JobRecords", "TrainingJob", "server_secret"]

@@ -3,7 +3,7 @@
 A `Projection` places the encoded digits on a map (`coords`) and carries a `lift` that turns any
 map point (u, v) back into a latent code, which is all a decoder (Python or the browser) needs.
 Linear maps lift exactly through an `AffineLift`; UMAP's approximate inverse is precomputed on a
-grid (`GridLift`, see `cvae.service.umap_projection`). The lifts live in `cvae.service.lifts`.
+grid (`GridLift`, see `cvae.explore.projections.umap`). The lifts live in `cvae.explore.projections.lifts`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cvae.service.lifts import (
+from cvae.explore.projections.lifts import (
     AffineLift,
     GridLift,
     NeighbourPlacement,
@@ -140,7 +140,7 @@ def make_projection(kind: str, codes, *, axes: tuple[int, int] = (0, 1), hold=No
     if kind == "pca":
         return pca_projection(codes, hold=hold)
     if kind == "umap":
-        from cvae.service.umap_projection import umap_projection  # imports numba: only when asked
+        from cvae.explore.projections.umap import umap_projection  # imports numba: only when asked
 
         return umap_projection(codes, **umap_options)
     raise ProjectionError(f"unknown projection {kind!r}; choose one of {', '.join(KINDS)}")

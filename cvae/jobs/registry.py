@@ -23,8 +23,8 @@ from pathlib import Path
 
 from cvae.atomic import sweep
 from cvae.config import TrainConfig
-from cvae.service import cluster
-from cvae.service.job_records import ACTIVE, JobRecords, TrainingJob, server_secret
+from cvae.jobs import cluster
+from cvae.jobs.records import ACTIVE, JobRecords, TrainingJob, server_secret
 from cvae.store.bundle import BundleError, import_bundle
 from cvae.store.checkpoint import CheckpointError, run_dir
 
@@ -184,7 +184,7 @@ class JobRegistry:
                     self._dispatch(self._client)
 
     def _submit(self, client, job: TrainingJob) -> None:
-        from cvae.service.fit_task import run_fit
+        from cvae.jobs.fit_task import run_fit
 
         spec = {
             "id": job.id,

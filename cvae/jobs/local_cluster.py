@@ -1,4 +1,4 @@
-"""The app's embedded Dask cluster, in a process of its own: `python -m cvae.service.local_cluster`.
+"""The app's embedded Dask cluster, in a process of its own: `python -m cvae.jobs.local_cluster`.
 
 Why a separate process: the worker processes are spawned, and a spawned child imports its
 parent's `__main__`, which inside a Streamlit server is the page script being run (it would
@@ -21,7 +21,7 @@ NICENESS = 5  # the whole cluster yields the CPU to the web server's page runs, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cvae.service.local_cluster")
+    parser = argparse.ArgumentParser(prog="python -m cvae.jobs.local_cluster")
     parser.add_argument("--workers", type=int, required=True)
     args = parser.parse_args(argv)
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from distributed import LocalCluster
     from distributed.security import Security
 
-    from cvae.service.cluster import CLUSTER_CONFIG, nice_at_least
+    from cvae.jobs.cluster import CLUSTER_CONFIG, nice_at_least
 
     nice_at_least(NICENESS)  # inherited by the scheduler's threads, the nannies and every worker
     security = Security.temporary()  # certificates for this run only, never written to disk
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     # The scheduler unpickles each submitted fit, which imports its module: ~2 s the first time,
     # spent now, before the app is told the cluster is ready, instead of before a student's first point.
-    import cvae.service.fit_task  # noqa: F401
+    import cvae.jobs.fit_task  # noqa: F401
 
     try:
         sys.stdout.write(json.dumps(credentials) + "\n")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvae.service.projections import ProjectionError, check_codes
+from cvae.explore.projections import ProjectionError, check_codes
 
 __all__ = [
     "ACTIVE_THRESHOLD",

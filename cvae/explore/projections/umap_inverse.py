@@ -7,7 +7,7 @@ the layout epochs run in one loop jitted once per process instead of a function 
 every call (about 1 s of CPU each; numba cannot cache either on disk, as the distance function
 is passed as a value). Map points outside the digits' hull start from their nearest digit's
 triangle; umap-learn would take an arbitrary one (`find_simplex` returns -1 there).
-Import this module only after `cvae.service.umap_projection._umap()`, which turns numba's cache on.
+Import this module only after `cvae.explore.projections.umap._umap()`, which turns numba's cache on.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from cvae.atomic import keep_newest, write_atomic
-from cvae.service.lifts import GridLift, NeighbourPlacement, ProjectionError, check_codes, grid_nodes
-from cvae.service.projections import Projection
+from cvae.explore.projections import Projection
+from cvae.explore.projections.lifts import GridLift, NeighbourPlacement, ProjectionError, check_codes, grid_nodes
 
 __all__ = ["MIN_CODES", "UmapOptions", "cache_key", "default_cache_dir", "umap_projection", "warm_umap"]
 
@@ -142,7 +142,7 @@ def _compute(codes: np.ndarray, options: UmapOptions, report: Progress):
     from sklearn.neighbors import NearestNeighbors
 
     umap = _umap()
-    from cvae.service.umap_inverse import inverse_transform  # after _umap(): it imports umap's numba code
+    from cvae.explore.projections.umap_inverse import inverse_transform  # after _umap(): it imports umap's numba code
 
     report("nearest neighbours", 0.0)
     distances, indices = NearestNeighbors(n_neighbors=options.n_neighbors).fit(codes).kneighbors(codes)

@@ -77,7 +77,7 @@ class Explorer:
 
     def infer_labels(self, images: np.ndarray) -> np.ndarray:
         """A conditional model's most likely label of each image (N,): the generative model as a classifier."""
-        from cvae.service.evaluation import label_scores
+        from cvae.explore.evaluation import label_scores
 
         return np.argmax(label_scores(self.vae, images), axis=1)
 
