@@ -14,7 +14,7 @@ reruns every 0.5 s); the students pin for --duration more seconds while the trai
 engine the tree has. Every pin must be answered, no tab may show an error or be dropped, the server
 log must hold no traceback, and the training must still be fitting at the end (it is then stopped).
 
-Validated against a real browser: tests/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers
+Validated against a real browser: tests/e2e/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers
 captures the BackMsg Chromium sends for a click on the map and checks that it reruns the map's fragment
 with the trigger st_protocol builds (widget id, event, the value's keys PIN_KEYS); harness/st_protocol.py itself
 was checked against Chromium's frames (same BackMsgs, same bytes back; its docstring). Results go to

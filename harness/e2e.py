@@ -1,4 +1,4 @@
-"""Real servers and a real browser for the end-to-end tests and the benchmarks (tests/test_e2e_browser.py, bench/).
+"""Real servers and a real browser for the end-to-end tests and the benchmarks (tests/e2e/test_e2e_browser.py, bench/).
 
 A real `streamlit run app.py` server in a subprocess, Debian's chromium driven by Playwright,
 and the in-page JavaScript that reads Plotly's figure state (`gd._fullData`, `gd._fullLayout`)

@@ -125,7 +125,7 @@ def page_path(name: str) -> str:
 def open_app(page: str | None = None, *, timeout: float = APP_TIMEOUT, map_drawn: bool = True):
     """A fresh AppTest session of navigation.py (what every session runs), switched to `page` when
     given; fails on an exception. `map_drawn`: as if this session's browser had already shown a
-    latent map (AppTest runs no JavaScript to report it; tests/test_latent_map_browser.py does),
+    latent map (AppTest runs no JavaScript to report it; tests/e2e/test_latent_map_browser.py does),
     so the Latent page draws its tools on the first run."""
     from streamlit.testing.v1 import AppTest
 

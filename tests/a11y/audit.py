@@ -1,7 +1,7 @@
 """Every page of navigation.py through axe-core, in one theme: `python3 -m tests.a11y.audit [light|dark] [APP_DIR]`.
 
 Prints a per-page table of violations by impact (the before/after numbers of docs/accessibility.md) and
-writes artifacts/a11y_<theme>.json. tests/test_accessibility.py runs the same `audit_pages`.
+writes artifacts/a11y_<theme>.json. tests/e2e/test_accessibility.py runs the same `audit_pages`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 // Bundles the component's ES modules into the two files Streamlit serves inline (dist/): a
 // component's JavaScript reaches the page as one module, so imports are resolved here.
 //   npm ci && npm run build      (esbuild, pinned in package-lock.json)
-// Each output starts with the sha256 of its inputs; tests/test_latent_map_component.py checks
+// Each output starts with the sha256 of its inputs; tests/project/test_latent_map_component.py checks
 // that the committed bundles were built from the committed sources, without needing npm.
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";

@@ -1,7 +1,7 @@
 """umap-learn 0.5's `inverse_transform` for a Euclidean UMAP, fast enough to run once on a whole grid.
 
 Two steps of umap-learn's own cost most of its time and are done differently here, with the same
-result (tests/test_umap_projection.py compares them): the Delaunay adjacency is built as one sparse
+result (tests/unit/test_umap_projection.py compares them): the Delaunay adjacency is built as one sparse
 matrix instead of one `lil_matrix` entry at a time (25-35 s -> under 1 s for 10,000 codes), and
 the layout epochs run in one loop jitted once per process instead of a function jitted anew inside
 every call (about 1 s of CPU each; numba cannot cache either on disk, as the distance function

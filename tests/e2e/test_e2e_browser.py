@@ -1,7 +1,7 @@
 """Real-browser end-to-end tests: `streamlit run app.py` driven by headless Debian chromium.
 
 One server and one browser for the module; each test opens its own tab (its own session).
-The Latent page's map has its own module, tests/test_latent_map_browser.py. Timings are measured
+The Latent page's map has its own module, tests/e2e/test_latent_map_browser.py. Timings are measured
 in the browser and merged into artifacts/e2e_metrics.json; screenshots go to artifacts/screenshots/.
 """
 

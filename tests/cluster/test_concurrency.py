@@ -73,7 +73,7 @@ def test_shared_cached_objects_are_read_only_and_unchanged_by_sessions(runs):
         encoded.mu = np.zeros(3)
     # both sessions work the shared model hard: pinned points, picks, an uploaded digit
     for value in (1.5, -2.0, 0.3):
-        a.session_state["z_0"] = value  # where the map's pins put it (tests/test_latent_map_browser.py)
+        a.session_state["z_0"] = value  # where the map's pins put it (tests/e2e/test_latent_map_browser.py)
         a.run()
     a.session_state["picked"] = 5
     a.run()

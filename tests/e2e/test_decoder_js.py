@@ -3,8 +3,8 @@
 `export_decoder` (cvae/model/decoder_export.py) writes each network's decoder; harness.html, served
 with ui/latent_map from a local http.server on 127.0.0.1, decodes 1,000 random z per network
 with both backends (WebAssembly SIMD and plain JS). The browser must equal cvae within 1e-4;
-an independent NumPy interpreter of the format (tests/decoder_reference.py) must too. Nothing
-leaves the machine.  `python3 tests/test_decoder_js.py --bench` prints speed figures as JSON.
+an independent NumPy interpreter of the format (tests/support/decoder_reference.py) must too. Nothing
+leaves the machine.  `python3 -m tests.e2e.test_decoder_js --bench` prints speed figures as JSON.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from cvae.model.decoder_export import export_decoder
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import load_checkpoint
 from harness import e2e
-from tests.decoder_reference import reference_decode
+from tests.support.decoder_reference import reference_decode
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 UI = REPO / "ui" / "latent_map"
 TOLERANCE = 1e-4
 N_Z = 1000

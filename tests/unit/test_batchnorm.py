@@ -11,7 +11,7 @@ from cvae.nn.layers import BatchNorm
 from cvae.nn.networks import NetworkOptions, build_networks
 from cvae.store.checkpoint import load_checkpoint, save_checkpoint
 from cvae.training.trainer import Trainer
-from tests import reference
+from tests.support import reference
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def _map_view(app) -> dict:
 
 
 def test_latent_pinned_point_is_decoded(app):
-    """The map's pins (tests/test_latent_map_browser.py) set z_0, z_1; the page follows them."""
+    """The map's pins (tests/e2e/test_latent_map_browser.py) set z_0, z_1; the page follows them."""
     app.switch_page(page_path("latent")).run()
     assert _map_view(app)["pinned"]["z"] == [0.0, 0.0]
     before = _images(app)["one draw from p(x|z)"]

@@ -172,7 +172,7 @@ def test_a_fits_own_callbacks_see_the_first_step_before_the_timeline_snapshots_i
     assert len(run.timeline.all()) >= 2  # the step-0 snapshot right after, and the final one
 
 
-PRETRAINED = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
+PRETRAINED = Path(__file__).resolve().parents[2] / "assets" / "pretrained"
 
 
 # assets/pretrained/config.json as shipped before the model options and the recipe existed (old arch name too)
@@ -198,7 +198,7 @@ def test_a_run_saved_before_model_kinds_and_recipes_loads_and_explores_unchanged
     import shutil
 
     from cvae.explore.explorer import Explorer
-    from tests import reference
+    from tests.support import reference
 
     old = tmp_path / "old-run"
     shutil.copytree(PRETRAINED, old)

@@ -12,7 +12,7 @@ from cvae.model.gaussian import kl_from_standard_normal
 from cvae.model.kinds import Batch
 from cvae.model.pymc_model import build_model
 from cvae.model.vae import VAE, one_hot
-from tests import reference
+from tests.support import reference
 
 LOG_2PI = np.log(2 * np.pi)
 

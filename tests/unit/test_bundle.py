@@ -19,7 +19,7 @@ from cvae.store import bundle as bundle_module
 from cvae.store.bundle import LIMITS, MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
 from cvae.store.checkpoint import load_checkpoint, save_checkpoint
 from cvae.training.history import History
-from tests.fuzzing import mutated_bytes
+from tests.support.fuzzing import mutated_bytes
 
 
 def _history(n=3):

@@ -7,7 +7,7 @@ import pytest
 
 from cvae import atomic
 from cvae.atomic import atomic_directory, recover
-from tests.crash import run_killed_at
+from tests.support.crash import run_killed_at
 
 _STEPS = {"open", "mkdir", "rmdir", "unlink", "replace", "fsync", "close", "TextIOWrapper.write"}
 

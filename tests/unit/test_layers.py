@@ -4,7 +4,7 @@ import pytensor.tensor as pt
 import pytest
 
 from cvae.nn.layers import Conv2D, Conv2DTranspose, Dense, Flatten, Reshape, conv2d, conv2d_transpose
-from tests import reference
+from tests.support import reference
 
 CASES = [
     (7, 3, 1, "same"),

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from cvae.data.user_digit import MAX_BYTES, DigitImageError, from_canvas, load_digit
-from tests.fuzzing import mutated_bytes
+from tests.support.fuzzing import mutated_bytes
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # refused anyway
 

@@ -96,6 +96,6 @@ def test_the_maps_fallback_palette_is_pythons():
     import re
     from pathlib import Path
 
-    source = (Path(__file__).resolve().parent.parent / "ui/latent_map/src/colours.js").read_text()
+    source = (Path(__file__).resolve().parents[2] / "ui/latent_map/src/colours.js").read_text()
     found = {k: json.loads(re.search(rf"export const {k} = (\[.*?\]);", source)[1]) for k in ("PALETTE", "SYMBOLS")}
     assert found == {"PALETTE": list(CLASS_COLOURS), "SYMBOLS": list(CLASS_SYMBOLS)}

@@ -65,7 +65,7 @@ def test_every_image_in_the_app_goes_through_the_helper():
     """No st.image (or .image on a column) outside ui/images.py: each would lack its alt text."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     offenders = [
         f"{path.relative_to(root)}:{n}"
         for folder in ("app_pages", "ui")

@@ -2,10 +2,11 @@
 disk, and corrupt checkpoint files (fuzzed): only a complete checkpoint or a CheckpointError, ever.
 
 Covered elsewhere, not repeated here: a download that fails halfway leaves no partial file
-(tests/test_download.py::test_a_failed_download_says_why_and_leaves_nothing[short-read], ::test_disk_full_cleans_up,
-::test_failed_replacement_keeps_no_partial); a stopped training keeps and saves its model
-(tests/test_jobs.py::test_stop_from_another_thread_keeps_and_saves_the_model); a worker killed mid-fit
-fails its job and saves nothing (tests/test_jobs.py::test_a_worker_killed_mid_fit_fails_its_job_and_saves_nothing).
+(tests/unit/test_download.py::test_a_failed_download_says_why_and_leaves_nothing[short-read],
+::test_disk_full_cleans_up, ::test_failed_replacement_keeps_no_partial); a stopped training keeps and saves
+its model (tests/cluster/test_jobs.py::test_stop_from_another_thread_keeps_and_saves_the_model); a worker
+killed mid-fit fails its job and saves nothing
+(tests/cluster/test_jobs.py::test_a_worker_killed_mid_fit_fails_its_job_and_saves_nothing).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from cvae.model.vae import VAE
 from cvae.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from cvae.training.history import History
 from tests.conftest import ROOT
-from tests.crash import run_killed_at
+from tests.support.crash import run_killed_at
 
 # builtins whose call is a step on disk: a kill just before each one is a distinct crash state
 _DISK_STEPS = {
@@ -173,7 +174,7 @@ def test_sigkill_at_random_times_in_a_loop_of_saves(tmp_path, versions):
 @pytest.fixture
 def small_disk(tmp_path):
     """A 2 MB tmpfs (we are root in CI); where mounting is not permitted, the test is skipped and
-    tests/test_checkpoint.py::test_failed_save_keeps_previous_checkpoint (simulated ENOSPC) stands."""
+    tests/unit/test_checkpoint.py::test_failed_save_keeps_previous_checkpoint (simulated ENOSPC) stands."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     try:
@@ -416,8 +417,8 @@ def test_known_escapes_are_checkpoint_errors(saved_files, tmp_path, name, conten
 
 def test_referenced_fault_tests_exist():
     """The faults this file leaves to other test files are really tested there."""
-    download = (ROOT / "tests" / "test_download.py").read_text()
-    jobs = (ROOT / "tests" / "test_jobs.py").read_text()
+    download = (ROOT / "tests" / "unit" / "test_download.py").read_text()
+    jobs = (ROOT / "tests" / "cluster" / "test_jobs.py").read_text()
     for name in (
         "def test_a_failed_download_says_why_and_leaves_nothing",
         '"short-read"',

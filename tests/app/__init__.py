@@ -1,0 +1,1 @@
+"""Pages under Streamlit's AppTest (no browser), and the protocol client against a tiny real app."""

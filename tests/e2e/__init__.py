@@ -1,0 +1,1 @@
+"""End to end: a real `streamlit run` server and/or headless Chromium, restarts across processes, the load test."""

@@ -1,0 +1,1 @@
+"""Helpers the tests import (not tests): crash injection, byte fuzzing, NumPy references."""
