@@ -138,36 +138,34 @@ void conv1_forward(const float *x, int nb, int h, int w, int c, int k, int strid
             }
 }
 
-/* dx (nb, h, w, c) = the adjoint of conv1_forward applied to dy (nb, h_out, w_out) */
-void conv1_adjoint(const float *dy, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
-                   int w_out, const float *wk, float *dx) {
-    memset(dx, 0, sizeof(float) * nb * h * w * c);
+/* The two gradients of conv1_forward walk its runs, each weighted by dy at its output pixel:
+ * into[run] += dy * from[run], where the runs of x (and dx) start at at_x and those of the
+ * kernel (and dw) at at_w. */
+static void conv1_backward(const float *dy, int nb, int h, int w, int c, int k, int stride, int top, int left,
+                           int h_out, int w_out, const float *from, float *into, int into_is_x) {
     for (int b = 0; b < nb; b++)
         for (int i = 0; i < h_out; i++)
             for (int j = 0; j < w_out; j++) {
                 float g = dy[((size_t)b * h_out + i) * w_out + j];
                 for (int u = 0; u < k; u++) {
                     RUN_GEOMETRY
-                    float *d = dx + at_x;
-                    const float *q = wk + at_w;
+                    float *d = into + (into_is_x ? at_x : at_w);
+                    const float *q = from + (into_is_x ? at_w : at_x);
                     for (size_t e = 0; e < n; e++) d[e] += g * q[e];
                 }
             }
+}
+
+/* dx (nb, h, w, c) = the adjoint of conv1_forward applied to dy (nb, h_out, w_out) */
+void conv1_adjoint(const float *dy, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
+                   int w_out, const float *wk, float *dx) {
+    memset(dx, 0, sizeof(float) * nb * h * w * c);
+    conv1_backward(dy, nb, h, w, c, k, stride, top, left, h_out, w_out, wk, dx, 1);
 }
 
 /* dw (k, k, c, 1) = the gradient of <conv1_forward(x, w), dy> in w */
 void conv1_kernel_grad(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left,
                        int h_out, int w_out, const float *dy, float *dw) {
     memset(dw, 0, sizeof(float) * k * k * c);
-    for (int b = 0; b < nb; b++)
-        for (int i = 0; i < h_out; i++)
-            for (int j = 0; j < w_out; j++) {
-                float g = dy[((size_t)b * h_out + i) * w_out + j];
-                for (int u = 0; u < k; u++) {
-                    RUN_GEOMETRY
-                    float *d = dw + at_w;
-                    const float *p = x + at_x;
-                    for (size_t e = 0; e < n; e++) d[e] += g * p[e];
-                }
-            }
+    conv1_backward(dy, nb, h, w, c, k, stride, top, left, h_out, w_out, x, dw, 0);
 }
