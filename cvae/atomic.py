@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_directory", "atomic_file", "fsync_file", "keep_newest", "recover", "sweep", "write_atomic"]
+__all__ = ["atomic_directory", "atomic_file", "fsync_file", "recover", "sweep", "write_atomic"]
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 STALE_S = 3600.0
@@ -147,10 +147,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def keep_newest(directory: Path, pattern: str, keep: int) -> None:
-    """Delete all but the `keep` most recently written files matching `pattern` (a bounded cache)."""
-    files = sorted(Path(directory).glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[keep:]:
-        old.unlink(missing_ok=True)

@@ -9,16 +9,12 @@ file beside its weights (`codes-test.npz`, made by `write_codes`).
 
 from __future__ import annotations
 
-import hashlib
-import io
-import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cvae.atomic import keep_newest, write_atomic
+from cvae.explore.disk_cache import NpzCache, digest, read_npz, write_npz
 from cvae.model.vae import VAE
 from cvae.settings import settings
 
@@ -35,14 +31,13 @@ class Codes:
 
 def codes_key(vae: VAE, images: np.ndarray, labels: np.ndarray | None) -> str:
     """What the codes depend on: the weights (names and values), the images and the labels."""
-    digest = hashlib.sha256()
+    parts = []
     for name, value in sorted(vae.weights().items()):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(value, dtype=np.float32).tobytes())
-    digest.update(np.ascontiguousarray(images, dtype=np.float32).tobytes())
+        parts += [name, np.asarray(value, dtype=np.float32)]
+    parts.append(np.asarray(images, dtype=np.float32))
     if labels is not None:
-        digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
-    return digest.hexdigest()
+        parts.append(np.asarray(labels, dtype=np.int64))
+    return digest(*parts)
 
 
 def shipped_codes_path(checkpoint_dir: Path, split: str = "test") -> Path:
@@ -61,18 +56,14 @@ def encoded_codes(
     now and cached (a cache that cannot be written only costs the next visit an encode)."""
     key = codes_key(vae, images, labels)
     shape = (len(images), vae.latent_dim)
-    directory = Path(cache_dir or settings().cache_dir / "codes")
-    for path in ([beside] if beside is not None else []) + [directory / f"codes-{key[:32]}.npz"]:
-        found = _read(path, key, shape)
+    cache = NpzCache(Path(cache_dir or settings().cache_dir / "codes"), "codes", _KEEP_FILES, compress=True)
+    for path in ([beside] if beside is not None else []) + [cache.path(key)]:
+        found = _checked(read_npz(path, key), shape)
         if found is not None:
             return found
     mu, sd = vae.encode(images, labels)
     codes = Codes(mu, sd)
-    try:
-        _write(directory / f"codes-{key[:32]}.npz", key, codes)
-        keep_newest(directory, "codes-*.npz", _KEEP_FILES)
-    except OSError as err:
-        warnings.warn(f"could not cache the encoded digits in {directory}: {err}", RuntimeWarning, stacklevel=2)
+    cache.store(key, {"mu": codes.mu, "sd": codes.sd}, what="the encoded digits")
     return codes
 
 
@@ -80,26 +71,18 @@ def write_codes(path: Path, vae: VAE, images: np.ndarray, labels: np.ndarray | N
     """Encode and store the codes at `path` (for a model that ships its codes beside its weights)."""
     mu, sd = vae.encode(images, labels)
     codes = Codes(mu, sd)
-    _write(Path(path), codes_key(vae, images, labels), codes)
+    write_npz(Path(path), codes_key(vae, images, labels), {"mu": codes.mu, "sd": codes.sd}, compress=True)
     return codes
 
 
-def _read(path: Path, key: str, shape: tuple[int, int]) -> Codes | None:
+def _checked(stored: dict | None, shape: tuple[int, int]) -> Codes | None:
     """The stored codes, or None when absent, unreadable, of other weights or data, or not finite."""
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            same = str(stored["key"]) == key
-            mu, sd = stored["mu"].astype(np.float32), stored["sd"].astype(np.float32)
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        mu, sd = stored["mu"].astype(np.float32), stored["sd"].astype(np.float32)
+    except (TypeError, KeyError, ValueError):  # no file, or not two numeric arrays
         return None
-    if not same or mu.shape != shape or sd.shape != shape:
+    if mu.shape != shape or sd.shape != shape:
         return None
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sd)) and np.all(sd > 0)):
         return None
     return Codes(mu, sd)
-
-
-def _write(path: Path, key: str, codes: Codes) -> None:
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, key=np.array(key), mu=codes.mu, sd=codes.sd)
-    write_atomic(path, buffer.getvalue())

@@ -5,19 +5,16 @@ cannot be cached and costs ~20 s to compile in every new process. The inverse is
 `inverse_transform`, evaluated once on a grid (a `GridLift`); `_inverse_on` repeats its steps
 with the Delaunay adjacency built in one go rather than one sparse entry at a time (25-35 s -> under 1 s
 for 10,000 codes) and starts points outside the digits' hull from their nearest digit (umap-learn
-would use an arbitrary triangle). tests/test_umap_projection.py checks it against `inverse_transform`.
+would use an arbitrary triangle). tests/unit/test_umap_projection.py checks it against `inverse_transform`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import sys
 import threading
 import time
 import warnings
-import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cvae.atomic import keep_newest, write_atomic
+from cvae.explore.disk_cache import NpzCache, digest
 from cvae.explore.projections import Projection
 from cvae.explore.projections.lifts import GridLift, NeighbourPlacement, ProjectionError, check_codes, grid_nodes
 
@@ -74,9 +71,7 @@ def cache_key(codes: np.ndarray, options: UmapOptions) -> str:
     """Hex digest of the codes (so of the model's weights and the data), the options and umap's version."""
     codes = np.ascontiguousarray(codes, dtype="<f4")
     version = metadata.version("umap-learn")  # not umap.__version__: a cache hit should not import numba
-    digest = hashlib.sha256(json.dumps([CACHE_FORMAT, version, asdict(options), codes.shape]).encode())
-    digest.update(codes.tobytes())
-    return digest.hexdigest()[:32]
+    return digest(json.dumps([CACHE_FORMAT, version, asdict(options), codes.shape]), codes)[:32]
 
 
 def umap_projection(
@@ -103,12 +98,13 @@ def umap_projection(
                 _MEMORY.move_to_end(key)
                 report("done", 1.0)
                 return _MEMORY[key]
-        path = Path(cache_dir or default_cache_dir()) / f"umap-{key}.npz"
-        stored = _read(path, key, codes.shape, options.grid_size) if persist else None
+        cache = NpzCache(Path(cache_dir or default_cache_dir()), "umap", _KEEP_FILES)
+        stored = _checked(cache.load(key), codes.shape, options.grid_size) if persist else None
         if stored is None:
             stored = _compute(codes, options, report)
             if persist:
-                _write(path, key, *stored)
+                ranges = np.array(stored[2:], float)  # (2, 2): x_range, y_range
+                cache.store(key, {"coords": stored[0], "grid": stored[1], "ranges": ranges}, what="the UMAP")
         coords, grid, x_range, y_range = stored
         projection = _projection(codes, coords, GridLift(x_range, y_range, grid), options)
         with _MEMORY_LOCK:
@@ -170,31 +166,19 @@ def _compute(codes: np.ndarray, options: UmapOptions, report: Progress):
     return coords, grid.astype(np.float32), x_range, y_range
 
 
-def _read(path: Path, key: str, shape: tuple[int, int], grid_size: int):
+def _checked(stored: dict | None, shape: tuple[int, int], grid_size: int):
     """The cached result, or None when absent, unreadable or not for these codes (then it is recomputed)."""
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            coords, grid = stored["coords"], stored["grid"]
-            ranges = stored["ranges"].astype(float)
-            same = str(stored["key"]) == key
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        coords, grid = stored["coords"].astype(np.float32), stored["grid"].astype(np.float32)
+        ranges = stored["ranges"].astype(float)
+    except (TypeError, KeyError, ValueError):  # no file, or not the three numeric arrays
         return None
     expected = (grid_size, grid_size, shape[1])
-    if not same or coords.shape != (shape[0], 2) or grid.shape != expected or ranges.shape != (2, 2):
+    if coords.shape != (shape[0], 2) or grid.shape != expected or ranges.shape != (2, 2):
         return None
     if not (np.all(np.isfinite(coords)) and np.all(np.isfinite(grid)) and np.all(ranges[:, 1] > ranges[:, 0])):
         return None
-    return coords.astype(np.float32), grid.astype(np.float32), tuple(ranges[0]), tuple(ranges[1])
-
-
-def _write(path: Path, key: str, coords, grid, x_range, y_range) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, key=np.array(key), coords=coords, grid=grid, ranges=np.array([x_range, y_range], float))
-    try:
-        write_atomic(path, buffer.getvalue())
-        keep_newest(path.parent, "umap-*.npz", _KEEP_FILES)
-    except OSError as err:  # a read-only or full cache costs a recompute next time, nothing else
-        warnings.warn(f"could not cache the UMAP in {path.parent}: {err}", RuntimeWarning, stacklevel=3)
+    return coords, grid, tuple(ranges[0]), tuple(ranges[1])
 
 
 def _lock_for(key: str) -> threading.Lock:
