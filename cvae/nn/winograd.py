@@ -30,12 +30,10 @@ class Winograd:
 
     def __init__(self, lib: ctypes.CDLL, sgemm_address: int):
         self.sgemm = sgemm_address
-        self._forward = lib.winograd_forward
-        self._forward.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
-        self._forward.restype = None
-        self._kernel_grad = lib.winograd_kernel_grad
-        self._kernel_grad.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
-        self._kernel_grad.restype = None
+        self._forward, self._kernel_grad = lib.winograd_forward, lib.winograd_kernel_grad
+        for function in (self._forward, self._kernel_grad):
+            function.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
+            function.restype = None
         # in C, not NumPy: a NumPy matmul would run on NumPy's multi-threaded BLAS (see cvae.nn.blas)
         self._transform_kernel, self._kernel_from = lib.winograd_transform_kernel, lib.winograd_kernel_from
         for function in (self._transform_kernel, self._kernel_from):
@@ -62,39 +60,23 @@ class Winograd:
 
     def forward(self, x: np.ndarray, u: np.ndarray, pad_top: int, pad_left: int, y: np.ndarray) -> None:
         """y (b, Ho, Wo, O) = the cross-correlation of x (b, H, W, C) with the kernel whose transform is u."""
-        (b, h, w, c), (_, h_out, w_out, o) = x.shape, y.shape
-        tiles = b * self.tiles(h_out, w_out)
-        scratch_v = np.empty(16 * tiles * c, dtype=np.float32)
-        scratch_m = np.empty(16 * tiles * o, dtype=np.float32)
-        zeros = np.zeros(max(c, o), dtype=np.float32)
-        self._forward(
-            self.sgemm,
-            _data(x),
-            b,
-            h,
-            w,
-            c,
-            pad_top,
-            pad_left,
-            _data(u),
-            o,
-            h_out,
-            w_out,
-            _data(y),
-            scratch_v.ctypes.data,
-            scratch_m.ctypes.data,
-            zeros.ctypes.data,
-        )
+        self._run(self._forward, x, pad_top, pad_left, u, y.shape, y)
 
     def kernel_grad(self, x: np.ndarray, dy: np.ndarray, pad_top: int, pad_left: int) -> np.ndarray:
         """dU (16, C, O) of <conv(x, w), dy>, for x (b, H, W, C) and dy (b, Ho, Wo, O)."""
-        (b, h, w, c), (_, h_out, w_out, o) = x.shape, dy.shape
+        du = np.empty((16, x.shape[3], dy.shape[3]), dtype=np.float32)
+        self._run(self._kernel_grad, x, pad_top, pad_left, dy, dy.shape, du)
+        return du
+
+    def _run(self, kernel, x: np.ndarray, pad_top: int, pad_left: int, operand: np.ndarray, y_shape, out) -> None:
+        """Call `winograd_forward` (operand U, out y) or `winograd_kernel_grad` (operand dy, out dU),
+        which share their arguments, with fresh scratch for an output (b, Ho, Wo, O) of `y_shape`."""
+        (b, h, w, c), (_, h_out, w_out, o) = x.shape, y_shape
         tiles = b * self.tiles(h_out, w_out)
-        du = np.empty((16, c, o), dtype=np.float32)
-        scratch_v = np.empty(16 * tiles * c, dtype=np.float32)
-        scratch_q = np.empty(16 * tiles * o, dtype=np.float32)
+        scratch_v = np.empty(16 * tiles * c, dtype=np.float32)  # V: the input tiles, transformed
+        scratch_o = np.empty(16 * tiles * o, dtype=np.float32)  # M (forward) or Q (the gradient's dy, transformed)
         zeros = np.zeros(max(c, o), dtype=np.float32)
-        self._kernel_grad(
+        kernel(
             self.sgemm,
             _data(x),
             b,
@@ -103,16 +85,15 @@ class Winograd:
             c,
             pad_top,
             pad_left,
-            _data(dy),
+            _data(operand),
             o,
             h_out,
             w_out,
-            du.ctypes.data,
+            _data(out),
             scratch_v.ctypes.data,
-            scratch_q.ctypes.data,
+            scratch_o.ctypes.data,
             zeros.ctypes.data,
         )
-        return du
 
     def agrees_with_direct_convolution(self) -> bool:
         """Known-answer test: odd sizes, 'same' and 'valid' paddings, both kernels."""
