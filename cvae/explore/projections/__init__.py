@@ -1,13 +1,15 @@
-"""2-D maps of a latent space that can be decoded through: z_i vs z_j, PCA, UMAP.
+"""2-D maps of a latent space that can be decoded through: z_i vs z_j, PCA, UMAP (`PROJECTIONS`).
 
 A `Projection` places the encoded digits on a map (`coords`) and carries a `lift` that turns any
 map point (u, v) back into a latent code, which is all a decoder (Python or the browser) needs.
 Linear maps lift exactly through an `AffineLift`; UMAP's approximate inverse is precomputed on a
 grid (`GridLift`, see `cvae.explore.projections.umap`). The lifts live in `cvae.explore.projections.lifts`.
+Each kind is one entry of `PROJECTIONS`: how to make it, and how the app names and explains it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,14 +23,17 @@ from cvae.explore.projections.lifts import (
     check_points,
     grid_nodes,
 )
+from cvae.registry import Registry
 
 __all__ = [
     "KINDS",
+    "PROJECTIONS",
     "AffineLift",
     "GridLift",
     "NeighbourPlacement",
     "Projection",
     "ProjectionError",
+    "ProjectionKind",
     "axes_projection",
     "check_codes",
     "grid_nodes",
@@ -37,14 +42,12 @@ __all__ = [
     "plane_grid",
 ]
 
-KINDS = ("axes", "pca", "umap")
-
 
 @dataclass(frozen=True)
 class Projection:
     """Encoded digits on a 2-D map, and the way back from the map to latent codes."""
 
-    kind: str  # "axes" | "pca" | "umap"
+    kind: str  # its name in PROJECTIONS: "axes" | "pca" | "umap"
     label: str  # what the page names it, e.g. "PCA of the encoded means"
     coords: np.ndarray  # (N, 2) map positions of the encoded codes, float32
     axis_titles: tuple[str, str]
@@ -133,17 +136,58 @@ def pca_projection(codes, *, hold=None) -> Projection:
     return Projection("pca", "PCA of the encoded means", coords, ("PC1", "PC2"), lift, note)
 
 
-def make_projection(kind: str, codes, *, axes: tuple[int, int] = (0, 1), hold=None, **umap_options) -> Projection:
-    """One entry point for every kind: "axes" (z_i vs z_j), "pca" or "umap" (cached, see umap_projection)."""
-    if kind == "axes":
-        return axes_projection(codes, *axes, hold=hold)
-    if kind == "pca":
-        return pca_projection(codes, hold=hold)
-    if kind == "umap":
-        from cvae.explore.projections.umap import umap_projection  # imports numba: only when asked
+@dataclass(frozen=True)
+class ProjectionKind:
+    """One kind of map: how it is made from the codes, and how the app names and explains it."""
 
-        return umap_projection(codes, **umap_options)
-    raise ProjectionError(f"unknown projection {kind!r}; choose one of {', '.join(KINDS)}")
+    make: Callable[..., Projection]  # (codes (N, latent), *, axes, hold, **options) -> Projection
+    title: str  # the selector's name for it, e.g. "z_i vs z_j"
+    description: str  # one sentence: what the map shows
+    linear: bool  # (u, v) affine in z: the plane can be held at a code, the prior drawn, +-3 sd shown
+
+
+def _axes(codes, *, axes: tuple[int, int], hold, **_options) -> Projection:
+    return axes_projection(codes, *axes, hold=hold)
+
+
+def _pca(codes, *, axes: tuple[int, int], hold, **_options) -> Projection:
+    return pca_projection(codes, hold=hold)
+
+
+def _umap(codes, *, axes: tuple[int, int], hold, **options) -> Projection:
+    from cvae.explore.projections.umap import umap_projection  # imports numba: only when asked
+
+    return umap_projection(codes, **options)
+
+
+PROJECTIONS: Registry[ProjectionKind] = Registry("projection")
+PROJECTIONS.register(
+    "axes", ProjectionKind(_axes, "z_i vs z_j", "two latent dimensions, the others held fixed.", linear=True)
+)
+PROJECTIONS.register(
+    "pca",
+    ProjectionKind(_pca, "PCA", "the plane of the encoded means' two largest principal components.", linear=True),
+)
+PROJECTIONS.register(
+    "umap",
+    ProjectionKind(
+        _umap,
+        "UMAP",
+        "a nonlinear 2-D embedding; decoding goes through its approximate inverse.",
+        linear=False,
+    ),
+)
+
+
+KINDS = PROJECTIONS.names()  # the names alone, as the app read them before PROJECTIONS
+
+
+def make_projection(kind: str, codes, *, axes: tuple[int, int] = (0, 1), hold=None, **umap_options) -> Projection:
+    """One entry point for every kind in PROJECTIONS: "axes" (z_i vs z_j), "pca" or "umap" (cached, see
+    umap_projection); a kind takes the options it knows and leaves the others."""
+    if kind not in PROJECTIONS:
+        raise ProjectionError(f"unknown projection {kind!r}; choose one of {', '.join(PROJECTIONS)}")
+    return PROJECTIONS[kind].make(codes, axes=axes, hold=hold, **umap_options)
 
 
 def plane_grid(projection: Projection, n: int = 10, extent: float = 2.0, center=(0.0, 0.0)) -> np.ndarray:
