@@ -88,6 +88,27 @@ class PrivateBlas:
     def sgemm_address(self) -> int:
         return ctypes.cast(self.sgemm, ctypes.c_void_p).value
 
+    def product(self, m, n, k, a, trans_a: bool, lda, b, trans_b: bool, ldb, c, ldc) -> None:
+        """c (m, n) = op(a) @ op(b) by sgemm, row-major, for float32 arrays at leading dimensions
+        lda, ldb, ldc; op transposes where trans_a, trans_b."""
+        no, yes = 111, 112  # CblasNoTrans, CblasTrans
+        self.sgemm(
+            101,  # CblasRowMajor
+            yes if trans_a else no,
+            yes if trans_b else no,
+            m,
+            n,
+            k,
+            1.0,
+            a.ctypes.data,
+            lda,
+            b.ctypes.data,
+            ldb,
+            0.0,
+            c.ctypes.data,
+            ldc,
+        )
+
     def gives_right_answers(self) -> bool:
         """Known-answer test of sgemm against NumPy in float64: small and blocked kernels,
         all four transposes, a block of a wider output (why: some OpenBLAS builds have
@@ -99,22 +120,7 @@ class PrivateBlas:
                 b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
                 a, b = (a.T if trans_a else a), (b.T if trans_b else b)
                 wide = np.full((m, n + 5), np.nan, dtype=np.float32)
-                self.sgemm(
-                    101,
-                    112 if trans_a else 111,
-                    112 if trans_b else 111,
-                    m,
-                    n,
-                    k,
-                    1.0,
-                    a.ctypes.data,
-                    m if trans_a else k,
-                    b.ctypes.data,
-                    k if trans_b else n,
-                    0.0,
-                    wide.ctypes.data,
-                    n + 5,
-                )
+                self.product(m, n, k, a, trans_a, m if trans_a else k, b, trans_b, k if trans_b else n, wide, n + 5)
                 expected = a.astype(np.float64) @ b.astype(np.float64)
                 if (
                     not np.allclose(wide[:, :n], expected, rtol=1e-4, atol=1e-4 * np.sqrt(k))
@@ -202,20 +208,5 @@ def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndar
     a, trans_a, lda = _blas_layout(a)
     b, trans_b, ldb = _blas_layout(b)
     ldc = out.strides[0] // 4 if m > 1 else n
-    blas.sgemm(
-        101,
-        112 if trans_a else 111,
-        112 if trans_b else 111,
-        m,
-        n,
-        k,
-        1.0,
-        a.ctypes.data,
-        lda,
-        b.ctypes.data,
-        ldb,
-        0.0,
-        out.ctypes.data,
-        max(ldc, n),
-    )
+    blas.product(m, n, k, a, trans_a, lda, b, trans_b, ldb, out, max(ldc, n))
     return out
