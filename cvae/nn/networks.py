@@ -8,6 +8,7 @@ conditional VAE), and BatchNorm after every hidden layer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,6 +89,29 @@ class _Stack:
         """Append the one-hot label to the (flat) features here, when the networks are conditional."""
         return self.add(AppendLabels, "labels", self.options.n_labels) if self.options.n_labels else self
 
+    def to_latent(self, width: int, latent_dim: int) -> _Stack:
+        """The encoder's head: flatten [+ label] -> hidden Dense "dense1" of `width` -> (mu, rho) "out"."""
+        return (
+            self.add(Flatten, "flatten")
+            .labels()
+            .hidden(Dense, "dense1", width, activation="relu")
+            .add(Dense, "out", 2 * latent_dim)
+        )
+
+    @classmethod
+    def from_latent(
+        cls, latent_dim: int, width: int, shape: tuple[int, int, int], rng: np.random.Generator, options: NetworkOptions
+    ) -> _Stack:
+        """The decoder's stem: z [+ label] -> hidden Dense "dense1" of `width` -> hidden Dense "dense2"
+        -> reshaped to the (H, W, C) `shape` its transposed convolutions start from."""
+        return (
+            cls("dec", (latent_dim,), rng, options)
+            .labels()
+            .hidden(Dense, "dense1", width, activation="relu")
+            .hidden(Dense, "dense2", math.prod(shape), activation="relu")
+            .add(Reshape, "reshape", shape)
+        )
+
 
 def _pymc3_example(latent_dim: int, rng: np.random.Generator, options: NetworkOptions) -> tuple[list, list]:
     """The 2016 PyMC3 example's network (1,680,457 + 128,199 parameters at latent 2)."""
@@ -97,17 +121,10 @@ def _pymc3_example(latent_dim: int, rng: np.random.Generator, options: NetworkOp
         .hidden(Conv2D, "conv2", 64, 2, stride=2, activation="relu")
         .hidden(Conv2D, "conv3", 64, 3, activation="relu")
         .hidden(Conv2D, "conv4", 64, 3, activation="relu")
-        .add(Flatten, "flatten")
-        .labels()
-        .hidden(Dense, "dense1", 128, activation="relu")
-        .add(Dense, "out", 2 * latent_dim)
+        .to_latent(128, latent_dim)
     )
     dec = (
-        _Stack("dec", (latent_dim,), rng, options)
-        .labels()
-        .hidden(Dense, "dense1", latent_dim, activation="relu")
-        .hidden(Dense, "dense2", 64 * 14 * 14, activation="relu")
-        .add(Reshape, "reshape", (14, 14, 64))
+        _Stack.from_latent(latent_dim, latent_dim, (14, 14, 64), rng, options)  # dense1 as wide as z, as in 2016
         .hidden(Conv2DTranspose, "deconv1", 64, 3, activation="relu")
         .hidden(Conv2DTranspose, "deconv2", 64, 3, activation="relu")
         .hidden(Conv2DTranspose, "deconv3", 64, 2, stride=2, padding="valid", activation="relu")
@@ -122,17 +139,10 @@ def _keras_example(latent_dim: int, rng: np.random.Generator, options: NetworkOp
         _Stack("enc", (28, 28, 1), rng, options)
         .hidden(Conv2D, "conv1", 16, 3, stride=2, activation="relu")
         .hidden(Conv2D, "conv2", 32, 3, stride=2, activation="relu")
-        .add(Flatten, "flatten")
-        .labels()
-        .hidden(Dense, "dense1", 64, activation="relu")
-        .add(Dense, "out", 2 * latent_dim)
+        .to_latent(64, latent_dim)
     )
     dec = (
-        _Stack("dec", (latent_dim,), rng, options)
-        .labels()
-        .hidden(Dense, "dense1", 64, activation="relu")
-        .hidden(Dense, "dense2", 7 * 7 * 32, activation="relu")
-        .add(Reshape, "reshape", (7, 7, 32))
+        _Stack.from_latent(latent_dim, 64, (7, 7, 32), rng, options)
         .hidden(Conv2DTranspose, "deconv1", 32, 3, stride=2, activation="relu")
         .hidden(Conv2DTranspose, "deconv2", 16, 3, stride=2, activation="relu")
         .add(Conv2D, "out", 1, 3)
