@@ -22,7 +22,7 @@ from pathlib import Path
 
 from deploy.parts import port_taken, session_ended_with_parent
 
-__all__ = ["DeployFailed", "LocalDeployment", "gone", "local_deployment", "proxy_log"]
+__all__ = ["DeployFailed", "LocalDeployment", "gone", "local_deployment", "proxy_log", "script_env"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "deploy" / "run-local.sh"
@@ -72,6 +72,7 @@ class LocalDeployment:
         self.proc = subprocess.Popen(
             command + ([] if self.sticky else ["--no-sticky"]),
             cwd=ROOT,
+            env=script_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -130,6 +131,13 @@ class LocalDeployment:
                 return hits[-1]["server"], int(hits[-1]["status"])
             time.sleep(0.1)
         raise AssertionError(f"no proxy log line for {path!r} after {timeout:.0f} s")
+
+
+def script_env() -> dict[str, str]:
+    """The environment for run-local.sh: the deployment runs on this Python (CI's second stack is a venv)."""
+    import sys
+
+    return dict(os.environ, PYTHON=sys.executable)
 
 
 def proxy_log(state: Path) -> list[dict[str, str]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness import e2e
-from harness.deploy import SCRIPT, LocalDeployment, gone, local_deployment, proxy_log
+from harness.deploy import SCRIPT, LocalDeployment, gone, local_deployment, proxy_log, script_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -240,7 +240,11 @@ def test_a_taken_port_fails_at_once_with_a_clear_message_and_starts_nothing(tmp_
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(
-            [str(SCRIPT), str(port), "--state", str(tmp_path / "state")], capture_output=True, text=True, timeout=120
+            [str(SCRIPT), str(port), "--state", str(tmp_path / "state")],
+            env=script_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert done.returncode == 1, done
     assert f"port {port} on 127.0.0.1 is already in use" in done.stderr, done.stderr
