@@ -9,7 +9,7 @@ import pytest
 import cvae
 from cvae.store import teacher_settings as classroom
 from cvae.store.teacher_settings import TeacherSettings, load_settings, save_settings
-from cvae.training.history import History
+from tests import factories
 from tests.conftest import open_app
 
 
@@ -78,10 +78,8 @@ def test_default_run_path(tmp_path):
 
 
 def _save_run(path, **config):
-    history = History()
-    for step in range(1, 6):
-        history.append(step, 300.0 - step, 2.0, config.get("beta", 1.0), float(step))
-    return cvae.save_checkpoint(path, cvae.VAE(cvae.TrainConfig(**config)), history, status="finished")
+    history = factories.history(5, start=300.0, kl=2.0, beta=config.get("beta", 1.0), dt=1.0)
+    return factories.saved_run(path, history, **config)
 
 
 # ---- the page --------------------------------------------------------------------------------

@@ -3,17 +3,15 @@
 import pytest
 
 import cvae
-from cvae.training.history import History
+from tests import factories
 from tests.conftest import open_app
 
 
 def _save_run(path, **config):
     """A small real checkpoint (untrained weights) with a made-up 80-step history."""
-    config = cvae.TrainConfig(**config)
-    history = History()
-    for step in range(1, 81):
-        history.append(step, 400.0 - step, 1.0 + config.beta, config.beta, float(step))
-    return cvae.save_checkpoint(path, cvae.VAE(config), history, status="finished", steps=80)
+    beta = cvae.TrainConfig(**config).beta
+    history = factories.history(80, start=400.0, kl=1.0 + beta, beta=beta, dt=1.0)
+    return factories.saved_run(path, history, steps=80, **config)
 
 
 @pytest.fixture

@@ -6,18 +6,14 @@ import numpy as np
 import pytest
 
 import cvae
-from cvae.training.history import History
+from tests import factories
 from tests.conftest import open_app
 
 
 @pytest.fixture
 def latent8(runs_dir):
     """A latent-8 checkpoint (untrained weights: its codes still vary) as the session's only run."""
-    config = cvae.TrainConfig(latent_dim=8, epochs=2)
-    history = History()
-    for step in range(1, 81):
-        history.append(step, 400.0 - step, 2.0, 1.0, float(step))
-    return cvae.save_checkpoint(runs_dir / "l8", cvae.VAE(config), history, status="finished", steps=80)
+    return factories.saved_run(runs_dir / "l8", steps=80, latent_dim=8, epochs=2)
 
 
 def _images(at) -> dict[str, str]:
@@ -91,11 +87,7 @@ def test_traversal_rows_follow_kl_and_the_controls(latent8):
 
 
 def test_manifold_of_a_conditional_model_decodes_as_a_chosen_label(runs_dir):
-    config = cvae.TrainConfig(latent_dim=4, epochs=2, conditional=True)
-    history = History()
-    for step in range(1, 81):
-        history.append(step, 400.0 - step, 2.0, 1.0, float(step))
-    path = cvae.save_checkpoint(runs_dir / "cvae4", cvae.VAE(config), history, status="finished", steps=80)
+    path = factories.saved_run(runs_dir / "cvae4", steps=80, latent_dim=4, epochs=2, conditional=True)
     at = _open("manifold", path)
     averaged = _images(at)["10 x 10 decoded grid"]
     at.selectbox(key="manifold_label").set_value(3).run()
@@ -123,11 +115,7 @@ def test_your_digit_is_placed_in_a_projection_of_a_latent8_model(latent8, kind):
 
 
 def _saved(runs_dir, name: str, **fields):
-    config = cvae.TrainConfig(epochs=2, **fields)
-    history = History()
-    for step in range(1, 81):
-        history.append(step, 400.0 - step, 2.0, 1.0, float(step))
-    return cvae.save_checkpoint(runs_dir / name, cvae.VAE(config), history, status="finished", steps=80)
+    return factories.saved_run(runs_dir / name, steps=80, epochs=2, **fields)
 
 
 def test_a_conditional_model_decodes_the_same_z_as_every_label(runs_dir):

@@ -15,7 +15,7 @@ from cvae.config import TrainConfig
 from cvae.jobs.registry import BusyError, JobRegistry
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import save_checkpoint
-from cvae.training.history import History
+from tests import factories
 from tests.conftest import open_app
 
 
@@ -26,13 +26,6 @@ def _session(page: str | None = None):
 @pytest.fixture
 def runs(runs_dir):
     return runs_dir
-
-
-def _history() -> History:
-    h = History()
-    for i in range(1, 4):
-        h.append(i, 200.0 - i, 3.0, 1.0, 0.1 * i)
-    return h
 
 
 def _digest(arrays) -> str:
@@ -46,7 +39,7 @@ def _digest(arrays) -> str:
 
 
 def test_a_model_chosen_in_one_session_is_not_the_other_sessions(runs):
-    save_checkpoint(runs / "other", VAE(TrainConfig(seed=8)), _history(), status="finished")
+    save_checkpoint(runs / "other", VAE(TrainConfig(seed=8)), factories.history(), status="finished")
     a, b = _session(), _session()
     assert "pretrained" in a.sidebar.selectbox[0].value and "pretrained" in b.sidebar.selectbox[0].value
     a.sidebar.selectbox(key="model_picker").select("other").run()

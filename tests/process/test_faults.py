@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from cvae.config import TrainConfig
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from cvae.training.history import History
+from tests import factories
 from tests.conftest import ROOT
 from tests.support.crash import run_killed_at
 
@@ -54,11 +54,8 @@ _DISK_STEPS = {
 }
 
 
-def _history(n: int) -> History:
-    h = History()
-    for i in range(1, n + 1):
-        h.append(i, 200.0 - i * 1e-3, 3.0, 1.0, 0.01 * i)
-    return h
+def _history(n: int):
+    return factories.history(n, drop=1e-3, dt=0.01)  # -ELBO falls slowly: long decimals, as a real run's
 
 
 @pytest.fixture(scope="module")

@@ -18,22 +18,15 @@ from cvae.model.vae import VAE
 from cvae.store import bundle as bundle_module
 from cvae.store.bundle import LIMITS, MAX_BUNDLE_BYTES, BundleError, export_bundle, import_bundle
 from cvae.store.checkpoint import load_checkpoint, save_checkpoint
-from cvae.training.history import History
+from tests import factories
 from tests.support.fuzzing import mutated_bytes
-
-
-def _history(n=3):
-    h = History()
-    for i in range(1, n + 1):
-        h.append(i, 200.0 - i, 3.0, 1.0, 0.1 * i)
-    return h
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     """A saved run, its bundle bytes and its three files."""
     path = save_checkpoint(
-        tmp_path_factory.mktemp("src") / "run", VAE(TrainConfig(seed=3)), _history(), status="finished"
+        tmp_path_factory.mktemp("src") / "run", VAE(TrainConfig(seed=3)), factories.history(), status="finished"
     )
     files = {f: (path / f).read_bytes() for f in ("config.json", "params.npz", "history.json")}
     return path, export_bundle(path), files
@@ -129,7 +122,7 @@ def test_bundle_with_a_timeline_round_trips(source, runs):
 
 def test_an_existing_run_is_never_overwritten(source, runs):
     _, data, files = source
-    other = save_checkpoint(runs / "taken", VAE(TrainConfig(seed=9)), _history(5))
+    other = save_checkpoint(runs / "taken", VAE(TrainConfig(seed=9)), factories.history(5))
     with pytest.raises(BundleError, match="already exists"):
         import_bundle(data, runs, "taken")
     assert len(load_checkpoint(other).history) == 5 and sorted(p.name for p in runs.iterdir()) == ["taken"]
@@ -137,7 +130,7 @@ def test_an_existing_run_is_never_overwritten(source, runs):
 
 def test_failed_import_beside_an_existing_run_keeps_it_and_writes_nothing(source, runs):
     _, _, files = source
-    save_checkpoint(runs / "keep", VAE(TrainConfig(seed=9)), _history(5))
+    save_checkpoint(runs / "keep", VAE(TrainConfig(seed=9)), factories.history(5))
     bad = _zip(
         [
             ("config.json", files["config.json"]),
@@ -382,7 +375,7 @@ def _mutated_bundle(data: bytes):
 @pytest.fixture(scope="module")
 def small_bundle(tmp_path_factory):
     """Stored (uncompressed) so that mutations hit the headers and the npz inside, not just deflate."""
-    path = save_checkpoint(tmp_path_factory.mktemp("small") / "run", VAE(TrainConfig(seed=1)), _history())
+    path = save_checkpoint(tmp_path_factory.mktemp("small") / "run", VAE(TrainConfig(seed=1)), factories.history())
     return _zip(
         [(f, (path / f).read_bytes()) for f in ("config.json", "params.npz", "history.json")], zipfile.ZIP_STORED
     )

@@ -7,20 +7,13 @@ import pytest
 from cvae.config import TrainConfig
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import CheckpointError, load_checkpoint, run_dir, save_checkpoint
-from cvae.training.history import History
-
-
-def _history():
-    h = History()
-    for i in range(1, 4):
-        h.append(i, 200.0 - i, 3.0, 1.0, 0.1 * i)
-    return h
+from tests import factories
 
 
 @pytest.fixture
 def saved(tmp_path):
     vae = VAE(TrainConfig(seed=4))
-    path = save_checkpoint(tmp_path / "run", vae, _history(), status="finished")
+    path = save_checkpoint(tmp_path / "run", vae, factories.history(), status="finished")
     return vae, path
 
 
@@ -30,7 +23,7 @@ def test_round_trip_gives_identical_decodes(saved):
     z = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
     np.testing.assert_array_equal(loaded.vae.decode(z), vae.decode(z))
     assert loaded.config == vae.config
-    assert loaded.history.to_dict() == _history().to_dict()
+    assert loaded.history.to_dict() == factories.history().to_dict()
     meta = json.loads((path / "config.json").read_text())
     assert meta["format_version"] == 1 and meta["status"] == "finished"
     assert {"pymc", "pytensor", "numpy"} <= set(meta["versions"])
@@ -40,7 +33,7 @@ def test_round_trip_gives_identical_decodes(saved):
 def test_overwrite_replaces_whole_checkpoint_and_leaves_no_temp(saved, tmp_path):
     vae, path = saved
     other = VAE(TrainConfig(seed=5))
-    save_checkpoint(path, other, _history())
+    save_checkpoint(path, other, factories.history())
     z = np.zeros((1, 2), dtype="float32")
     np.testing.assert_array_equal(load_checkpoint(path).vae.decode(z), other.decode(z))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
@@ -115,7 +108,7 @@ def test_failed_save_keeps_previous_checkpoint(saved, monkeypatch):
 
     monkeypatch.setattr(np, "savez", disk_full)
     with pytest.raises(CheckpointError, match="No space left"):
-        save_checkpoint(path, VAE(TrainConfig(seed=9)), _history())
+        save_checkpoint(path, VAE(TrainConfig(seed=9)), factories.history())
     monkeypatch.undo()
     z = np.zeros((1, 2), dtype="float32")
     np.testing.assert_array_equal(load_checkpoint(path).vae.decode(z), vae.decode(z))
@@ -142,7 +135,7 @@ def test_missing_directory_and_run_names(tmp_path):
     ],
 )
 def test_steps_per_epoch_comes_from_the_run_itself(tmp_path, meta, expected):
-    path = save_checkpoint(tmp_path / "run", VAE(TrainConfig(epochs=5)), _history(), **meta)
+    path = save_checkpoint(tmp_path / "run", VAE(TrainConfig(epochs=5)), factories.history(), **meta)
     assert load_checkpoint(path).steps_per_epoch == expected
 
 
@@ -261,7 +254,7 @@ def test_new_models_round_trip_with_their_kind_options_and_parameters(tmp_path, 
     vae = VAE(TrainConfig(seed=6, **changes))
     for p in vae.params + vae.networks.state:  # every value away from its start, so a lost one shows
         p.set_value((p.get_value() + np.random.default_rng(0).normal(0, 0.05, p.get_value().shape)).astype("float32"))
-    path = save_checkpoint(tmp_path / "run", vae, _history(), status="finished")
+    path = save_checkpoint(tmp_path / "run", vae, factories.history(), status="finished")
     meta = json.loads((path / "config.json").read_text())
     assert {k: meta["config"][k] for k in changes} == changes  # the kind's options are recorded
     loaded = load_checkpoint(path).vae
@@ -277,7 +270,7 @@ def test_new_models_round_trip_with_their_kind_options_and_parameters(tmp_path, 
 
 
 def test_a_run_of_an_unregistered_model_kind_says_what_to_import(tmp_path):
-    path = save_checkpoint(tmp_path / "run", VAE(TrainConfig()), _history())
+    path = save_checkpoint(tmp_path / "run", VAE(TrainConfig()), factories.history())
     meta = json.loads((path / "config.json").read_text())
     (path / "config.json").write_text(json.dumps({**meta, "config": {**meta["config"], "model": "my-vae"}}))
     with pytest.raises(CheckpointError, match="'my-vae'.*registers it"):

@@ -12,6 +12,7 @@ from PIL import Image
 from cvae.viz import static as export
 from cvae.viz.latent_figures import PALETTE
 from cvae.viz.map_overlays import axes_map, prior_contours
+from tests.factories import columns
 
 NAMES = tuple(str(i) for i in range(10))
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -36,17 +37,6 @@ def _svg(data: bytes) -> ET.Element:
 def cloud():
     rng = np.random.default_rng(0)
     return rng.standard_normal((300, 2)).astype(np.float32), rng.integers(0, 10, 300)
-
-
-def _history(n=80, start=300.0):
-    steps = np.arange(1, n + 1)
-    return {
-        "step": steps.tolist(),
-        "neg_elbo": (start - steps).tolist(),
-        "kl": np.full(n, 3.0).tolist(),
-        "reconstruction": (start - 3 - steps).tolist(),
-        "time_s": steps.astype(float).tolist(),
-    }
 
 
 def test_latent_map_png_and_svg(cloud):
@@ -111,7 +101,7 @@ def test_mosaic_default_scale_and_svg():
 
 
 def test_elbo_image_several_runs():
-    histories = {"beta0": _history(), "beta1": {**_history(start=320.0), "epoch": [0.0] * 80}}
+    histories = {"beta0": columns(), "beta1": {**columns(start=320.0), "epoch": [0.0] * 80}}
     png = export.elbo_image(histories, "png")
     width, height = _png_size(png)
     assert 500 <= width <= 1200 and 250 <= height <= 800
@@ -124,20 +114,20 @@ def test_elbo_image_several_runs():
 
 def test_elbo_image_without_history():
     _png_size(export.elbo_image({}, "png"))
-    empty = {k: [] for k in _history()}
+    empty = {k: [] for k in columns()}
     assert "no training history" in export.elbo_image({"new": empty}, "svg").decode()
 
 
 def test_comparison_image(cloud):
     mu, labels = cloud
     maps = {"a": (mu, labels, NAMES), "b": (mu * 10, labels, NAMES), "one-d": (mu[:, :1], labels, NAMES)}
-    png = export.comparison_image({"a": _history(), "b": _history()}, maps, fmt="png", same_range=True)
+    png = export.comparison_image({"a": columns(), "b": columns()}, maps, fmt="png", same_range=True)
     width, height = _png_size(png)
     assert width >= 800 and height >= 600
-    svg = export.comparison_image({"a": _history()}, maps, fmt="svg", priors={"a": STANDARD, "b": MIXTURE}).decode()
+    svg = export.comparison_image({"a": columns()}, maps, fmt="svg", priors={"a": STANDARD, "b": MIXTURE}).decode()
     _svg(svg.encode())
     assert "one-d" not in svg  # a 1-D latent has no map
-    plain = export.comparison_image({"a": _history()}, maps, fmt="svg").decode()
+    plain = export.comparison_image({"a": columns()}, maps, fmt="svg").decode()
     assert svg.count("<path") >= plain.count("<path") + 3 + 6  # each run's own prior: N(0, I), mixture
     assert "learned prior: 3 components" in svg  # in the legend, drawn beside the last map
 
@@ -147,7 +137,7 @@ def test_no_pyplot_state_is_touched(cloud):
 
     before = plt.get_fignums()
     export.latent_map_image(*cloud, NAMES)
-    export.elbo_image({"a": _history()}, "png")
+    export.elbo_image({"a": columns()}, "png")
     assert plt.get_fignums() == before
     source = Path(export.__file__).read_text()
     assert "import matplotlib.pyplot" not in source and "from matplotlib import pyplot" not in source
