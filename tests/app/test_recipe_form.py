@@ -1,19 +1,9 @@
 """The Train form's "Advanced recipe" expander, under AppTest."""
 
-import pytest
-
 from cvae.config import TrainConfig
-from tests.conftest import page_path
 from ui.train_form import DEFAULTS, PRESET
 
 RECIPE_KEYS = ("cfg_val_fraction", "cfg_augment_shift", "cfg_kl_warmup_epochs", "cfg_lr_schedule", "cfg_patience")
-
-
-@pytest.fixture
-def train_page(app):
-    app.switch_page(page_path("train")).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def test_the_recipe_options_start_off_as_the_config_defaults(train_page):

@@ -2,15 +2,6 @@
 
 import pytest
 
-from tests.conftest import page_path
-
-
-@pytest.fixture
-def train_page(app):
-    app.switch_page(page_path("train")).run()
-    assert not app.exception, app.exception
-    return app
-
 
 def _start(app):
     next(b for b in app.button if b.label == "Start training").click().run()
