@@ -95,46 +95,42 @@ function conv2d(x, W, b, y, g) {
 function conv2dTranspose(x, W, b, y, g) {
   const { k, s, H, Wd, C, Ho, Wo, O, top, left } = g;
   const O4 = O & ~3;
+  // the taps that reach one output pixel: where their input pixel starts in x, their (u, v) block in W
+  const xs = new Int32Array(k * k), ws = new Int32Array(k * k);
   for (let r = 0; r < Ho; r++) {
     for (let q = 0; q < Wo; q++) {
+      let n = 0;
+      for (let u = (r + top) % s; u < k; u += s) {
+        const ti = r + top - u;
+        if (ti < 0) break;
+        const i = ti / s;
+        if (i >= H) continue;
+        for (let v = (q + left) % s; v < k; v += s) {
+          const tj = q + left - v;
+          if (tj < 0) break;
+          const j = tj / s;
+          if (j >= Wd) continue;
+          xs[n] = (i * Wd + j) * C;
+          ws[n++] = (u * k + v) * O * C;
+        }
+      }
       const yo = (r * Wo + q) * O;
       for (let o = 0; o < O4; o += 4) {
         let a0 = b[o], a1 = b[o + 1], a2 = b[o + 2], a3 = b[o + 3];
-        for (let u = (r + top) % s; u < k; u += s) {
-          const ti = r + top - u;
-          if (ti < 0) break;
-          const i = ti / s;
-          if (i >= H) continue;
-          for (let v = (q + left) % s; v < k; v += s) {
-            const tj = q + left - v;
-            if (tj < 0) break;
-            const j = tj / s;
-            if (j >= Wd) continue;
-            const xo = (i * Wd + j) * C;
-            const w0 = ((u * k + v) * O + o) * C, w1 = w0 + C, w2 = w1 + C, w3 = w2 + C;
-            for (let c = 0; c < C; c++) {
-              const xc = x[xo + c];
-              a0 += xc * W[w0 + c]; a1 += xc * W[w1 + c]; a2 += xc * W[w2 + c]; a3 += xc * W[w3 + c];
-            }
+        for (let t = 0; t < n; t++) {
+          const xo = xs[t], w0 = ws[t] + o * C, w1 = w0 + C, w2 = w1 + C, w3 = w2 + C;
+          for (let c = 0; c < C; c++) {
+            const xc = x[xo + c];
+            a0 += xc * W[w0 + c]; a1 += xc * W[w1 + c]; a2 += xc * W[w2 + c]; a3 += xc * W[w3 + c];
           }
         }
         y[yo + o] = a0; y[yo + o + 1] = a1; y[yo + o + 2] = a2; y[yo + o + 3] = a3;
       }
       for (let o = O4; o < O; o++) {
         let a = b[o];
-        for (let u = (r + top) % s; u < k; u += s) {
-          const ti = r + top - u;
-          if (ti < 0) break;
-          const i = ti / s;
-          if (i >= H) continue;
-          for (let v = (q + left) % s; v < k; v += s) {
-            const tj = q + left - v;
-            if (tj < 0) break;
-            const j = tj / s;
-            if (j >= Wd) continue;
-            const xo = (i * Wd + j) * C, w = ((u * k + v) * O + o) * C;
-            for (let c = 0; c < C; c++) a += x[xo + c] * W[w + c];
-          }
+        for (let t = 0; t < n; t++) {
+          const xo = xs[t], w = ws[t] + o * C;
+          for (let c = 0; c < C; c++) a += x[xo + c] * W[w + c];
         }
         y[yo + o] = a;
       }
