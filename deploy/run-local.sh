@@ -3,7 +3,8 @@
 # worker, REPLICAS Streamlit servers of this checkout, and HAProxy on PORT in front of them.
 #   deploy/run-local.sh PORT [REPLICAS] [--state DIR] [--keep] [--timeout S]
 # Ctrl-C or SIGTERM stops every process it started. CVAE_TEACHER_CODE, CVAE_CLASS_CODE, CVAE_RUNS_DIR and
-# the other CVAE_* settings pass through to the replicas. docs/teacher/serving-a-department.md explains it.
+# the other CVAE_* settings pass through to the replicas; PYTHON picks the interpreter (default python3).
+# docs/teacher/serving-a-department.md explains it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec "${PYTHON:-python3}" -m deploy.local "$@"
