@@ -65,43 +65,23 @@ def _ready(*arrays: np.ndarray) -> bool:
 
 def im2col(x: np.ndarray, g, lib: _Native | None = None) -> np.ndarray:
     """(B, H, W, C) -> (B*Ho*Wo, k*k*C): each output pixel's receptive field, (u, v, c) order."""
-    lib = lib or native()
-    b, c = x.shape[0], x.shape[3]
-    if lib is None or not _ready(x):
-        return _im2col_numpy(x, g)
-    out = np.empty((b * g.h_out * g.w_out, g.k * g.k * c), dtype=np.float32)
-    lib.im2col(x.ctypes.data, b, g.h_in, g.w_in, c, g.k, g.stride, g.top, g.left, g.h_out, g.w_out, out.ctypes.data)
-    return out
+    return _gather("im2col", _im2col_numpy, x, g, g.h_out * g.w_out, lib)
 
 
 def col2im(cols: np.ndarray, g, out: np.ndarray, lib: _Native | None = None) -> None:
     """Adjoint of `im2col`: (b*Ho*Wo, k*k*C) -> out (b, H, W, C), overlapping taps summed."""
-    lib = lib or native()
-    if lib is None or not _ready(cols, out):
-        return _col2im_numpy(cols, g, out)
-    b, c = out.shape[0], out.shape[3]
-    lib.col2im(cols.ctypes.data, b, g.h_in, g.w_in, c, g.k, g.stride, g.top, g.left, g.h_out, g.w_out, out.ctypes.data)
+    _scatter("col2im", _col2im_numpy, cols, g, out, lib)
 
 
 def shifted(y: np.ndarray, g, lib: _Native | None = None) -> np.ndarray:
     """Stride 1: (B, Ho, Wo, O) -> (B*H*W, k*k*O) with [b, i, j, u, v] = y[b, i + top - u, j + left - v]
     (zero outside): for each input pixel, the outputs that read it through tap (u, v)."""
-    lib = lib or native()
-    if lib is None or not _ready(y):
-        return _shifted_numpy(y, g)
-    b, o = y.shape[0], y.shape[3]
-    out = np.empty((b * g.h_in * g.w_in, g.k * g.k * o), dtype=np.float32)
-    lib.shifted(y.ctypes.data, b, g.h_in, g.w_in, o, g.k, g.top, g.left, g.h_out, g.w_out, out.ctypes.data)
-    return out
+    return _gather("shifted", _shifted_numpy, y, g, g.h_in * g.w_in, lib)
 
 
 def unshift(z: np.ndarray, g, out: np.ndarray, lib: _Native | None = None) -> None:
     """Adjoint of `shifted`: (b*H*W, k*k*O) -> out (b, Ho, Wo, O)."""
-    lib = lib or native()
-    if lib is None or not _ready(z, out):
-        return _unshift_numpy(z, g, out)
-    b, o = out.shape[0], out.shape[3]
-    lib.unshift(z.ctypes.data, b, g.h_in, g.w_in, o, g.k, g.top, g.left, g.h_out, g.w_out, out.ctypes.data)
+    _scatter("unshift", _unshift_numpy, z, g, out, lib)
 
 
 def one_channel(kind: str, a: np.ndarray, b: np.ndarray, g, out: np.ndarray, lib: _Native) -> None:
@@ -109,8 +89,31 @@ def one_channel(kind: str, a: np.ndarray, b: np.ndarray, g, out: np.ndarray, lib
     "forward" (x, w) -> y, "adjoint" (y, w) -> x, "kernel_grad" (x, y) -> w, with
     x (n, H, W, C), y (n, Ho, Wo, 1), w (k, k, C, 1), all C-contiguous float32."""
     c = (out if kind == "adjoint" else a).shape[3]
-    args = (a.shape[0], g.h_in, g.w_in, c, g.k, g.stride, g.top, g.left, g.h_out, g.w_out)
-    lib.conv1[kind](a.ctypes.data, *args, b.ctypes.data, out.ctypes.data)
+    lib.conv1[kind](a.ctypes.data, *_sizes(g, a.shape[0], c, "conv1"), b.ctypes.data, out.ctypes.data)
+
+
+def _gather(loop: str, numpy_version, a: np.ndarray, g, pixels: int, lib: _Native | None) -> np.ndarray:
+    """im2col or shifted, by its C loop where `a` allows: a (B, ., ., C) -> (B*pixels, k*k*C)."""
+    if (lib := lib or native()) is None or not _ready(a):
+        return numpy_version(a, g)
+    b, c = a.shape[0], a.shape[3]
+    out = np.empty((b * pixels, g.k * g.k * c), dtype=np.float32)
+    getattr(lib, loop)(a.ctypes.data, *_sizes(g, b, c, loop), out.ctypes.data)
+    return out
+
+
+def _scatter(loop: str, numpy_version, a: np.ndarray, g, out: np.ndarray, lib: _Native | None) -> None:
+    """col2im or unshift, by its C loop where `a` and `out` (B, ., ., C) allow."""
+    if (lib := lib or native()) is None or not _ready(a, out):
+        return numpy_version(a, g, out)
+    getattr(lib, loop)(a.ctypes.data, *_sizes(g, out.shape[0], out.shape[3], loop), out.ctypes.data)
+
+
+def _sizes(g, nb: int, channels: int, loop: str) -> tuple[int, ...]:
+    """The C loops' size arguments (nb, h, w, channels, k, stride, top, left, h_out, w_out); the
+    stride-1 loops shifted and unshift take no stride."""
+    stride = () if loop in ("shifted", "unshift") else (g.stride,)
+    return (nb, g.h_in, g.w_in, channels, g.k, *stride, g.top, g.left, g.h_out, g.w_out)
 
 
 # ---------------------------------------------------------------- NumPy versions: the reference and fallback
