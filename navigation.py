@@ -18,17 +18,20 @@ TEACHER_PAGE = ("app_pages/class_view.py", "Class", ":material/groups:")  # list
 
 def main() -> None:
     from cvae.settings import ROOT, settings
-    from ui import state, student
+    from ui import jobs, student
     from ui.a11y import page_style_ui
+    from ui.access import is_teacher
     from ui.class_gate import class_gate_or_stop
     from ui.class_view.notice import push_notice_ui
     from ui.components import model_picker_ui
+    from ui.latent import first_map
+    from ui.model_choice import active_model_problem
 
     # the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
     st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
     page_style_ui()  # reduced motion honoured page-wide (ui/a11y.py)
     class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
-    specs = [*PAGE_SPECS, TEACHER_PAGE] if state.is_teacher() else PAGE_SPECS
+    specs = [*PAGE_SPECS, TEACHER_PAGE] if is_teacher() else PAGE_SPECS
     pages = [
         st.Page(script, title=title, icon=icon, default=index == 0) for index, (script, title, icon) in enumerate(specs)
     ]
@@ -36,7 +39,7 @@ def main() -> None:
     latent, classroom = (next(p for p in pages if p.title == t) for t in ("Latent space", "Classroom"))
     # a class (a class code is set) works under names: every student gives one before any page but the
     # teacher's sign-in; the student's page is their presence on the teacher's Class page
-    if settings().class_code and page is not classroom and not state.is_teacher():
+    if settings().class_code and page is not classroom and not is_teacher():
         if (me := student.sign_in_ui(required=True)) is None:
             st.stop()
     else:
@@ -44,10 +47,10 @@ def main() -> None:
     if me is not None:
         student.touch(me, page=page.title)
         push_notice_ui(me)  # the teacher's newest push, polled (ui.class_view.notice)
-    state.job_registry()  # the training workers: started with the server, else now
-    state.adopt_finished_job()
-    # a session's first map comes before the picker (ui.latent_view), unless that page can show no map
-    if not (page is latent and state.first_map_pending() and state.active_model_problem() is None):
+    jobs.job_registry()  # the training workers: started with the server, else now
+    jobs.adopt_finished_job()
+    # a tab's first map comes before the picker (ui.latent.first_map), unless that page can show no map
+    if not (page is latent and first_map.pending() and active_model_problem() is None):
         model_picker_ui()
     page.run()
 

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from ui import class_view, state
+from ui import class_view
+from ui.access import is_teacher
 
 # navigation lists this page for a teacher session only; a crafted URL or message still runs nothing here
-if not state.is_teacher():
+if not is_teacher():
     st.error("The Class page is for the teacher: sign in on the Classroom page.")
     st.stop()
 

@@ -5,10 +5,13 @@ import streamlit as st
 import cvae
 from cvae.store.bundle import MAX_BUNDLE_BYTES, BundleError, import_bundle
 from cvae.store.teacher_settings import TeacherSettings, load_settings, save_settings
-from ui import state
+from ui import session_keys as keys
+from ui.access import is_teacher, set_teacher, teacher_gate
+from ui.model_cache import bundle_for
+from ui.model_choice import runs_root, saved_runs, set_active
 
 st.title("Classroom")
-root = state.runs_root()
+root = runs_root()
 current = load_settings(root)
 st.markdown(
     "A teacher can choose the model every new session starts on. Students can still pick any "
@@ -16,7 +19,7 @@ st.markdown(
 )
 st.markdown(f"**Default model:** `{current.default_run or 'pretrained (shipped)'}`")
 
-gate = state.teacher_gate()
+gate = teacher_gate()
 
 
 def sign_in_ui() -> None:
@@ -29,7 +32,7 @@ def sign_in_ui() -> None:
         return
     attempt = gate.attempt(code)
     if attempt.outcome == "signed-in":
-        st.session_state["teacher"] = True
+        set_teacher(True)
         st.rerun()
     elif attempt.outcome == "wait":
         st.error(f"Too many wrong codes on this server: the next try is accepted in {attempt.wait_s:.0f} s.")
@@ -39,7 +42,7 @@ def sign_in_ui() -> None:
 
 def teacher_ui(current: TeacherSettings) -> None:
     """Choose the default model; saved for every session of this server."""
-    own = [name for name, path in state.saved_runs().items() if path.parent.resolve() == root.resolve()]
+    own = [name for name, path in saved_runs().items() if path.parent.resolve() == root.resolve()]
     options = [None, *own]
     index = options.index(current.default_run) if current.default_run in options else 0
     with st.form("classroom-settings"):
@@ -57,15 +60,15 @@ def teacher_ui(current: TeacherSettings) -> None:
         except (cvae.CheckpointError, OSError) as err:
             st.error(f"Could not save the classroom settings: {err}")
         else:
-            st.session_state["classroom_saved"] = True
+            st.session_state[keys.CLASSROOM_SAVED] = True
             st.rerun()
     if st.button("Sign out", key="teacher_sign_out"):
-        st.session_state["teacher"] = False
+        set_teacher(False)
         st.rerun()
 
 
 st.subheader("Teacher")
-if st.session_state.pop("classroom_saved", False):
+if st.session_state.pop(keys.CLASSROOM_SAVED, False):
     st.success("Saved: every session that has not chosen a model of its own now starts on the default model.")
 if not gate.enabled:
     st.info(
@@ -73,7 +76,7 @@ if not gate.enabled:
         "in the environment, e.g. `CVAE_TEACHER_CODE='choose-a-code' streamlit run app.py`, and tell "
         "it only to teachers."
     )
-elif st.session_state.get("teacher"):
+elif is_teacher():
     teacher_ui(current)
 else:
     sign_in_ui()
@@ -81,14 +84,14 @@ else:
 
 def export_ui() -> None:
     """Any saved run as one .zip (config.json, params.npz, history.json)."""
-    runs = state.saved_runs()
+    runs = saved_runs()
     if not runs:
         st.caption("No saved run to export yet.")
         return
     name = st.selectbox("Run to export", list(runs), key="bundle_export_run")
     path = runs[name]
     try:
-        data = state.bundle_for(path)
+        data = bundle_for(path)
     except (BundleError, cvae.CheckpointError) as err:
         st.error(f"`{name}` cannot be exported: {err}")
         return
@@ -105,7 +108,7 @@ def export_ui() -> None:
 
 def import_ui() -> None:
     """A .zip from another server or a classmate, validated (never unpickled), saved as a new run."""
-    imported = st.session_state.pop("bundle_imported", None)
+    imported = st.session_state.pop(keys.BUNDLE_IMPORTED, None)
     if imported:
         st.success(f"Imported as `{imported}` and made your active model.")
     upload = st.file_uploader(
@@ -125,8 +128,8 @@ def import_ui() -> None:
         except BundleError as err:
             st.error(f"Not imported: {err}")
         else:
-            state.set_active(path)
-            st.session_state["bundle_imported"] = path.name
+            set_active(path)
+            st.session_state[keys.BUNDLE_IMPORTED] = path.name
             st.rerun()  # the sidebar picker, drawn before this page, shows the new model
 
 

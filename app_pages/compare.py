@@ -8,13 +8,15 @@ from cvae.viz import static
 from cvae.viz.elbo_figures import runs_elbo_figure
 from cvae.viz.latent_figures import latent_map, map_range
 from cvae.viz.map_overlays import axes_map, prior_contours
-from ui import state
+from ui import session_keys as keys
 from ui.components import downloads_ui
+from ui.model_cache import encoded_for, explorer_for, model_for
+from ui.model_choice import saved_runs
 from ui.sweep_ui import sweep_ui
 
 st.title("Compare runs")
 sweep_ui()
-runs = state.saved_runs()
+runs = saved_runs()
 if not runs:
     st.info("No saved runs yet: train one on the Train page, then compare it here.")
     st.stop()
@@ -25,7 +27,7 @@ names = st.multiselect(
     list(runs),
     default=list(runs)[:2],
     max_selections=12,
-    key="compare_runs",
+    key=keys.COMPARE_RUNS,
     help="Pick up to twelve saved runs, e.g. one trained with beta = 0 and one with beta = 1.",
 )
 if not names:
@@ -35,7 +37,7 @@ if not names:
 loaded, steps_per_epoch = {}, {}
 for name in names:
     try:
-        loaded[name] = state.model_for(runs[name]), state.encoded_for(runs[name])
+        loaded[name] = model_for(runs[name]), encoded_for(runs[name])
         steps_per_epoch[name] = loaded[name][0].steps_per_epoch
     except (cvae.CheckpointError, cvae.DatasetError) as err:
         loaded.pop(name, None)
@@ -78,7 +80,7 @@ same_range = st.toggle(
 )
 mapped = {name: enc for name, (ck, enc) in loaded.items()}
 priors = {  # each run's own prior on its z1 vs z2: N(0, I) or a learned mixture
-    name: prior_contours(state.explorer_for(runs[name]).prior_components(), *axes_map(ck.config.latent_dim))
+    name: prior_contours(explorer_for(runs[name]).prior_components(), *axes_map(ck.config.latent_dim))
     for name, (ck, _) in loaded.items()
 }
 last = list(mapped)[-1]

@@ -4,7 +4,7 @@ import streamlit as st
 import cvae
 from cvae.explore.latent_stats import ACTIVE_THRESHOLD, stats_from_codes
 from cvae.viz.latent_stats_figures import kl_per_dim_figure
-from ui import state
+from ui.model_choice import active_encoded, active_model, active_path
 
 st.title("CVAE Explorer")
 st.markdown(
@@ -22,7 +22,7 @@ st.page_link(
 st.page_link("app_pages/manifold.py", label="See the decoded manifold", icon=":material/grid_on:")
 
 try:
-    checkpoint = state.active_model()
+    checkpoint = active_model()
 except cvae.CheckpointError as err:
     st.error(f"The active model cannot be loaded: {err}")
     st.stop()
@@ -30,7 +30,7 @@ config = checkpoint.config
 st.subheader("Active model")
 meta = checkpoint.meta
 st.markdown(
-    f"`{state.active_path().name}`: **{config.arch}** network, latent dimension **{config.latent_dim}**, "
+    f"`{active_path().name}`: **{config.arch}** network, latent dimension **{config.latent_dim}**, "
     f"**{config.likelihood}** likelihood, beta {config.beta:g}, trained on **{config.dataset}** for "
     f"{meta.get('steps', len(checkpoint.history))} steps ({meta.get('status', 'finished')})."
 )
@@ -41,7 +41,7 @@ if final is not None:
         st.warning(warning)
 st.subheader("Latent dimensions in use")
 try:
-    encoded = state.active_encoded()
+    encoded = active_encoded()
 except (cvae.CheckpointError, cvae.DatasetError) as err:
     st.caption(f"The test digits cannot be encoded, so the dimensions are not measured: {err}")
 else:

@@ -7,7 +7,8 @@ from ui.components import active_model_or_stop
 from ui.lessons import step_state
 from ui.lessons.elements import element_ui
 from ui.lessons.live import library, live_model
-from ui.lessons.task import buttons_ui, reset, result_ui, step_keys, task_ui
+from ui.lessons.task import buttons_ui, reset, result_ui, task_ui
+from ui.session_keys import step_keys
 
 st.title("Lessons")
 active_model_or_stop()

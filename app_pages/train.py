@@ -4,14 +4,16 @@ from cvae import CheckpointError
 from cvae.data.datasets import class_names
 from cvae.jobs.registry import BusyError, NotAllowed
 from cvae.training.timeline import load_timeline
-from ui import state
+from ui import jobs
+from ui import session_keys as keys
 from ui.components import elbo_ui, snapshot_ui, timeline_ui
+from ui.model_choice import active_model, active_path
 from ui.train_form import config_ui, init_form_state, preset_summary, use_preset
 
 st.title("Train")
 init_form_state()
-job = state.followed_job()
-own_active = job is not None and job.active and state.owns(job)
+job = jobs.followed_job()
+own_active = job is not None and job.active and jobs.owns(job)
 
 st.button(
     "Classroom preset: a clear latent map in under a minute",
@@ -21,17 +23,17 @@ st.button(
 with st.form("train-form", border=True):
     config, name = config_ui()
     start = st.form_submit_button("Start training", type="primary", disabled=own_active)
-if problem := state.cluster_problem():
+if problem := jobs.cluster_problem():
     st.error(f"Training is not available right now: {problem}")
 elif start and config is not None:
     try:
-        job = state.start_training(config, name or None)
+        job = jobs.start_training(config, name or None)
     except (BusyError, CheckpointError) as err:
         st.error(str(err))
     else:
         st.rerun()  # redraw the form now, so Start is disabled while this job runs
 
-others = [j for j in state.job_registry().jobs() if j.active and (job is None or j.id != job.id)]
+others = [j for j in jobs.job_registry().jobs() if j.active and (job is None or j.id != job.id)]
 if others:
     st.caption("Also training on this server (watch one, read-only unless it is yours):")
     for column, other in zip(st.columns(min(len(others), 4)), others[:8]):
@@ -39,7 +41,7 @@ if others:
         column.button(
             f"{other.name} · {other.status} · step {len(other.history)}",
             key=f"watch-{other.id}",
-            on_click=state.follow_job,
+            on_click=jobs.follow_job,
             args=(other.id,),
         )
 
@@ -48,23 +50,23 @@ if job is None:
         "Choose settings and press **Start training**. The fit runs on a training worker, not in this "
         "page: you can switch pages and come back."
     )
-    if state.warming_up():
+    if jobs.warming_up():
         st.caption(
             "This server is compiling the training code in the background (once after an install, "
             "about 30 s): a Start now waits for it."
         )
-    saved = load_timeline(state.active_path())
+    saved = load_timeline(active_path())
     if saved:
         st.subheader("How the active model learned")
         snapshots, labels = saved
-        model = state.active_model()
+        model = active_model()
         timeline_ui(
             model.history,
             snapshots,
             labels,
             class_names(model.config.dataset),
             live=False,
-            key=f"active-{state.active_path().name}",
+            key=f"active-{active_path().name}",
         )
     st.stop()
 
@@ -82,15 +84,15 @@ def live_ui() -> None:
     """Redraws from what the worker's stream delivered; a rerun does no training work."""
     progress = job.progress()
     top = st.columns([3, 1])
-    if job.active and state.may_stop(job):
+    if job.active and jobs.may_stop(job):
         if top[1].button("Stop", type="secondary", key="stop", help="Keeps the model trained so far"):
             try:
-                state.stop_training(job)
+                jobs.stop_training(job)
             except NotAllowed as err:  # the token no longer matches (e.g. a tampered URL)
                 st.error(str(err))
     elif job.active:
         top[1].caption("Watching (read-only): only its owner or the teacher can stop it.")
-    position = state.job_registry().queue_position(job)
+    position = jobs.job_registry().queue_position(job)
     where = f"queued, number {position} in line" if position else job.status
     fraction = progress.step / progress.total_steps if progress.total_steps else 0.0
     eta = f"{progress.eta_s:.0f} s left" if progress.eta_s == progress.eta_s else "estimating time left"
@@ -112,15 +114,13 @@ def live_ui() -> None:
     if job.status in ("diverged", "failed", "lost"):
         st.error(job.message)
     elif job.status in ("finished", "stopped") and job.saved:
-        st.success(
-            f"{job.message}. Saved as `{job.name}`" + (" and made the active model." if state.owns(job) else ".")
-        )
+        st.success(f"{job.message}. Saved as `{job.name}`" + (" and made the active model." if jobs.owns(job) else "."))
     if warning := job.history.collapse_warning():
         st.warning(warning)
     else:
         st.caption(job.message)
-    if not job.active and st.session_state.get("job_drawn_final") != job.id:
-        st.session_state["job_drawn_final"] = job.id
+    if not job.active and st.session_state.get(keys.JOB_DRAWN_FINAL) != job.id:
+        st.session_state[keys.JOB_DRAWN_FINAL] = job.id
         st.rerun()  # the whole page: the sidebar's model picker shows the new run
     elif waiting and len(job.history) > 0:
         st.rerun()  # the first point is drawn: the whole page, so this fragment goes on once a second

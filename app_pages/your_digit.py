@@ -4,21 +4,22 @@ import streamlit as st
 from cvae.data.user_digit import DigitImageError, load_canvas, load_digit
 from cvae.viz.images import to_png
 from cvae.viz.latent_figures import latent_map, map_range
-from ui import state
+from ui import session_keys as keys
 from ui.components import active_model_or_stop, digit_ui
-from ui.latent_projection import KINDS, ProjectionChoice, projection_for
+from ui.latent.projection import KINDS, ProjectionChoice, projection_for
+from ui.model_choice import active_path
 
 st.title("Your digit")
 checkpoint, encoded, explorer = active_model_or_stop()
 TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
 
-# st.session_state["digit_input"] = {"kind": "upload" | "canvas" | "example", "data": bytes, "name": str}:
-# the latest input, set by the uploader, the canvas or the example button; all go through one path.
+# session_keys.DIGIT_INPUT: the latest input, set by the uploader, the canvas or the example button;
+# all go through one path.
 
 
 def take_upload() -> None:
-    file = st.session_state.get("digit_upload")
-    st.session_state["digit_input"] = (
+    file = st.session_state.get(keys.DIGIT_UPLOAD)
+    st.session_state[keys.DIGIT_INPUT] = (
         {"kind": "upload", "data": file.getvalue(), "name": file.name} if file is not None else None
     )
 
@@ -26,7 +27,7 @@ def take_upload() -> None:
 def take_example() -> None:
     """A random test digit as dark ink on white, 10x larger: like a scan, so it is inverted back."""
     index = int(np.random.default_rng().integers(len(encoded.labels)))
-    st.session_state["digit_input"] = {
+    st.session_state[keys.DIGIT_INPUT] = {
         "kind": "example",
         "data": to_png(1.0 - encoded.images[index, 0], 280),
         "name": f"test digit #{index}",
@@ -55,9 +56,9 @@ def canvas_ui() -> None:
         png = result.image_bytes if drawn else None
     except (ValueError, TypeError):  # a malformed data URL from the browser
         png = b"not a PNG"
-    if png and png != st.session_state.get("canvas_png"):
-        st.session_state["canvas_png"] = png
-        st.session_state["digit_input"] = {"kind": "canvas", "data": png, "name": "your drawing"}
+    if png and png != st.session_state.get(keys.CANVAS_PNG):
+        st.session_state[keys.CANVAS_PNG] = png
+        st.session_state[keys.DIGIT_INPUT] = {"kind": "canvas", "data": png, "name": "your drawing"}
     st.caption("Draw one digit, white on black, filling most of the square.")
 
 
@@ -68,7 +69,7 @@ with left:
         st.file_uploader(
             "An image of one handwritten digit",
             type=TYPES,
-            key="digit_upload",
+            key=keys.DIGIT_UPLOAD,
             on_change=take_upload,
             help="Dark ink on light paper or light on dark; "
             "it is cropped, scaled and centred the way MNIST's digits were.",
@@ -77,7 +78,7 @@ with left:
     with draw:
         canvas_ui()
 
-digit_input = st.session_state.get("digit_input")
+digit_input = st.session_state.get(keys.DIGIT_INPUT)
 if not digit_input:
     right.info("Upload an image of a single digit, draw one, or use a random test digit.")
     st.stop()
@@ -118,7 +119,7 @@ if checkpoint.config.latent_dim == 2:  # the whole latent space: the exact q(z|x
     caption = "Your digit's q(z|x) among the encoded test digits: the cross is its mean, the ellipses 1 and 2 sd."
 else:  # more dimensions: the digit and 64 draws of its q(z|x) placed in a projection of the map
     kind = st.radio("Map", list(KINDS), format_func=KINDS.get, horizontal=True, index=1, key="digit_projection")
-    projection = projection_for(state.active_path(), ProjectionChoice(kind))
+    projection = projection_for(active_path(), ProjectionChoice(kind))
     points, at, titles = projection.coords, projection.to_map(mu)[0], projection.axis_titles
     draws = projection.to_map(explorer.sample_posterior(digit[None, None], 64, seed=0, labels=label)[0])
     overlay = {"samples": draws}

@@ -8,7 +8,7 @@ Two measures on the shipped model, results to bench/results/lesson_checks.json:
   the work of the page's Check callback (`ui.lessons.task.check`): p50 / p95 over repeats, and
   the first (cold) check of each step apart (it fills the model's memo: a find task's example).
 - `page`: the Lessons page under AppTest (a real script run, no browser), one signed-in student:
-  each step of lessons 1 and 2 answered, then Check clicked; the callback's own timing (`CHECK_MS`:
+  each step of lessons 1 and 2 answered, then Check clicked; the callback's own timing (`LESSON_CHECK_MS`:
   judge and database write) and the whole rerun the click causes (the page redrawn).
 """
 
@@ -82,7 +82,7 @@ def page_timings(repeats: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from cvae.lessons import CHECKS, load_library
-    from ui.lessons.task import CHECK_MS
+    from ui.session_keys import LESSON_CHECK_MS
 
     callback, rerun, token = [], [], None
     for lesson_id in ("what-is-a-vae", "latent-space"):
@@ -102,7 +102,7 @@ def page_timings(repeats: int) -> dict:
                 started = time.perf_counter()
                 check.click().run()
                 rerun.append((time.perf_counter() - started) * 1000)
-                callback.append(at.session_state[CHECK_MS])
+                callback.append(at.session_state[LESSON_CHECK_MS])
     return {"check_callback": percentiles(callback), "click_to_rerun_done": percentiles(rerun)}
 
 

@@ -129,7 +129,7 @@ def open_app(page: str | None = None, *, timeout: float = APP_TIMEOUT, map_drawn
     so the Latent page draws its tools on the first run."""
     from streamlit.testing.v1 import AppTest
 
-    from ui.latent_view import MAP_DRAWN
+    from ui.session_keys import MAP_DRAWN
 
     at = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=timeout)
     at.session_state[MAP_DRAWN] = map_drawn

@@ -12,29 +12,31 @@ from cvae.training.history import History
 from cvae.viz.alt_text import decoded_alt, grid_alt
 from cvae.viz.elbo_figures import elbo_figure
 from cvae.viz.latent_figures import latent_map
-from ui import state
+from ui import model_choice
+from ui import session_keys as keys
 from ui.images import image_ui
+from ui.model_cache import EncodedSet, explorer_for
 
 
 def model_picker_ui() -> None:
     """Sidebar: which saved model this session explores."""
-    runs = state.saved_runs()
+    runs = model_choice.saved_runs()
     if not runs:
         st.sidebar.warning("No model yet: train one on the Train page.")
         return
     names = list(runs)
-    active = str(state.active_path())
+    active = str(model_choice.active_path())
     # reflect the active model, which a finished training may have changed since the last run
-    st.session_state["model_picker"] = next((n for n in names if str(runs[n]) == active), names[0])
+    st.session_state[keys.MODEL_PICKER] = next((n for n in names if str(runs[n]) == active), names[0])
     st.sidebar.selectbox(
         "Active model",
         names,
-        key="model_picker",
-        on_change=lambda: state.set_active(runs[st.session_state["model_picker"]]),
+        key=keys.MODEL_PICKER,
+        on_change=lambda: model_choice.set_active(runs[st.session_state[keys.MODEL_PICKER]]),
         help="The model the Latent space and Manifold pages show.",
     )
     try:
-        config = state.active_model().config
+        config = model_choice.active_model().config
     except cvae.CheckpointError as err:
         st.sidebar.error(f"This model cannot be loaded: {err}")
         return
@@ -143,10 +145,10 @@ def downloads_ui(name: str, draw: Callable[[str], bytes], key: str) -> None:
         )
 
 
-def active_model_or_stop() -> tuple[cvae.Checkpoint, state.EncodedSet, cvae.Explorer]:
+def active_model_or_stop() -> tuple[cvae.Checkpoint, EncodedSet, cvae.Explorer]:
     """The session's model, its encoded test digits and an explorer; a clear error stops the page."""
-    problem = state.active_model_problem()
+    problem = model_choice.active_model_problem()
     if problem is not None:
         st.error(f"The active model cannot be shown: {problem}")
         st.stop()
-    return state.active_model(), state.active_encoded(), state.explorer_for(state.active_path())
+    return model_choice.active_model(), model_choice.active_encoded(), explorer_for(model_choice.active_path())

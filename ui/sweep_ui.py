@@ -10,7 +10,9 @@ from cvae import CheckpointError, TrainConfig
 from cvae.config import LIMITS
 from cvae.jobs.registry import BusyError
 from cvae.jobs.sweep import SweepError, sweep_configs, sweep_run_name
-from ui import state
+from ui import session_keys as keys
+from ui.access import is_teacher
+from ui.jobs import job_registry, session_id
 
 BETAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 LATENTS = (2, 4, 8, 16)
@@ -19,13 +21,13 @@ LATENTS = (2, 4, 8, 16)
 def sweep_ui() -> None:
     """Teacher only: a form for a beta x latent grid, then each run's progress. Finished runs join
     the comparison (the page's "compare_runs" selection) as they arrive."""
-    if not state.is_teacher():
+    if not is_teacher():
         st.caption(
             "Sweeps: a teacher signed in on the Classroom page can train a whole grid here (e.g. beta 0 to 4 "
             "and latent 2 and 8) on the training workers, and compare the runs as they finish."
         )
         return
-    with st.expander("Run a sweep on the training workers", expanded=not st.session_state.get("sweep_jobs")):
+    with st.expander("Run a sweep on the training workers", expanded=not st.session_state.get(keys.SWEEP_JOBS)):
         with st.form("sweep-form"):
             a, b, c = st.columns(3)
             betas = a.multiselect("beta values", BETAS, default=[0.0, 1.0], key="sweep_betas")
@@ -34,7 +36,7 @@ def sweep_ui() -> None:
             start = st.form_submit_button("Start the sweep", type="primary")
         if start:
             _start(betas, latents, int(epochs))
-    if st.session_state.get("sweep_jobs"):
+    if st.session_state.get(keys.SWEEP_JOBS):
         _progress_ui()
 
 
@@ -46,23 +48,23 @@ def _start(betas: list[float], latents: list[int], epochs: int) -> None:
         st.error(f"Not started: {err}")
         return
     prefix = time.strftime("sweep-%H%M%S")
-    registry, started = state.job_registry(), []
+    registry, started = job_registry(), []
     for config in configs:
         try:
             job, _ = registry.start(
-                config, sweep_run_name(prefix, config, axes), session=state.session_id(), one_per_session=False
+                config, sweep_run_name(prefix, config, axes), session=session_id(), one_per_session=False
             )
         except (BusyError, CheckpointError) as err:
             st.error(f"Started {len(started)} of {len(configs)} runs; the rest were refused: {err}")
             break
         started.append(job.id)
-    st.session_state["sweep_jobs"] = started
+    st.session_state[keys.SWEEP_JOBS] = started
 
 
 @st.fragment(run_every=2.0)
 def _progress_ui() -> None:
-    registry = state.job_registry()
-    jobs = [job for job in map(registry.get, st.session_state["sweep_jobs"]) if job is not None]
+    registry = job_registry()
+    jobs = [job for job in map(registry.get, st.session_state[keys.SWEEP_JOBS]) if job is not None]
     rows = [
         {
             "run": job.name,
@@ -75,7 +77,7 @@ def _progress_ui() -> None:
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
     finished = [job.name for job in jobs if job.saved]
-    if finished and finished != st.session_state.get("sweep_shown"):
-        st.session_state["sweep_shown"] = finished
-        st.session_state["compare_runs"] = finished[-12:]
+    if finished and finished != st.session_state.get(keys.SWEEP_SHOWN):
+        st.session_state[keys.SWEEP_SHOWN] = finished
+        st.session_state[keys.COMPARE_RUNS] = finished[-12:]
         st.rerun()  # the whole page: the new runs' curves and maps

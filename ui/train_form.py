@@ -9,17 +9,13 @@ import streamlit as st
 from cvae import ConfigError, TrainConfig
 from cvae.config import PRESETS, SPECS
 from cvae.registry import Registry
+from ui.session_keys import form_key
 
 FORM_FIELDS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("sigma", "data_dir"))
 
 
-def key(field: str) -> str:
-    """The session-state key of a TrainConfig field's widget."""
-    return f"cfg_{field}"
-
-
-DEFAULTS = {key(f): getattr(TrainConfig(), f) for f in FORM_FIELDS}
-PRESET = {key(f): getattr(PRESETS["classroom"], f) for f in FORM_FIELDS}  # the same preset as `--preset classroom`
+DEFAULTS = {form_key(f): getattr(TrainConfig(), f) for f in FORM_FIELDS}
+PRESET = {form_key(f): getattr(PRESETS["classroom"], f) for f in FORM_FIELDS}  # the same preset as `--preset classroom`
 HELP = {name: spec.help for name, spec in SPECS.items()}
 
 
@@ -61,7 +57,7 @@ LR_CHOICES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]  # a slider of usual rates, not a fr
 def field_ui(column, field: str, label: str):
     """One TrainConfig field's widget, the kind read off its spec: a checkbox, a choice, or a bounded number."""
     spec, default = SPECS[field], getattr(TrainConfig(), field)
-    widget = {"key": key(field), "help": HELP[field]}
+    widget = {"key": form_key(field), "help": HELP[field]}
     if field == "lr":
         return column.select_slider(label, LR_CHOICES, **widget)
     if isinstance(default, bool):

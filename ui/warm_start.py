@@ -27,9 +27,9 @@ _PAGE_STACK = (  # what the first pages import: PyTensor (the largest), Plotly (
     "cvae.model.vae",
     "plotly.graph_objects",
     "ui.components",
-    "ui.latent_payloads",
-    "ui.latent_tools",
-    "ui.latent_view",
+    "ui.latent.payloads",
+    "ui.latent.tools",
+    "ui.latent.view",
 )
 
 _LOG = get_logger("cvae.warm_start")  # Streamlit's handler: the line lands in the server log
@@ -94,15 +94,15 @@ def _import_page_stack() -> None:
 
 
 def _start_cluster() -> None:
-    from ui import state
+    from ui.jobs import job_registry
 
-    state.job_registry()  # connects on a thread of its own
+    job_registry()  # connects on a thread of its own
 
 
 def _wait_for_cluster() -> None:
-    from ui import state
+    from ui.jobs import job_registry
 
-    state.job_registry().client  # noqa: B018 - up, and its scheduler ready, before the first visitor
+    job_registry().client  # noqa: B018 - up, and its scheduler ready, before the first visitor
 
 
 WORKERS_WARM_S = 60.0  # a cold compile cache takes longer: the server then serves, and the workers go on
@@ -116,25 +116,26 @@ def _wait_for_workers_warm() -> None:
     warm-up was over (2 cores; the browser, the server and the warm-up on them at once)."""
     from cvae.jobs import fit_task
     from cvae.settings import settings
-    from ui import state
+    from ui.jobs import job_registry
 
     if settings().scheduler:  # a teacher's workers run on other machines
         return
-    warm = state.job_registry().client.run(fit_task.wait_until_warm, WORKERS_WARM_S)
+    warm = job_registry().client.run(fit_task.wait_until_warm, WORKERS_WARM_S)
     cold = sum(not done for done in warm.values())
     if cold:
         raise TimeoutError(f"{cold} of {len(warm)} workers not warm after {WORKERS_WARM_S:.0f} s")
 
 
 def _load_default() -> None:
-    from ui import state
-    from ui.latent_payloads import MAP_KEY, home_range, payload_for
-    from ui.latent_projection import KINDS, ProjectionChoice
+    from ui.latent.payloads import MAP_KEY, home_range, payload_for
+    from ui.latent.projection import KINDS, ProjectionChoice
+    from ui.model_cache import encoded_for, explorer_for, model_for
+    from ui.model_choice import default_path
 
-    path = state.default_path()
-    state.model_for(path)
-    state.encoded_for(path)
-    state.explorer_for(path)
+    path = default_path()
+    model_for(path)
+    encoded_for(path)
+    explorer_for(path)
     first_view = ProjectionChoice(next(iter(KINDS)))  # what the projection selector starts on
     home_range(path, first_view)
     payload_for(path, first_view, target=MAP_KEY, density=False)

@@ -75,9 +75,9 @@ def test_train_page_trains_a_tiny_model_to_completion(app):
     batch.set_value(200)
     next(b for b in app.button if b.label == "Start training").click().run()
     assert not app.exception, app.exception
-    from ui import state
+    from ui import jobs
 
-    job = state.job_registry().get(app.session_state["job"])
+    job = jobs.job_registry().get(app.session_state["job"])
     wait_until_done(job, timeout=600)
     assert job.status == "finished", job.message
     app.run()
@@ -123,12 +123,12 @@ def test_page_reruns_compile_nothing(app, monkeypatch):
 
 
 def test_train_page_says_when_the_compile_cache_is_still_warming(app, monkeypatch):
-    from ui import state
+    from ui import jobs
 
-    monkeypatch.setattr(state, "warming_up", lambda: False)
+    monkeypatch.setattr(jobs, "warming_up", lambda: False)
     app.switch_page(page_path("train")).run()
     assert not any("compiling the training code" in c.value for c in app.caption)
-    monkeypatch.setattr(state, "warming_up", lambda: True)
+    monkeypatch.setattr(jobs, "warming_up", lambda: True)
     app.run()
     assert any("compiling the training code in the background" in c.value for c in app.caption)
 
@@ -141,9 +141,10 @@ def test_navigation_runs_bare_as_a_spawned_process_reruns_it():
 
     from cvae.settings import ROOT
 
+    app_state = ("ui.access", "ui.jobs", "ui.model_cache", "ui.model_choice", "ui.session_keys")  # its state
     run = (  # as multiprocessing's spawn does; then: did it start the app (its state, a cluster, PyMC)?
         "import runpy, sys; runpy.run_path('navigation.py', run_name='__mp_main__'); "
-        "print(sorted(m for m in ('ui.state', 'distributed', 'pymc', 'cvae.db') if m in sys.modules))"
+        f"print(sorted(m for m in {(*app_state, 'distributed', 'pymc', 'cvae.db')!r} if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", run], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

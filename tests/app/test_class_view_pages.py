@@ -8,7 +8,7 @@ from cvae.classroom import progress, pushes, roster, students
 from cvae.db import database
 from tests.conftest import APP_TIMEOUT, ROOT, open_app
 from ui import student
-from ui.state import MAP_DRAWN
+from ui.session_keys import MAP_DRAWN
 
 CLASS_PAGE = "app_pages/class_view.py"
 
@@ -114,10 +114,10 @@ def test_end_class_asks_first_then_archives_and_removes_the_names(class_db, runs
 def test_a_students_training_is_recorded_for_the_class_view(class_db):
     db, ada, token = class_db
 
-    def started_a_training():  # what ui.state.start_training does once the registry took the job
-        from ui import state
+    def started_a_training():  # what ui.jobs.start_training does once the registry took the job
+        from ui import jobs
 
-        state._record_students_job("job-42")
+        jobs._record_students_job("job-42")
 
     at = AppTest.from_function(started_a_training, default_timeout=60)
     at.query_params[student.PARAM] = token

@@ -87,9 +87,9 @@ def _save_run(path, **config):
 
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
-    from ui import state
+    from ui import access
 
-    state._teacher_gate.clear()  # every test is a fresh server: no delay left by another test's wrong codes
+    access._teacher_gate.clear()  # every test is a fresh server: no delay left by another test's wrong codes
     root = tmp_path / "runs"
     monkeypatch.setenv("CVAE_RUNS_DIR", str(root))
     _save_run(root / "beta0", beta=0.0)
@@ -129,13 +129,13 @@ def test_wrong_code_is_refused(runs, monkeypatch):
 
 
 def test_wrong_codes_slow_down_every_tab_of_the_server(runs, monkeypatch):
-    from ui import state
+    from ui import access
 
     monkeypatch.setenv("CVAE_TEACHER_CODE", "open-sesame")
     # the server's one gate, on a clock the test moves: opening a tab on a busy machine can take longer
     # than the 1 s delay, so real time would let tab B in for the wrong reason
     now = [1000.0]
-    monkeypatch.setattr(state.teacher_gate(), "_clock", lambda: now[0])
+    monkeypatch.setattr(access.teacher_gate(), "_clock", lambda: now[0])
     tab_b = _page()
     first = _sign_in(monkeypatch, "guess")  # tab A: a wrong code
     assert any("next try is accepted in 1 s" in e.value for e in first.error)
@@ -162,12 +162,12 @@ def test_right_code_sets_the_default_run(runs, monkeypatch):
 
 @pytest.mark.parametrize("n_runs, shipped", [(0, False), (0, True), (1, False)])
 def test_page_renders_with_few_runs(tmp_path, monkeypatch, n_runs, shipped):
-    from ui import state
+    from ui import model_choice
 
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("CVAE_TEACHER_CODE", "x")
     if not shipped:
-        monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
+        monkeypatch.setattr(model_choice, "PRETRAINED", tmp_path / "no-shipped-model")
     for i in range(n_runs):
         _save_run(tmp_path / "runs" / f"run{i}")
     at = _page()
@@ -228,10 +228,10 @@ def test_new_sessions_start_on_the_teacher_default(tmp_path, monkeypatch):
 
 
 def test_without_a_shipped_model_the_newest_run_is_active(tmp_path, monkeypatch):
-    from ui import state
+    from ui import model_choice
 
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
+    monkeypatch.setattr(model_choice, "PRETRAINED", tmp_path / "no-shipped-model")
     _save_run(tmp_path / "runs" / "only")
     at = open_app()
     assert not at.error, [e.value for e in at.error]

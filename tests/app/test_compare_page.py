@@ -16,10 +16,10 @@ def _save_run(path, **config):
 
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch):
-    from ui import state
+    from ui import model_choice
 
     monkeypatch.setenv("CVAE_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(state, "PRETRAINED", tmp_path / "no-shipped-model")
+    monkeypatch.setattr(model_choice, "PRETRAINED", tmp_path / "no-shipped-model")
     return tmp_path / "runs"
 
 
@@ -93,7 +93,8 @@ def test_only_the_teacher_sees_the_sweep_form(runs_root):
 @pytest.mark.slow
 def test_a_teachers_sweep_trains_on_the_workers_and_lands_in_the_comparison(runs_root):
     from tests.conftest import wait_until_done
-    from ui import state
+    from ui import model_choice
+    from ui.jobs import job_registry
 
     at = _compare(1, runs_root)
     at.session_state["teacher"] = True
@@ -102,12 +103,12 @@ def test_a_teachers_sweep_trains_on_the_workers_and_lands_in_the_comparison(runs
     at.number_input(key="sweep_epochs").set_value(1)
     next(b for b in at.button if b.label == "Start the sweep").click().run()
     assert not at.exception, at.exception
-    jobs = [state.job_registry().get(job_id) for job_id in at.session_state["sweep_jobs"]]
+    jobs = [job_registry().get(job_id) for job_id in at.session_state["sweep_jobs"]]
     assert [job.config.beta for job in jobs] == [0.0, 1.0]
     for job in jobs:
         wait_until_done(job, timeout=600)
     assert all(job.saved for job in jobs), [job.message for job in jobs]
     at.run()  # the progress fragment's timer never fires under AppTest: a rerun draws what arrived
     names = {job.name for job in jobs}
-    assert names <= set(state.saved_runs())
+    assert names <= set(model_choice.saved_runs())
     assert not at.exception

@@ -159,7 +159,7 @@ def test_a_mixture_prior_is_drawn_as_its_components_and_sampled_from(runs_dir):
 
 
 def test_the_mixture_prior_overlay_has_one_pair_of_ellipses_per_component():
-    from ui.latent_view import _prior_overlay
+    from ui.latent.view import _prior_overlay
 
     p, c = np.eye(2), np.zeros(2)
     standard = _prior_overlay({"weights": [1.0], "means": [[0.0, 0.0]], "sds": [[1.0, 1.0]]}, p, c)

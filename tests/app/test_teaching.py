@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import open_app, page_path
-from ui.latent_view import MAP_DRAWN
+from ui.session_keys import MAP_DRAWN
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def _view(at) -> dict:
 
 def _payload_header(at) -> dict:
     """The header of the map's payload (sent once per model and projection): colourings, density..."""
-    from ui.latent_view import payload_header
+    from ui.latent.view import payload_header
 
     return payload_header(_component(at, "cvae_latent_map"))
 
@@ -42,7 +42,7 @@ def test_a_sessions_first_map_comes_alone_and_its_drawn_report_adds_the_rest(run
     assert not at.radio and not at.checkbox and not at.selectbox  # no map controls, no model picker
     assert _captions(at) == [] and not [m for m in at.markdown if "Nearest real test digits" in m.value]
     assert not at.get("download_button")
-    at.session_state[MAP_DRAWN] = True  # what the map's "drawn" trigger does (mark_map_drawn)
+    at.session_state[MAP_DRAWN] = True  # what the map's "drawn" trigger does (ui.latent.first_map.mark_drawn)
     at.run()
     assert not at.exception, at.exception
     assert _view(at)["report_drawn"] is False

@@ -14,12 +14,12 @@ def _start(at, epochs: int):
 
 
 def test_one_training_per_session_and_a_follower_has_no_stop(runs_dir, monkeypatch):
-    from ui import state
+    from ui.jobs import job_registry
 
     monkeypatch.setenv("CVAE_WORKERS", "1")
     owner = open_app("train")
     _start(owner, 50)
-    job = state.job_registry().get(owner.session_state["job"])
+    job = job_registry().get(owner.session_state["job"])
     assert any(b.label == "Stop" for b in owner.button)
     # the same session, with the job gone from its URL: the server still counts it, and says so
     owner.query_params.clear()
@@ -34,5 +34,5 @@ def test_one_training_per_session_and_a_follower_has_no_stop(runs_dir, monkeypat
     assert not any(b.label == "Stop" for b in follower.button)
     assert any("Watching (read-only)" in c.value for c in follower.caption)
 
-    state.job_registry().stop(job.id, token=None, teacher=True)
+    job_registry().stop(job.id, token=None, teacher=True)
     wait_until_done(job, timeout=120)

@@ -51,11 +51,12 @@ def test_a_model_chosen_in_one_session_is_not_the_other_sessions(runs):
 
 
 def test_shared_cached_objects_are_read_only_and_unchanged_by_sessions(runs):
-    from ui import state
+    from ui.model_cache import encoded_for, model_for
+    from ui.model_choice import PRETRAINED
 
     a, b = _session("latent"), _session("your_digit")
-    checkpoint = state._load(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
-    encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
+    checkpoint = model_for(PRETRAINED)  # the server-wide cached objects the sessions share
+    encoded = encoded_for(PRETRAINED)
     weights_before = _digest(checkpoint.vae.weights().values())
     encoded_before = _digest([encoded.images, encoded.labels, encoded.mu, encoded.sd])
     for array in (encoded.images, encoded.labels, encoded.mu, encoded.sd):
@@ -169,7 +170,7 @@ def test_two_sessions_training_at_once_each_keep_their_own_model(runs, monkeypat
     in the queue (never two fits at once), each session adopts its own run when it finishes, and
     a third session that trained nothing keeps the shipped model throughout."""
     monkeypatch.setenv("CVAE_WORKERS", "1")
-    from ui import state
+    from ui.jobs import job_registry
 
     a, b = _session("train"), _session("train")
     bystander = _session("latent")
@@ -179,7 +180,7 @@ def test_two_sessions_training_at_once_each_keep_their_own_model(runs, monkeypat
         next(w for w in session.text_input if w.label.startswith("Run name")).set_value(name)
         next(x for x in session.button if x.label == "Start training").click().run()
         assert not session.exception, session.exception
-    registry = state.job_registry()
+    registry = job_registry()
     job_a, job_b = registry.get(a.session_state["job"]), registry.get(b.session_state["job"])
     assert (job_a.name, job_b.name) == ("run-a", "run-b")
     busy_together, checked_midway = 0, False

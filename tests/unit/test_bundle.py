@@ -77,7 +77,7 @@ def test_export_import_round_trip(source, runs):
 
 def test_shipped_model_exports_with_its_timeline_under_the_upload_limit(tmp_path):
     from cvae.training.timeline import load_timeline
-    from ui.state import PRETRAINED
+    from ui.model_choice import PRETRAINED
 
     data = export_bundle(PRETRAINED)
     assert "timeline.npz" in zipfile.ZipFile(io.BytesIO(data)).namelist()

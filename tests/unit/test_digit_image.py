@@ -378,9 +378,10 @@ def test_page_example_digit_is_encoded_placed_and_reconstructed(page):
 
 def test_page_places_an_uploaded_test_digit_where_the_model_put_it(page):
     from cvae.viz.images import to_png
-    from ui import state
+    from ui.model_cache import encoded_for
+    from ui.model_choice import PRETRAINED
 
-    encoded = state._encode(str(state.PRETRAINED), state._stamp(state.PRETRAINED))
+    encoded = encoded_for(PRETRAINED)
     index = 3
     data = to_png(1.0 - encoded.images[index, 0], 200)  # a 200 px dark-on-light scan of a test digit
     page.session_state["digit_input"] = {"kind": "upload", "data": data, "name": "scan.png"}

@@ -9,8 +9,9 @@ import cvae
 from cvae.classroom import roster
 from cvae.db import DatabaseError
 from cvae.viz.class_answers import class_answers_figure
-from ui import state, student
+from ui import student
 from ui.class_view.roster_ui import REFRESH_S
+from ui.model_choice import active_encoded
 
 __all__ = ["answers_ui", "shares_frame"]
 
@@ -54,7 +55,7 @@ def answers_ui() -> None:
         st.caption(f"{len(answers)} answers to this step; none is a point on the latent map.")
         return
     try:
-        encoded = state.active_encoded()
+        encoded = active_encoded()
     except (cvae.CheckpointError, cvae.DatasetError) as err:
         st.error(f"The map cannot be drawn: {err}")
         return

@@ -9,7 +9,10 @@ import streamlit as st
 from cvae.classroom import ClassroomError, export, pushes, roster
 from cvae.classroom.archive import end_class
 from cvae.db import DatabaseError
-from ui import state, student
+from ui import session_keys as keys
+from ui import student
+from ui.jobs import job_registry
+from ui.model_choice import runs_root, saved_runs
 
 __all__ = ["end_class_ui", "export_ui", "push_ui"]
 
@@ -25,7 +28,7 @@ def _lessons() -> dict[str, tuple[str, int]]:
 def push_ui() -> None:
     """Two forms: everyone to lesson L step K; everyone on model M. Each student sees a notice."""
     db = student.db()
-    if (done := st.session_state.pop("class_pushed", None)) is not None:
+    if (done := st.session_state.pop(keys.CLASS_PUSHED, None)) is not None:
         st.success(f"Sent: {done}. Each student sees a notice within a few seconds and follows it with one click.")
     lessons = _lessons()
     left, right = st.columns(2)
@@ -40,7 +43,7 @@ def push_ui() -> None:
                 st.error(f"{lessons[lesson][0]} has {lessons[lesson][1]} steps: choose one of them.")
             else:
                 _push(lambda: pushes.push_step(db, lesson, int(step)))
-    own = [n for n, p in state.saved_runs().items() if p.parent.resolve() == state.runs_root().resolve()]
+    own = [n for n, p in saved_runs().items() if p.parent.resolve() == runs_root().resolve()]
     if not own:  # no empty, greyed-out picker: its label would be 2.3:1 text (issue 27, docs/accessibility.md)
         right.caption("No saved run on this server yet: a run trained here can be pushed to the class.")
         return
@@ -56,13 +59,13 @@ def _push(make) -> None:
     except (ClassroomError, DatabaseError) as err:
         st.error(f"Not sent: {err}")
         return
-    st.session_state["class_pushed"] = push.describe()
+    st.session_state[keys.CLASS_PUSHED] = push.describe()
     st.rerun()
 
 
 def _class_runs() -> dict[str, Path]:
     """Student name -> the saved run of the training they started last (on this server's registry)."""
-    registry, runs = state.job_registry(), {}
+    registry, runs = job_registry(), {}
     for row in roster.roster(student.db()):
         job = registry.get(row.job_id) if row.job_id else None
         if job is not None and job.saved:
@@ -96,10 +99,7 @@ def export_ui() -> None:
     )
 
 
-_ASKED = "class_end_asked"  # session state: the confirmation is open (kept until answered or dismissed)
-
-
-@st.dialog("End the class?", on_dismiss=lambda: st.session_state.pop(_ASKED, None))
+@st.dialog("End the class?", on_dismiss=lambda: st.session_state.pop(keys.CLASS_END_ASKED, None))
 def _confirm_end() -> None:
     st.write(
         "The class's records are archived on this server (a CSV and a JSON file under the runs folder's "
@@ -109,15 +109,15 @@ def _confirm_end() -> None:
     yes, no = st.columns(2)
     if yes.button("End the class", type="primary", key="class_end_confirm"):
         try:
-            done = end_class(student.db(), state.runs_root())
+            done = end_class(student.db(), runs_root())
         except (ClassroomError, DatabaseError, OSError) as err:
             st.error(f"The class was not ended: {err}")
             return
-        st.session_state["class_ended"] = (done.students, done.rows, done.folder.name)
-        st.session_state.pop(_ASKED, None)
+        st.session_state[keys.CLASS_ENDED] = (done.students, done.rows, done.folder.name)
+        st.session_state.pop(keys.CLASS_END_ASKED, None)
         st.rerun()
     if no.button("Cancel", key="class_end_cancel"):
-        st.session_state.pop(_ASKED, None)
+        st.session_state.pop(keys.CLASS_END_ASKED, None)
         st.rerun()
 
 
@@ -127,11 +127,11 @@ def _plural(n: int, word: str) -> str:
 
 def end_class_ui() -> None:
     """End class, behind a confirmation; says where the archive went."""
-    if (ended := st.session_state.pop("class_ended", None)) is not None:
+    if (ended := st.session_state.pop(keys.CLASS_ENDED, None)) is not None:
         students_n, rows_n, folder = ended
         who = f"{_plural(students_n, 'student')} and {_plural(rows_n, 'step record')}"
         st.success(f"Class ended: {who} archived in class-archives/{folder}.")
     if st.button("End class...", key="class_end", icon=":material/logout:"):
-        st.session_state[_ASKED] = True
-    if st.session_state.get(_ASKED):
+        st.session_state[keys.CLASS_END_ASKED] = True
+    if st.session_state.get(keys.CLASS_END_ASKED):
         _confirm_end()

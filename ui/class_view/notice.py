@@ -11,7 +11,8 @@ from streamlit.errors import StreamlitAPIException
 
 from cvae.classroom import Student, pushes
 from cvae.db import DatabaseError
-from ui import state, student
+from ui import student
+from ui.model_choice import runs_root, set_active
 
 __all__ = ["LESSONS_PAGE", "NOTICE_EVERY_S", "push_notice_ui"]
 
@@ -42,11 +43,11 @@ def push_notice_ui(me: Student) -> None:
 def _follow(me: Student, push: pushes.Push) -> None:
     pushes.mark_seen(student.db(), me.id, push.id)
     if push.kind == "model":
-        path = state.runs_root() / push.model
+        path = runs_root() / push.model
         if not (path / "params.npz").is_file():
             st.error(f"The model {push.model} is not on this server any more.")
             return
-        state.set_active(path)
+        set_active(path)
         st.rerun()  # the whole page: the sidebar's model picker and the page show the new model
     query = {"lesson": push.lesson_id, "step": str(push.step), student.PARAM: st.query_params.get(student.PARAM, "")}
     try:

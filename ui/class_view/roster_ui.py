@@ -11,7 +11,8 @@ import streamlit as st
 from cvae.classroom import roster
 from cvae.db import DatabaseError
 from cvae.db.schema import utcnow
-from ui import state, student
+from ui import student
+from ui.jobs import job_registry
 
 __all__ = ["REFRESH_S", "roster_frame", "roster_ui"]
 
@@ -26,7 +27,7 @@ def _ago(when: datetime, now: datetime) -> str:
 
 def _training(job_id: str | None) -> tuple[str, str]:
     """(status and step, last -ELBO) of the student's last training, from this server's job registry."""
-    job = state.job_registry().get(job_id) if job_id else None
+    job = job_registry().get(job_id) if job_id else None
     if job is None:
         return ("", "") if not job_id else ("not on this server", "")
     progress = job.progress()

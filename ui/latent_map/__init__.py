@@ -42,6 +42,6 @@ def map_ui(payload: bytes, *, key: str, on_drawn=_keep) -> object | None:
 
 
 def view_ui(view: dict, *, key: str) -> None:
-    """Hand the map with Streamlit key `key` its view (see ui.latent_view.view_data)."""
+    """Hand the map with Streamlit key `key` its view (see ui.latent.view.view_data)."""
     # as UTF-8 JSON bytes: a dict would be scanned for dataframes value by value first (~2 ms a pin)
     _VIEW(key=f"{key}_view", data=json.dumps({**view, "target": key}, separators=(",", ":")).encode())

@@ -13,20 +13,15 @@ from cvae.lessons import CHECKS, LiveModel, Step
 from cvae.lessons.checks import a_digit
 from cvae.viz.alt_text import decoded_alt, grid_alt
 from cvae.viz.map_overlays import overlay
-from ui import latent_map, state
+from ui import latent_map
 from ui.images import image_ui
-from ui.latent_payloads import home_range, payload_for
-from ui.latent_projection import ProjectionChoice, held_lift, projection_for
-from ui.latent_view import (
-    MapContext,
-    apply_pin,
-    current_z,
-    init_state,
-    mark_map_drawn,
-    payload_header,
-    project,
-    view_data,
-)
+from ui.latent import first_map
+from ui.latent.payloads import home_range, payload_for
+from ui.latent.projection import ProjectionChoice, held_lift, projection_for
+from ui.latent.view import MapContext, apply_pin, current_z, init_state, payload_header, project, view_data
+from ui.model_cache import encoded_for
+from ui.model_choice import active_model, active_path
+from ui.session_keys import DECODE_LABEL, PICKED, PIN_UV, z_key
 
 __all__ = ["LESSON_MAP", "element_ui", "start_point"]
 
@@ -49,7 +44,7 @@ def _image(image: np.ndarray, caption: str, z: np.ndarray | None = None) -> None
 
 
 def element_ui(step: Step, model: LiveModel, keys: dict, digit: int) -> None:
-    """Draw the step's element; `keys` names this step's session-state keys (ui.lessons.task.step_keys)."""
+    """Draw the step's element; `keys` names this step's session-state keys (ui.session_keys.step_keys)."""
     st.session_state.setdefault(keys["seed"], step.seed)
     st.session_state.setdefault(keys["z"], start_point(step, model))
     draw = {
@@ -104,18 +99,18 @@ def _decode_ui(step, model, keys, digit) -> None:
 
 def _map_ui(step, model, keys, digit) -> None:
     """The app's latent map (its component's Python API): a pin becomes this step's point."""
-    path = state.active_path()
+    path = active_path()
     choice = ProjectionChoice("axes")
     projection = projection_for(path, choice)
     x_range, y_range = home_range(path, choice)
     payload = payload_for(path, choice, target=LESSON_MAP, density=False)
     conditioning = payload_header(payload)["decoder"].get("conditioning", 0)
-    encoded = state.encoded_for(path)
+    encoded = encoded_for(path)
     init_state(model.latent_dim)  # the map's session keys, as the Latent page starts them
     for d, value in enumerate(st.session_state[keys["z"]]):  # the map shows this step's point
-        st.session_state[f"z_{d}"] = value
-    st.session_state.setdefault("decode_label", 0)
-    st.session_state["picked"], st.session_state["pin_uv"] = None, st.session_state.get(keys["uv"])
+        st.session_state[z_key(d)] = value
+    st.session_state.setdefault(DECODE_LABEL, 0)
+    st.session_state[PICKED], st.session_state[PIN_UV] = None, st.session_state.get(keys["uv"])
 
     def context() -> MapContext:
         lift = held_lift(projection, current_z(model.latent_dim))
@@ -124,13 +119,13 @@ def _map_ui(step, model, keys, digit) -> None:
     if step.digit is not None:  # the digit the task is about, beside the map that hides it among the others
         _image(model.images[digit, 0], f"test digit {digit} ({a_digit(int(model.labels[digit]))})")
     st.caption("Tab to the map: the arrow keys move the point, Enter pins it; or type the point below.")
-    raw = latent_map.map_ui(payload, key=LESSON_MAP, on_drawn=mark_map_drawn)
+    raw = latent_map.map_ui(payload, key=LESSON_MAP, on_drawn=first_map.mark_drawn)
     if raw is not None:
         refused = apply_pin(raw, context())
         if refused:
             st.warning(refused)
         else:
-            pin_point(keys, [float(v) for v in current_z(model.latent_dim)], st.session_state["pin_uv"])
+            pin_point(keys, [float(v) for v in current_z(model.latent_dim)], st.session_state[PIN_UV])
     view = view_data(context(), payload, colouring="label", density=False, prior=False)
     view["overlays"].extend(_answer_overlays(step, keys, context()))
     latent_map.view_ui(view, key=LESSON_MAP)
@@ -198,7 +193,7 @@ def _chart_ui(step, model, keys, digit) -> None:
 
     runs = student_runs()
     run = runs[0] if runs else None
-    history = run.history if run is not None else state.active_model().history
+    history = run.history if run is not None else active_model().history
     name = run.name if run else "the active model"
     st.caption(f"Training curve of {name} (your newest saved run when there is one).")
     st.plotly_chart(elbo_figure(history.to_dict(), height=300), width="stretch", key=keys["chart"])

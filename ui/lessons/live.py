@@ -10,7 +10,10 @@ from cvae.lessons import CheckContext, LiveModel, Step, load_library, shipped_cl
 from cvae.lessons.library import Library, lessons_dir
 from cvae.lessons.live_model import saved_runs
 from cvae.settings import settings
-from ui import state
+from ui.jobs import job_registry, session_id
+from ui.model_cache import encoded_for, explorer_for, model_key
+from ui.model_choice import active_path, runs_root
+from ui.model_choice import saved_runs as saved_models
 
 __all__ = ["check_context", "library", "live_model", "student_runs"]
 
@@ -29,27 +32,24 @@ def _library(folder: str, stamps: tuple) -> Library:
 
 def live_model(path: Path | None = None) -> LiveModel:
     """The session's model (or the one at `path`) as the checks read it; one per model, server-wide."""
-    path = Path(path or state.active_path())
-    return _live(str(path), (path / "params.npz").stat().st_mtime)  # a re-saved run: a fresh entry
+    return _live(*model_key(Path(path or active_path())))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model for the lesson...")
 def _live(path: str, stamp: float) -> LiveModel:
-    encoded = state.encoded_for(Path(path))
-    name = next((n for n, p in state.saved_runs().items() if str(p) == path), Path(path).name)
-    return LiveModel(
-        name, state.explorer_for(Path(path)), encoded.images, encoded.labels, encoded.mu, encoded.sd, encoded.kl
-    )
+    encoded = encoded_for(Path(path))
+    name = next((n for n, p in saved_models().items() if str(p) == path), Path(path).name)
+    return LiveModel(name, explorer_for(Path(path)), encoded.images, encoded.labels, encoded.mu, encoded.sd, encoded.kl)
 
 
 def student_runs(me=None) -> list:
     """The saved runs a do-and-observe check reads, newest first (config and curve only): the ones this
     student or tab trained first; in a class (a class code is set) only those."""
-    runs = saved_runs(state.runs_root())
-    mine_ids = {state.session_id()}
+    runs = saved_runs(runs_root())
+    mine_ids = {session_id()}
     own = {
         job.checkpoint.name
-        for job in state.job_registry().jobs()
+        for job in job_registry().jobs()
         if job.saved and (job.session in mine_ids or (me is not None and job.id == me.job_id))
     }
     ours = [run for run in runs if run.name in own]

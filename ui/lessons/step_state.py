@@ -13,11 +13,9 @@ from cvae.classroom import progress
 from cvae.db import DatabaseError
 from cvae.lessons import CheckResult, Lesson
 from ui import student
+from ui.session_keys import LESSON_OPENED, LESSON_PASSED, LESSON_SKIPPED
 
 __all__ = ["advance", "mark_passed", "open_step", "passed", "place", "record_check", "record_skip", "set_place"]
-
-_PASSED = "lesson_passed"  # session state: {(lesson id, step): True}
-_OPENED = "lesson_opened"  # session state: steps whose first view was recorded this session
 
 
 def place(lessons: dict[str, Lesson], me) -> tuple[str, int]:
@@ -70,7 +68,7 @@ def open_step(me, lesson_id: str, step: int) -> None:
     if me is None:
         return
     student.touch(me, page="Lessons", lesson_id=lesson_id, step=step)
-    opened = st.session_state.setdefault(_OPENED, set())
+    opened = st.session_state.setdefault(LESSON_OPENED, set())
     if (lesson_id, step) not in opened:
         _db_call(progress.open_step, me.id, lesson_id, step)
         opened.add((lesson_id, step))
@@ -78,7 +76,7 @@ def open_step(me, lesson_id: str, step: int) -> None:
 
 def passed(me, lesson_id: str, step: int) -> bool:
     """Whether this step was passed: in this session, or in the student's saved results."""
-    if st.session_state.get(_PASSED, {}).get((lesson_id, step)):
+    if st.session_state.get(LESSON_PASSED, {}).get((lesson_id, step)):
         return True
     if me is None:
         return False
@@ -93,7 +91,7 @@ def passed(me, lesson_id: str, step: int) -> bool:
 
 
 def mark_passed(lesson_id: str, step: int) -> None:
-    st.session_state.setdefault(_PASSED, {})[(lesson_id, step)] = True
+    st.session_state.setdefault(LESSON_PASSED, {})[(lesson_id, step)] = True
 
 
 def record_check(me, lesson_id: str, step: int, result: CheckResult) -> None:
@@ -112,6 +110,6 @@ def record_check(me, lesson_id: str, step: int, result: CheckResult) -> None:
 
 
 def record_skip(me, lesson_id: str, step: int) -> None:
-    st.session_state.setdefault("lesson_skipped", set()).add((lesson_id, step))
+    st.session_state.setdefault(LESSON_SKIPPED, set()).add((lesson_id, step))
     if me is not None:
         _db_call(progress.skip, me.id, lesson_id, step)

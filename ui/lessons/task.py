@@ -11,17 +11,9 @@ from cvae.lessons.checks import resolved
 from cvae.lessons.live_values import fill
 from ui.lessons import step_state
 from ui.lessons.live import check_context
+from ui.session_keys import LESSON_CHECK_MS
 
-__all__ = ["CHECK_MS", "buttons_ui", "result_ui", "step_keys", "task_ui"]
-
-CHECK_MS = "lesson_check_ms"  # session state: the server time of this session's last check, ms
-
-
-def step_keys(lesson_id: str, step: int) -> dict[str, str]:
-    """This step's session-state and widget keys; "Reset step" removes every key with its prefix."""
-    prefix = f"lesson-{lesson_id}-{step}-"
-    names = ("seed", "z", "uv", "pinned", "typed", "answer", "result", "another", "chart")
-    return {"prefix": prefix, **{name: prefix + name for name in names}}
+__all__ = ["buttons_ui", "reset", "result_ui", "task_ui"]
 
 
 def task_ui(step: Step, keys: dict, values: dict) -> None:
@@ -62,7 +54,7 @@ def check(step: Step, lesson_id: str, keys: dict, model: LiveModel, me) -> None:
         return
     step_state.record_check(me, lesson_id, step.number, result)
     st.session_state[keys["result"]] = result
-    st.session_state[CHECK_MS] = (time.perf_counter() - started) * 1000
+    st.session_state[LESSON_CHECK_MS] = (time.perf_counter() - started) * 1000
 
 
 def result_ui(step: Step, keys: dict, values: dict) -> None:
@@ -81,8 +73,8 @@ def result_ui(step: Step, keys: dict, values: dict) -> None:
         mine, truth = st.columns(2)
         mine.markdown(f"**Your prediction:** {_describe(result.prediction)}")
         truth.markdown(f"**The model:** {_describe(result.truth)}")
-    if CHECK_MS in st.session_state:
-        st.caption(f"Checked in {st.session_state[CHECK_MS]:.0f} ms on the server.")
+    if LESSON_CHECK_MS in st.session_state:
+        st.caption(f"Checked in {st.session_state[LESSON_CHECK_MS]:.0f} ms on the server.")
 
 
 def _describe(values: dict) -> str:

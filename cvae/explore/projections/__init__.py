@@ -26,7 +26,6 @@ from cvae.explore.projections.lifts import (
 from cvae.registry import Registry
 
 __all__ = [
-    "KINDS",
     "PROJECTIONS",
     "AffineLift",
     "GridLift",
@@ -177,9 +176,6 @@ PROJECTIONS.register(
         linear=False,
     ),
 )
-
-
-KINDS = PROJECTIONS.names()  # the names alone, as the app read them before PROJECTIONS
 
 
 def make_projection(kind: str, codes, *, axes: tuple[int, int] = (0, 1), hold=None, **umap_options) -> Projection:

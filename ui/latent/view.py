@@ -1,11 +1,8 @@
 """The Latent page's pinned point: applying the browser's pins, and the view handed to the map.
 
-Session state: z_0 .. z_{L-1} (the pinned code), "picked" (a test digit's index or None),
-"pin_uv" (the map point pinned, or None when the sliders set z) and "decode_label" (for a
-conditional decoder). Only `apply_pin` writes them from the browser, after `parse_pin`.
-MAP_DRAWN turns True once this session's browser has shown a map (`mark_map_drawn`): until then
-the page draws the map alone (`first_map_pending`), since rendering its controls, the sidebar's
-model picker and the tools below it would delay its first frame.
+Session state (ui.session_keys): z_key(0) .. z_key(L-1) (the pinned code), PICKED (a test digit's
+index or None), PIN_UV (the map point pinned, or None when the sliders set z) and DECODE_LABEL
+(for a conditional decoder). Only `apply_pin` writes them from the browser, after `parse_pin`.
 """
 
 from __future__ import annotations
@@ -20,20 +17,10 @@ import streamlit as st
 from cvae.explore.projections import Projection
 from cvae.viz.map_events import PinError, parse_pin
 from cvae.viz.map_overlays import affine_inverse, ellipse, overlay, prior_contours, projected_gaussians
-from ui.state import MAP_DRAWN, first_map_pending
+from ui import session_keys as keys
+from ui.latent import first_map
 
-__all__ = [
-    "MAP_DRAWN",
-    "MapContext",
-    "apply_pin",
-    "current_z",
-    "first_map_pending",
-    "init_state",
-    "mark_map_drawn",
-    "payload_header",
-    "project",
-    "view_data",
-]
+__all__ = ["MapContext", "apply_pin", "current_z", "init_state", "payload_header", "project", "view_data"]
 
 
 @dataclass(frozen=True)
@@ -67,19 +54,15 @@ class MapContext:
 
 
 def init_state(latent_dim: int) -> None:
+    """The pinned point's keys, at the origin with nothing picked, where this tab has none yet."""
     for d in range(latent_dim):
-        st.session_state.setdefault(f"z_{d}", 0.0)
-    for key, value in (("picked", None), ("pin_uv", None), ("decode_label", 0), ("sample_seed", 0), (MAP_DRAWN, False)):
+        st.session_state.setdefault(keys.z_key(d), 0.0)
+    for key, value in ((keys.PICKED, None), (keys.PIN_UV, None), (keys.DECODE_LABEL, 0), (keys.SAMPLE_SEED, 0)):
         st.session_state.setdefault(key, value)
 
 
-def mark_map_drawn() -> None:
-    """The map's "drawn" trigger: the browser shows the map, so the rest of the page can come."""
-    st.session_state[MAP_DRAWN] = True
-
-
 def current_z(latent_dim: int) -> np.ndarray:
-    return np.array([st.session_state[f"z_{d}"] for d in range(latent_dim)], dtype=np.float32)
+    return np.array([st.session_state[keys.z_key(d)] for d in range(latent_dim)], dtype=np.float32)
 
 
 def apply_pin(raw: object, ctx: MapContext) -> str | None:
@@ -102,11 +85,11 @@ def apply_pin(raw: object, ctx: MapContext) -> str | None:
     else:  # the sliders
         z, uv = pin.z, None
     for d, value in enumerate(z):
-        st.session_state[f"z_{d}"] = round(float(value), 4)
-    st.session_state["picked"] = pin.index
-    st.session_state["pin_uv"] = list(uv) if uv is not None else None
+        st.session_state[keys.z_key(d)] = round(float(value), 4)
+    st.session_state[keys.PICKED] = pin.index
+    st.session_state[keys.PIN_UV] = list(uv) if uv is not None else None
     if pin.label is not None:
-        st.session_state["decode_label"] = pin.label
+        st.session_state[keys.DECODE_LABEL] = pin.label
     return None
 
 
@@ -137,8 +120,8 @@ def view_data(
 ) -> dict:
     """The map's per-run JSON: the pinned point, colouring and overlays (a few KB)."""
     z = current_z(ctx.latent_dim)
-    picked = st.session_state["picked"]
-    uv = st.session_state["pin_uv"]
+    picked = st.session_state[keys.PICKED]
+    uv = st.session_state[keys.PIN_UV]
     if uv is None and ctx.lift is None:  # grid lift: the browser cannot place a code itself
         uv = project(ctx, z[None])[0].tolist()
     overlays = []
@@ -164,10 +147,10 @@ def view_data(
             "z": [float(v) for v in z],
             "uv": uv,
             "index": picked,
-            "label": st.session_state["decode_label"] if ctx.conditioning else None,
+            "label": st.session_state[keys.DECODE_LABEL] if ctx.conditioning else None,
         },
         "overlays": overlays,
-        "report_drawn": not st.session_state[MAP_DRAWN],
+        "report_drawn": first_map.pending(),  # the first map's frame brings the rest of the page
     }
 
 

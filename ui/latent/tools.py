@@ -13,9 +13,9 @@ import streamlit as st
 
 import cvae
 from cvae.viz.alt_text import decoded_alt, digit_alt
-from ui import state
+from ui import session_keys as keys
 from ui.images import images_ui
-from ui.state import EncodedSet
+from ui.model_cache import EncodedSet
 
 __all__ = ["CRISP_IMAGES", "each_label_ui", "interpolation_ui", "nearest_ui", "picked_ui", "sample_ui", "strip_ui"]
 
@@ -34,18 +34,18 @@ def strip_ui(images: np.ndarray, captions: list[str], alts: list[str], width: in
 
 def _draw_from_prior(explorer: cvae.Explorer) -> None:
     """Pin a code drawn from the model's prior p(z) (N(0, I), or the learned mixture)."""
-    st.session_state["prior_draws"] = st.session_state.get("prior_draws", 0) + 1
-    z = explorer.sample_prior(1, seed=st.session_state["prior_draws"])[0]
+    st.session_state[keys.PRIOR_DRAWS] = st.session_state.get(keys.PRIOR_DRAWS, 0) + 1
+    z = explorer.sample_prior(1, seed=st.session_state[keys.PRIOR_DRAWS])[0]
     for d, value in enumerate(z):
-        st.session_state[f"z_{d}"] = float(value)
-    st.session_state["pin_uv"] = st.session_state["picked"] = None
+        st.session_state[keys.z_key(d)] = float(value)
+    st.session_state[keys.PIN_UV] = st.session_state[keys.PICKED] = None
 
 
 def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpoint: cvae.Checkpoint) -> None:
     """One draw from p(x|z) at the pinned point, and what the likelihood's pixels mean."""
     buttons = st.container(horizontal=True)
     if buttons.button("New sample", key="new_sample"):
-        st.session_state["sample_seed"] += 1
+        st.session_state[keys.SAMPLE_SEED] += 1
     if explorer.prior_components() is not None:  # a kind with a prior of its own samples in its own way
         buttons.button(
             "Draw z from the prior",
@@ -54,7 +54,7 @@ def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpo
             args=(explorer,),
             help="a new z ~ p(z) (the learned mixture for a mixture prior); its decode is a new digit",
         )
-    sample = explorer.sample_pixels(z[None], seed=st.session_state["sample_seed"], labels=label)
+    sample = explorer.sample_pixels(z[None], seed=st.session_state[keys.SAMPLE_SEED], labels=label)
     strip_ui(sample, ["one draw from p(x|z)"], decoded_alt(sample, z[None], "one draw from p(x|z)"), width=110)
     likelihood = checkpoint.vae.likelihood
     st.caption(
@@ -90,21 +90,13 @@ class _Picked:
     drawn_alts: list[str]
 
 
-def _picked(encoded: EncodedSet, explorer: cvae.Explorer, picked: int, n: int, label: int | None) -> _Picked:
-    path = state.active_path()  # the model `explorer` explores (ui.components.active_model_or_stop)
-    try:
-        stamp = (path / "params.npz").stat().st_mtime
-    except OSError:
-        stamp = 0.0
-    return _picked_cached(str(path), stamp, picked, n, label, encoded, explorer)
-
-
 # A pin on a digit otherwise decoded it, drew from q(z|x) through the encoder, decoded the draws and ran
 # the alt texts' classifier on all of them on every pin: the same answer for every student who picks it.
 @st.cache_resource(max_entries=512, show_spinner=False)
-def _picked_cached(
-    path: str, stamp: float, picked: int, n: int, label: int | None, _encoded: EncodedSet, _explorer: cvae.Explorer
+def _picked(
+    model: tuple[str, float], picked: int, n: int, label: int | None, _encoded: EncodedSet, _explorer: cvae.Explorer
 ) -> _Picked:
+    """`model` is the explored model's `model_key`: the cache key of `_encoded` and `_explorer`."""
     mu, image = _encoded.mu[picked], _encoded.images[picked : picked + 1]
     reconstruction = decode(_explorer, mu[None], label)[0]
     alts = [digit_alt(image[0, 0], f"test digit #{picked}")]
@@ -121,8 +113,11 @@ def _picked_cached(
     return panel
 
 
-def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.ndarray | None:
-    """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot."""
+def picked_ui(
+    encoded: EncodedSet, explorer: cvae.Explorer, picked: int, *, model: tuple[str, float]
+) -> np.ndarray | None:
+    """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot.
+    `model`: the `model_key` of the model `encoded` and `explorer` come from."""
     mu, sd = encoded.mu[picked], encoded.sd[picked]
     st.markdown(
         f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**. "
@@ -131,8 +126,8 @@ def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.n
     )
     label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
     pictures, tools = st.columns([1, 2])
-    n = st.session_state.get("n_draws", 6)  # the slider below; read first, the panel is cached per value
-    panel = _picked(encoded, explorer, picked, n, label)
+    n = st.session_state.get(keys.N_DRAWS, 6)  # the slider below; read first, the panel is cached per value
+    panel = _picked(model, picked, n, label, encoded, explorer)
     with pictures:
         # one element for both: every element of a pin's answer is one more message to the browser
         images_ui(panel.pictures, alts=panel.picture_alts, captions=["original", "reconstruction"], width=96)
@@ -142,30 +137,30 @@ def picked_ui(encoded: EncodedSet, explorer: cvae.Explorer, picked: int) -> np.n
             0,
             12,
             6,
-            key="n_draws",
+            key=keys.N_DRAWS,
             help="each draw is a plausible code for this digit; all decode to similar images",
         )
         if panel.drawn is not None:
             strip_ui(panel.drawn, [f"draw {i + 1}" for i in range(n)], panel.drawn_alts, width=56)
     buttons = st.container(horizontal=True)
     if buttons.button("Use as interpolation start A", key="set_a"):
-        st.session_state["interp_a"] = mu.tolist()
+        st.session_state[keys.INTERP_A] = mu.tolist()
     if buttons.button("Use as interpolation end B", key="set_b"):
-        st.session_state["interp_b"] = mu.tolist()
+        st.session_state[keys.INTERP_B] = mu.tolist()
     return panel.draws
 
 
 def interpolation_ui(explorer: cvae.Explorer, z: np.ndarray) -> np.ndarray | None:
     """The straight path from A to B and its decodes; returns the path to draw on the map."""
-    a, b = st.session_state.get("interp_a"), st.session_state.get("interp_b")
+    a, b = st.session_state.get(keys.INTERP_A), st.session_state.get(keys.INTERP_B)
     st.markdown("**Interpolation**: pick a digit (or pin a point) and set it as A, then another as B.")
     buttons = st.container(horizontal=True)
     if buttons.button("Current point as A", key="point_a"):
-        st.session_state["interp_a"] = a = z.tolist()
+        st.session_state[keys.INTERP_A] = a = z.tolist()
     if buttons.button("Current point as B", key="point_b"):
-        st.session_state["interp_b"] = b = z.tolist()
+        st.session_state[keys.INTERP_B] = b = z.tolist()
     if buttons.button("Clear path", key="clear_path"):
-        st.session_state["interp_a"] = st.session_state["interp_b"] = a = b = None
+        st.session_state[keys.INTERP_A] = st.session_state[keys.INTERP_B] = a = b = None
     if a is None or b is None or len(a) != len(z) or len(b) != len(z):
         return None
     steps = st.slider("Steps", 3, 15, 8, key="interp_steps")

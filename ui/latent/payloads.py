@@ -1,7 +1,7 @@
 """The latent map's payload and density, built once per model and projection and shared server-wide.
 
 Nothing here depends on the session: the payload carries only the model this session explores
-(its path comes from `state.active_path()`, never from the browser), and the cached bytes are
+(its path comes from `model_choice.active_path()`, never from the browser), and the cached bytes are
 never mutated.
 """
 
@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from cvae.explore.projections import PROJECTIONS
 from cvae.model.decoder_export import export_decoder
 from cvae.viz.latent_figures import map_range
 from cvae.viz.map_overlays import affine_inverse, kde_density, mixture_density, projected_gaussians
 from cvae.viz.map_payload import MapData, build_payload, slider_range
-from ui import state
-from ui.latent_projection import ProjectionChoice, projection_for
+from ui.latent.projection import ProjectionChoice, projection_for
+from ui.model_cache import encoded_for, model_for, model_key
 
 __all__ = ["MAP_KEY", "MAX_CODES_BYTES", "home_range", "payload_for"]
 
@@ -29,12 +30,12 @@ DENSITY_N = 100  # grid nodes per axis
 
 
 def payload_for(path: Path, choice: ProjectionChoice, *, target: str, density: bool) -> bytes:
-    return _payload(str(path), _stamp(path), _plane(choice), target, density)
+    return _payload(*model_key(path), _plane(choice), target, density)
 
 
 def home_range(path: Path, choice: ProjectionChoice) -> tuple[tuple[float, float], tuple[float, float]]:
     """The map's initial view: the encoded cloud, at least +-3 (the prior's 3 sd) for latent axes."""
-    return _range(str(path), _stamp(path), _plane(choice))
+    return _range(*model_key(path), _plane(choice))
 
 
 def _plane(choice: ProjectionChoice) -> ProjectionChoice:
@@ -45,12 +46,12 @@ def _plane(choice: ProjectionChoice) -> ProjectionChoice:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _range(path: str, stamp: float, choice: ProjectionChoice):
     coords = projection_for(Path(path), choice).coords
-    return map_range(coords, at_least=3.0 if choice.kind in ("axes", "pca") else None)
+    return map_range(coords, at_least=3.0 if PROJECTIONS[choice.kind].linear else None)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Computing the aggregate posterior's density...")
 def _density(path: str, stamp: float, choice: ProjectionChoice):
-    projection, encoded = projection_for(Path(path), choice), state.encoded_for(Path(path))
+    projection, encoded = projection_for(Path(path), choice), encoded_for(Path(path))
     (x0, x1), (y0, y1) = _range(path, stamp, choice)
     xs, ys = np.linspace(x0, x1, DENSITY_N), np.linspace(y0, y1, DENSITY_N)
     lift = projection.lift
@@ -62,7 +63,7 @@ def _density(path: str, stamp: float, choice: ProjectionChoice):
 
 @st.cache_resource(max_entries=16, show_spinner="Preparing the latent map...")
 def _payload(path: str, stamp: float, choice: ProjectionChoice, target: str, density: bool) -> bytes:
-    checkpoint, encoded = state.model_for(Path(path)), state.encoded_for(Path(path))
+    checkpoint, encoded = model_for(Path(path)), encoded_for(Path(path))
     projection = projection_for(Path(path), choice)
     x_range, y_range = _range(path, stamp, choice)
     latent = encoded.mu.shape[1]
@@ -93,10 +94,3 @@ def _payload(path: str, stamp: float, choice: ProjectionChoice, target: str, den
         density=_density(path, stamp, choice) if density else None,
         slider_range=slider_range(encoded.mu, x_range, y_range),
     )
-
-
-def _stamp(path: Path) -> float:
-    try:
-        return (path / "params.npz").stat().st_mtime
-    except OSError:
-        return 0.0
