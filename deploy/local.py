@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py
 WORKER_NICENESS = 5  # fits yield the CPU to the replicas' page runs (cvae.jobs.cluster.WORKER_NICENESS)
 
 
-class Database:
+class PostgresPart:
     """The throwaway PostgreSQL as a part: pg_ctl starts it detached, so it is stopped with pg_ctl."""
 
     name = "postgres"
@@ -94,13 +94,13 @@ class Deployment:
         proxy.haproxy_binary()
         base = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
 
-        database = Database(self.logs)
+        database = PostgresPart(self.logs)
         self.tiers.append([database])
         url = database.server.url()
         _write_private(self.state / "database-url", url + "\n")
-        from cvae.db import Database as AppDatabase
+        from cvae.db import Database
 
-        AppDatabase(url).upgrade()  # once here, so that a database problem is reported once, before any replica
+        Database(url).upgrade()  # once here, so that a database problem is reported once, before any replica
 
         tls = cluster.write_tls(self.state / "tls")
         dask_env = dict(base, DASK_CONFIG=str(cluster.dask_config_dir(self.state / "dask")))
