@@ -2,6 +2,7 @@ import streamlit as st
 
 from cvae import CheckpointError
 from cvae.data.datasets import class_names
+from cvae.db import DatabaseError
 from cvae.jobs.registry import BusyError, NotAllowed
 from cvae.training.timeline import load_timeline
 from ui import jobs
@@ -28,7 +29,7 @@ if problem := jobs.cluster_problem():
 elif start and config is not None:
     try:
         job = jobs.start_training(config, name or None)
-    except (BusyError, CheckpointError) as err:
+    except (BusyError, CheckpointError, DatabaseError) as err:
         st.error(str(err))
     else:
         st.rerun()  # redraw the form now, so Start is disabled while this job runs
@@ -111,7 +112,7 @@ def live_ui() -> None:
         else:
             names = class_names(job.config.dataset)
             timeline_ui(job.history, job.live.snapshots, job.live.labels, names, live=False, key=job.id)
-    if job.status in ("diverged", "failed", "lost"):
+    if job.status in ("diverged", "failed", "interrupted"):
         st.error(job.message)
     elif job.status in ("finished", "stopped") and job.saved:
         st.success(f"{job.message}. Saved as `{job.name}`" + (" and made the active model." if jobs.owns(job) else "."))

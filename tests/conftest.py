@@ -71,12 +71,20 @@ def dask_client():
 @pytest.fixture
 def registry_on(dask_client):
     """`registry_on(path, max_queued=...)`: a job registry for runs under `path`, training on the cluster."""
+    from cvae.db import Database
     from cvae.jobs.registry import JobRegistry
 
-    def make(path: Path, *, max_queued: int = 4):
-        return JobRegistry(path, max_queued=max_queued, connect=lambda: dask_client)
+    made = []
 
-    return make
+    def make(path: Path, *, max_queued: int = 4):
+        db = Database(f"sqlite:///{path / 'cvae.sqlite3'}")  # the app's default: SQLite beside the runs
+        db.upgrade()
+        made.append(JobRegistry(path, db, max_queued=max_queued, connect=lambda: dask_client))
+        return made[-1]
+
+    yield make
+    for registry in made:
+        registry.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cvae.access import TeacherGate
+from cvae.access import CodeGate
+from cvae.db import database, database_url
 from cvae.settings import settings
 from ui import session_keys as keys
 
@@ -20,11 +21,12 @@ def set_teacher(signed_in: bool) -> None:
     st.session_state[keys.TEACHER] = signed_in
 
 
-def teacher_gate() -> TeacherGate:
-    """The server's one check of the teacher code (its delay after wrong codes is shared by every tab)."""
-    return _teacher_gate(settings().teacher_code)
+def teacher_gate() -> CodeGate:
+    """The one check of the teacher code: its delay after wrong codes is shared by every tab of every
+    web process on this database."""
+    return _teacher_gate(settings().teacher_code, database_url())
 
 
 @st.cache_resource
-def _teacher_gate(code: str | None) -> TeacherGate:
-    return TeacherGate(code)
+def _teacher_gate(code: str | None, url: str) -> CodeGate:
+    return CodeGate(database(url), "teacher", code)

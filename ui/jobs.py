@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 import cvae
+from cvae.db import database, database_url
 from cvae.jobs.cluster import ClusterError, connect
 from cvae.jobs.registry import JobRegistry
 from cvae.settings import settings
@@ -36,19 +37,24 @@ __all__ = [
 def job_registry() -> JobRegistry:
     """The server's training jobs; its Dask cluster starts with the server (`ui.warm_start`), or with
     the first session where nothing warmed it, so workers are warm by the time someone presses Start."""
-    return _registry(str(runs_root()))
+    return _registry(str(runs_root()), database_url())
 
 
 @st.cache_resource
-def _registry(root: str) -> JobRegistry:
-    registry = JobRegistry(Path(root), max_queued=settings().max_queued, connect=cluster_client)
+def _registry(root: str, url: str) -> JobRegistry:
+    registry = JobRegistry(Path(root), database(url), max_queued=settings().max_queued, connect=cluster_client)
     registry.connect_in_background()  # now, not at the first Start; and without making this page wait
     return registry
 
 
 def cluster_client():
-    """The server's one Dask client, for the cluster the settings name (called from any thread)."""
-    return _cluster_client(settings().scheduler, settings().workers)[0]
+    """The server's one Dask client, for the cluster the settings name (called from any thread); a
+    client that gave up on a restarted scheduler is replaced by a new one."""
+    client = _cluster_client(settings().scheduler, settings().workers)[0]
+    if client.status in ("closed", "closing"):
+        _cluster_client.clear()
+        client = _cluster_client(settings().scheduler, settings().workers)[0]
+    return client
 
 
 @st.cache_resource(show_spinner="Starting the training workers...")

@@ -7,6 +7,7 @@ install); PostgreSQL when CVAE_DATABASE_URL says so, which is what several web p
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,9 +32,9 @@ class DatabaseError(RuntimeError):
     """The database cannot be reached, opened or migrated; the message says which and why."""
 
 
-def database_url() -> str:
-    """CVAE_DATABASE_URL, else SQLite at <runs dir>/cvae.sqlite3."""
-    return settings().database_url or f"sqlite:///{settings().runs_dir / 'cvae.sqlite3'}"
+def database_url(runs_root: Path | None = None) -> str:
+    """CVAE_DATABASE_URL, else SQLite at <runs dir>/cvae.sqlite3 (`runs_root`, default the settings' runs dir)."""
+    return settings().database_url or f"sqlite:///{Path(runs_root or settings().runs_dir) / 'cvae.sqlite3'}"
 
 
 class Database:
@@ -63,6 +64,18 @@ class Database:
                 yield session
         except SQLAlchemyError as err:
             raise DatabaseError(f"database {self.url.render_as_string(hide_password=True)}: {err}") from err
+
+    def lock(self, session: Session, name: str) -> None:
+        """Serialize this transaction with every other that takes the lock `name`, in any process, until it ends.
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: its one write lock, taken now (a write
+        that changes nothing) rather than at the first real write, where a reader turning writer would
+        get "database is locked" instead of waiting its turn."""
+        if self.is_sqlite:
+            session.execute(text("UPDATE server_values SET key = key WHERE 0"))
+        else:
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")  # a stable int32-sized key
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def upgrade(self) -> None:
         """Create or migrate every table to the newest Alembic revision (safe to call from every process)."""

@@ -1,4 +1,5 @@
-"""The tables every web process shares: the live class, its students, their step results, the teacher's pushes.
+"""The tables every web process shares: the live class, its students, their step results, the teacher's
+pushes; the training jobs, the code throttles and the server's own values (its owner-token secret).
 
 One row per student per lesson step (`step_results`) is what the Lessons page writes, the teacher's
 Class page reads and the CSV export lists; a student is identified by a bearer token kept in their
@@ -10,14 +11,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["NAME_MAX", "STATUSES", "Base", "ClassRecord", "PushRecord", "StepRecord", "StudentRecord", "utcnow"]
+__all__ = [
+    "JOB_STATUSES",
+    "NAME_MAX",
+    "STATUSES",
+    "Base",
+    "ClassRecord",
+    "GateRecord",
+    "JobRecord",
+    "PushRecord",
+    "ServerValue",
+    "StepRecord",
+    "StudentRecord",
+    "utcnow",
+]
 
 NAME_MAX = 60  # characters of a student's display name
 STATUSES = ("open", "passed", "not_yet", "skipped")  # a step result's status, in the order a step moves
+# a training job's status: the first four are active (in the order a job moves), the rest are ends
+JOB_STATUSES = ("queued", "preparing", "running", "saving", "finished", "stopped", "diverged", "failed", "interrupted")
 
 
 def utcnow() -> datetime:
@@ -98,3 +114,42 @@ class PushRecord(Base):
     step: Mapped[int | None] = mapped_column(Integer)
     model: Mapped[str | None] = mapped_column(String(200))  # a run's name under the runs folder
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRecord(Base):
+    """A training job, whichever web process started it: every replica lists, follows, stops and saves it.
+
+    `dispatched_at` is set by the one process that claims the job for the cluster, `published` once its
+    Dask future is published under the job's topic, where any other process finds it again."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(f"status IN {JOB_STATUSES}", name="ck_jobs_status"),)
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict] = mapped_column(JSON)  # TrainConfig.to_dict()
+    session: Mapped[str] = mapped_column(String(64))  # the browser tab that started it (never shown)
+    created: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch: the queue's order
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # one of JOB_STATUSES
+    message: Mapped[str] = mapped_column(String(500), default="waiting for a free worker")
+    saved: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_point_s: Mapped[float | None] = mapped_column(Float)
+    dispatched_at: Mapped[float | None] = mapped_column(Float)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class GateRecord(Base):
+    """The wrong-code count of one code (the class's or the teacher's), shared by every web process."""
+
+    __tablename__ = "code_gates"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    wrong: Mapped[int] = mapped_column(Integer, default=0)
+    last_wrong: Mapped[float] = mapped_column(Float, default=0.0)  # seconds since the epoch
+    next_try: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ServerValue(Base):
+    """A small value every web process must agree on (the owner tokens' secret, the teacher's settings)."""
+
+    __tablename__ = "server_values"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
 from cvae.config import TrainConfig
+from cvae.db import database, database_url
 from cvae.jobs.cluster import connect, shutdown
 from cvae.jobs.registry import JobRegistry, TrainingJob
 from cvae.settings import Settings
@@ -27,7 +28,9 @@ def train_on_cluster(
     saving each under `runs_root`; returns the jobs once all have ended."""
     client = connect(config)
     try:
-        registry = JobRegistry(runs_root, max_queued=max(len(runs), 1), connect=lambda: client)
+        # the app's database when it shares these runs: its trainings and these count against each other
+        db = database(database_url(runs_root))
+        registry = JobRegistry(runs_root, db, max_queued=len(runs) + config.max_queued, connect=lambda: client)
         jobs = [registry.start(train, name, session="command-line", one_per_session=False)[0] for train, name in runs]
         console = Console(stderr=True)
         with Progress(
@@ -49,6 +52,7 @@ def train_on_cluster(
                 time.sleep(0.2)
             for job, task in zip(jobs, tasks):
                 bar.update(task, completed=len(job.history), status=job.status)
+        registry.close()
         return jobs
     finally:
         shutdown(client)

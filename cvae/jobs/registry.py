@@ -1,35 +1,46 @@
-"""Training jobs of one app server, each a task on the Dask cluster: queue, live view, stop, save.
+"""Training jobs, each a task on the Dask cluster, shared by every web process: queue, live view, stop, save.
 
-The registry is a thin layer over Dask futures: a job is submitted as `fit_task.run_fit` when a
-worker thread is free, so fits start in the order they were asked for (Dask's own scheduling
-does not keep that order once fits differ in length: measured, bench/README.md; the scheduler
-still places each one), the job's live state fills from
-its event stream, Stop sets the job's `distributed.Event`, and the result (a bundle's bytes) is
-validated like any import and saved under the runs directory. A job belongs to the session that
-started it: only that session's owner token (an HMAC of the job id under the server's secret)
-or the teacher may stop it. Jobs are recorded in `runs/.jobs.json`, so a restarted app can say
-which trainings it lost, and pick up those a teacher's scheduler still runs.
+The jobs table of the database (`cvae.jobs.records`) is what every process agrees on; the cluster
+holds the rest: a dispatched job's future is published under its topic (so it outlives the process
+that submitted it), its live points and snapshots are events on that topic, and Stop sets its
+`distributed.Event`. So a job started through one replica is listed, followed live, stopped by its
+owner and saved through any other, and a replica killed mid-fit loses nothing: another one finds
+the future and saves the run, exactly once (a conditional UPDATE decides who).
+
+Each process keeps a copy of the recent jobs, refreshed every second by its pump, which also hands
+waiting jobs to free worker threads in the order they were asked for (Dask alone does not keep
+that order once fits differ in length: measured, bench/README.md), follows the jobs it does not yet
+follow, and marks as interrupted those the cluster no longer has (its scheduler restarted).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hmac
+import logging
 import secrets
 import threading
 import time
 from functools import partial
 from pathlib import Path
 
+from cvae.access import OwnerTokens
 from cvae.atomic import sweep
-from cvae.config import TrainConfig
+from cvae.config import ConfigError, TrainConfig
+from cvae.db import Database, DatabaseError
 from cvae.jobs import cluster
-from cvae.jobs.records import ACTIVE, JobRecords, TrainingJob, server_secret
+from cvae.jobs.connection import Connection
+from cvae.jobs.records import ACTIVE, WORKER_LOST, JobRecords, TrainingJob
+from cvae.jobs.stream import LiveRun, forget_stream
 from cvae.store.bundle import BundleError, import_bundle
 from cvae.store.checkpoint import CheckpointError, run_dir
 
 __all__ = ["ACTIVE", "BusyError", "JobRegistry", "NotAllowed", "TrainingJob"]
-RETRY_S = 15.0  # seconds before an unreachable cluster is tried again
+PUMP_S = 1.0  # how often each process reads the jobs table and looks for free workers
+UNPUBLISHED_S = 60.0  # a job claimed for the cluster but not published by then: its process died
+INTERRUPTED = (
+    "interrupted: the cluster no longer has this training (its scheduler or the server restarted); nothing was saved"
+)
+log = logging.getLogger(__name__)
 
 
 class BusyError(RuntimeError):
@@ -41,62 +52,49 @@ class NotAllowed(PermissionError):
 
 
 class JobRegistry:
-    """Starts, tracks and stops the server's training jobs; one instance per app server."""
+    """This process's view of the shared training jobs; one instance per web process (or CLI batch)."""
 
-    def __init__(self, runs_root: Path, *, max_queued: int, connect=cluster.connect):
+    def __init__(self, runs_root: Path, db: Database, *, max_queued: int, connect=cluster.connect):
         self.runs_root = Path(runs_root)
         sweep(self.runs_root)  # what saves killed with an earlier server left behind
         self.max_queued = max_queued
-        self._connect, self._client = connect, None
-        self._failure: tuple[float, cluster.ClusterError | None] = (0.0, None)
+        self._connection = Connection(connect)
         self._jobs: dict[str, TrainingJob] = {}
         self._lock = threading.RLock()
-        self._connecting = threading.Lock()
-        self._secret = server_secret(self.runs_root)
-        self._records = JobRecords(self.runs_root)
-        for job in self._records.load():
-            self._jobs[job.id] = job
-        self._reattach()
-        # workers come and go (a restarted one, a lab PC joining): look for free ones every second
-        threading.Thread(target=self._pump, name="cvae-job-dispatch", daemon=True).start()
+        self._records = JobRecords(db, self.runs_root)
+        self._tokens = OwnerTokens(db)
+        self._closed = threading.Event()
+        with contextlib.suppress(DatabaseError):  # said by the first Start; the pump reads it again each second
+            self._refresh()
+        threading.Thread(target=self._pump, name="cvae-job-pump", daemon=True).start()
 
-    # ---- the cluster ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the pump (a test's registry; a web process keeps its registry for life)."""
+        self._closed.set()
 
     @property
     def client(self):
-        """The Dask client, connected on first use; raises ClusterError with a clear message.
-
-        A failure is remembered for RETRY_S: pages ask on every run, and must not each wait out
-        a connection timeout while the scheduler is down."""
-        with self._connecting:  # not self._lock: reading the jobs need not wait for a connection
-            if self._client is None:
-                failed_at, error = self._failure
-                if error is not None and time.monotonic() - failed_at < RETRY_S:
-                    raise error
-                try:
-                    self._client = self._connect()
-                except cluster.ClusterError as err:
-                    self._failure = (time.monotonic(), err)
-                    raise
-            return self._client
+        """The Dask client (`cvae.jobs.connection`); raises ClusterError with a clear message."""
+        return self._connection.client
 
     def connect_in_background(self) -> None:
-        """Start (or reach) the cluster on a thread of its own: the first page need not wait for it,
-        and the workers warm up while the class is still reading the Home page."""
-        threading.Thread(target=self._try_connect, name="cvae-cluster-connect", daemon=True).start()
-
-    def _try_connect(self) -> None:
-        with contextlib.suppress(cluster.ClusterError):  # asked again, and said, by the Train page
-            self.client  # noqa: B018
+        self._connection.connect_in_background()
 
     # ---- reading ------------------------------------------------------------------------------
 
     def get(self, job_id: str | None) -> TrainingJob | None:
-        return self._jobs.get(job_id) if job_id else None
+        """A job by id; one another process started a moment ago is read from the database."""
+        if not job_id:
+            return None
+        if job_id not in self._jobs:
+            with contextlib.suppress(DatabaseError):
+                if (row := self._records.one(job_id)) is not None:
+                    self._adopt(row)
+        return self._jobs.get(job_id)
 
     def jobs(self) -> list[TrainingJob]:
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created)
+            return sorted((j for j in self._jobs.values() if j is not None), key=lambda j: j.created)
 
     def queue_position(self, job: TrainingJob) -> int | None:
         """1 for the next job to start, 2 for the one after...; None once it is on a worker or ended."""
@@ -104,14 +102,14 @@ class JobRegistry:
         return waiting.index(job) + 1 if job in waiting else None
 
     def _waiting(self) -> list[TrainingJob]:
-        return [j for j in self.jobs() if j.status == "queued" and j.future is None]
+        return [j for j in self.jobs() if j.status == "queued" and not j.dispatched]
 
     def owner_token(self, job: TrainingJob) -> str:
-        return hmac.new(self._secret, job.id.encode(), "sha256").hexdigest()[:32]
+        return self._tokens.token(job.id)
 
     def may_stop(self, job: TrainingJob, *, token: str | None, teacher: bool = False) -> bool:
         """Whether a session holding `token` (or the teacher) may stop `job`."""
-        return teacher or (isinstance(token, str) and hmac.compare_digest(token, self.owner_token(job)))
+        return self._tokens.may_stop(job.id, token=token, teacher=teacher)
 
     # ---- starting and stopping ----------------------------------------------------------------
 
@@ -127,21 +125,16 @@ class JobRegistry:
         name = name or f"{config.arch}-{time.strftime('%Y%m%d-%H%M%S')}-{job_id[:4]}"
         path = run_dir(self.runs_root, name)
         client = self.client
+        if path.exists():
+            raise CheckpointError(f"a run named {name!r} already exists; choose another name")
+        job = TrainingJob(job_id, name, config, path, session=session)
+        refused = self._records.insert(job, max_queued=self.max_queued, one_per_session=one_per_session)
+        if refused is not None:
+            kind, why = refused
+            raise (BusyError if kind == "busy" else CheckpointError)(why)
         with self._lock:
-            active = [j for j in self._jobs.values() if j.active]
-            if one_per_session and any(j.session == session for j in active):
-                raise BusyError("you already have a training queued or running: stop it or wait for it to finish")
-            if len(active) >= self.max_queued:
-                raise BusyError(
-                    f"{len(active)} trainings are already running or waiting on this server; "
-                    "try again when one has finished"
-                )
-            if any(j.name == name and j.active for j in active) or path.exists():
-                raise CheckpointError(f"a run named {name!r} already exists; choose another name")
-            job = TrainingJob(job_id, name, config, path, session=session)
             self._jobs[job_id] = job
         self._dispatch(client)
-        self._records.save(self.jobs())
         return job, self.owner_token(job)
 
     def stop(self, job_id: str, *, token: str | None, teacher: bool = False) -> TrainingJob:
@@ -152,36 +145,69 @@ class JobRegistry:
             raise KeyError(f"no training {job_id!r} on this server")
         if not self.may_stop(job, token=token, teacher=teacher):
             raise NotAllowed("only the session that started this training, or the teacher, can stop it")
-        with self._lock:
-            if job.status == "queued" and job.future is None:  # still in our queue: it never starts
-                job.status, job.message = "stopped", "stopped before it started"
-                self._records.save(self.jobs())
-                return job
+        if job.status == "queued" and not job.dispatched and self._records.stop_queued(job.id):
+            job.status, job.message = "stopped", "stopped before it started"
+            return job
         if job.active:
             from distributed import Event
 
             Event(job.stop_event, client=self.client).set()  # the worker stops within one step
         return job
 
-    # ---- what the cluster tells us ----------------------------------------------------------
+    # ---- the pump: the shared table and the cluster, every second ------------------------------
+
+    def _pump(self) -> None:
+        while not self._closed.wait(PUMP_S):
+            try:
+                self._refresh()
+                client = self._connection.current()
+                if client is None and self._on_cluster():
+                    client = self._connection.try_client()  # a restarted scheduler: reconnect, learn what it lost
+                if client is not None and client.status == "running":
+                    self._follow(client)
+                    self._dispatch(client)
+            except Exception:  # the database or the cluster is unreachable just now: next second
+                log.debug("job pump", exc_info=True)
+
+    def _on_cluster(self) -> bool:
+        return any(job.active and job.dispatched for job in self.jobs())
+
+    def _refresh(self) -> None:
+        """Read the recent jobs; write what this process saw on their streams that the table lacks."""
+        for row in self._records.recent():
+            self._adopt(row)
+        for job in self.jobs():
+            if job.status in ("preparing", "running"):
+                self._records.advance(job)
+
+    def _adopt(self, row) -> None:
+        with self._lock:
+            if row.id in self._jobs:  # known (None: unreadable, said once)
+                if (job := self._jobs[row.id]) is not None:
+                    job.adopt(row)
+                return
+            try:
+                self._jobs[row.id] = self._records.job(row)
+            except ConfigError as err:  # a row written by another version: listed nowhere, logged once
+                self._jobs[row.id] = None
+                log.warning("ignoring job %s: %s", row.id, err)
 
     def _dispatch(self, client) -> None:
         """Submit waiting jobs, oldest first, while the cluster has a free worker thread for each."""
-        with self._lock:
-            waiting = self._waiting()
-            if not waiting:
-                return
-            busy = sum(1 for j in self._jobs.values() if j.future is not None and not j.future.done())
-            free = sum(client.nthreads().values()) - busy
-            for job in waiting[: max(free, 0)]:
-                self._submit(client, job)
-
-    def _pump(self) -> None:
-        while True:
-            time.sleep(1.0)
-            if self._client is not None and self._waiting():
-                with contextlib.suppress(Exception):  # the cluster is unreachable just now: next second
-                    self._dispatch(self._client)
+        waiting = self._waiting()
+        if not waiting:
+            return
+        free = sum(client.nthreads().values()) - self._records.busy()
+        for job in waiting[: max(free, 0)]:
+            if self._records.claim_dispatch(job.id):  # another process may have taken it first
+                job.dispatched = True
+                try:
+                    self._submit(client, job)
+                except Exception as err:
+                    job.fail(f"failed: the cluster refused the training ({type(err).__name__}: {err})")
+                    self._records.end(job)
+                    continue
+                self._records.published(job.id)
 
     def _submit(self, client, job: TrainingJob) -> None:
         from cvae.jobs.fit_task import run_fit
@@ -195,44 +221,64 @@ class JobRegistry:
         }
         client.subscribe_topic(job.topic, partial(self._on_event, job))
         job.future = client.submit(run_fit, spec, key=f"cvae-fit-{job.name}-{job.id}", pure=False)
-        client.publish_dataset(job.future, name=job.topic)  # a restarted app can find it again
+        client.publish_dataset(job.future, name=job.topic)  # any process (or a restarted one) finds it there
         job.future.add_done_callback(partial(self._finished, job))
+
+    def _follow(self, client) -> None:
+        """Follow the dispatched jobs this process does not follow yet; mark lost the ones the cluster lost."""
+        for job in self.jobs():
+            if not job.active or not job.dispatched or job.future is not None:
+                continue
+            row = self._records.one(job.id)
+            if row is None or not row.published:
+                continue  # its process is still submitting it (or died doing so: see below)
+            try:
+                future = client.get_dataset(job.topic)
+            except KeyError:
+                job.fail(INTERRUPTED)
+                self._records.end(job)
+                continue
+            job.future, job.live = future, LiveRun()  # the stream replays from the start
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic(job.topic)  # a stale handler from before a reconnect
+            client.subscribe_topic(job.topic, partial(self._on_event, job))
+            for event in client.get_events(job.topic):  # what the scheduler kept for latecomers
+                self._on_event(job, event)
+            future.add_done_callback(partial(self._finished, job))
+        for job_id in self._records.unpublished(UNPUBLISHED_S):
+            if (job := self._jobs.get(job_id)) is not None:
+                job.fail(INTERRUPTED)
+                self._records.end(job)
+
+    # ---- what the cluster tells us ----------------------------------------------------------
 
     def _on_event(self, job: TrainingJob, event) -> None:
         """A message of the job's stream (on the Dask client's thread: quick, no I/O)."""
-        _, message = event
-        if message.get("kind") == "started" and job.live.started_at is not None:
-            # the first worker died and the scheduler gave the fit to another: that is a lost job
-            job.fail("failed: worker lost (its process died mid-fit; nothing was saved)")
-            job.future.cancel()
-            return
-        job.live.receive(message)
-        if message.get("kind") == "started" and job.status == "queued":
-            job.status, job.message = "preparing", "loading data and compiling the model"
-        elif message.get("kind") == "points" and job.status == "preparing":
-            job.first_point_s = time.time() - job.created
-            job.status, job.message = "running", "training"
+        job.receive(event[1])
 
     def _finished(self, job: TrainingJob, future) -> None:
-        """The task ended (on Dask's callback thread): save its run, or say why there is none."""
+        """The task ended, or this client lost it (on Dask's callback thread): save its run once."""
+        if future.cancelled() and job.active:
+            # this client lost the scheduler (or it restarted): the pump looks for the job again
+            job.future = None
+            return
         try:
-            if job.status in ("failed", "lost"):
-                pass  # said so already (a second worker, or a cancelled duplicate)
-            elif future.cancelled():
-                job.status = "stopped" if job.live.started_at is None else "failed"
-                job.message = (
-                    "stopped before it started"
-                    if job.live.started_at is None
-                    else "failed: the training was cancelled on the cluster; nothing was saved"
-                )
-            else:
+            if not job.active:
+                self._records.end(job)  # said so already (a second worker, or a cancelled duplicate)
+            elif self._records.claim_save(job.id):  # of every process following it, this one saves
                 self._save(job, future)
-        finally:
-            self._forget_stream(job)
-            self._records.save(self.jobs())
-            if self._client is not None:
+                self._records.end(job, only_if_active=False)
+                if (client := self._connection.current()) is not None:
+                    forget_stream(client, job.topic)
+            elif (client := self._connection.current()) is not None:  # another process saves it
                 with contextlib.suppress(Exception):
-                    self._dispatch(self._client)  # a worker is free: the next in line starts now
+                    client.unsubscribe_topic(job.topic)
+        except DatabaseError as err:
+            log.warning("job %s: %s", job.id, err)
+        finally:
+            if (client := self._connection.current()) is not None:
+                with contextlib.suppress(Exception):
+                    self._dispatch(client)  # a worker is free: the next in line starts now
 
     def _save(self, job: TrainingJob, future) -> None:
         from distributed.scheduler import KilledWorker
@@ -240,7 +286,7 @@ class JobRegistry:
         try:
             result = future.result()
         except KilledWorker:
-            job.fail("failed: worker lost (its process died mid-fit; nothing was saved)")
+            job.fail(WORKER_LOST)
             return
         except Exception as err:
             job.fail(f"failed: {type(err).__name__}: {err}")
@@ -252,47 +298,3 @@ class JobRegistry:
             return
         job.saved = True
         job.status, job.message = result["status"], result["message"]
-
-    def _forget_stream(self, job: TrainingJob) -> None:
-        """Unsubscribe, unpublish, and empty the job's topic on the scheduler (it keeps every topic)."""
-        client = self._client
-        if client is None:
-            return
-        topic = job.topic
-
-        def truncate(dask_scheduler=None):  # runs on the scheduler: a lambda-like closure, no cvae import there
-            dask_scheduler._broker.truncate(topic)
-
-        for forget in (
-            lambda: client.unsubscribe_topic(topic),
-            lambda: client.unpublish_dataset(topic),
-            lambda: client.run_on_scheduler(truncate),
-        ):
-            with contextlib.suppress(Exception):  # already gone, or the scheduler is: nothing to forget
-                forget()
-
-    def _reattach(self) -> None:
-        """Jobs a previous app started: follow those the cluster still runs, report the rest lost."""
-        waiting = [job for job in self._jobs.values() if job.active]
-        if not waiting:
-            return
-        try:
-            client = self.client
-        except cluster.ClusterError:
-            client = None
-        for job in waiting:
-            future = None
-            if client is not None:
-                try:
-                    future = client.get_dataset(job.topic)
-                except (KeyError, Exception):
-                    future = None
-            if future is None:
-                job.fail("lost: the server restarted while this training was queued or running; nothing was saved")
-                continue
-            job.future = future
-            client.subscribe_topic(job.topic, partial(self._on_event, job))
-            for event in client.get_events(job.topic):  # what the scheduler kept while we were away
-                self._on_event(job, event)
-            future.add_done_callback(partial(self._finished, job))
-        self._records.save(self.jobs())

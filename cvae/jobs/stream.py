@@ -12,6 +12,7 @@ with the index of its first row, so the reader can drop a repeat and notice a ga
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 from cvae.training.history import History, Plan
 from cvae.training.timeline import GRID, Snapshot
 
-__all__ = ["PUBLISH_S", "LiveRun", "StreamPublisher"]
+__all__ = ["PUBLISH_S", "LiveRun", "StreamPublisher", "forget_stream"]
 
 PUBLISH_S = 0.25  # seconds between batches of points: the page shows them at most this late
 _COLUMNS = ("step", "neg_elbo", "reconstruction", "kl", "time_s")
@@ -124,3 +125,18 @@ class LiveRun:
         rows = zip(*(columns[key][skip:] for key in _COLUMNS))
         for step, neg_elbo, reconstruction, kl, time_s in rows:
             self.history.add_row(int(step), float(neg_elbo), float(reconstruction), float(kl), float(time_s))
+
+
+def forget_stream(client, topic: str) -> None:
+    """Unsubscribe, unpublish, and empty `topic` on the scheduler (it keeps every topic) once its job has ended."""
+
+    def truncate(dask_scheduler=None):  # runs on the scheduler: a lambda-like closure, no cvae import there
+        dask_scheduler._broker.truncate(topic)
+
+    for forget in (
+        lambda: client.unsubscribe_topic(topic),
+        lambda: client.unpublish_dataset(topic),
+        lambda: client.run_on_scheduler(truncate),
+    ):
+        with contextlib.suppress(Exception):  # already gone, or the scheduler is: nothing to forget
+            forget()

@@ -120,16 +120,16 @@ def test_many_threads_decoding_one_shared_model_get_exact_answers():
 # --- the job registry bounds trainings ------------------------------------------------------------
 
 
-def test_a_burst_of_starts_is_bounded_by_max_queued(tmp_path):
+def test_a_burst_of_starts_is_bounded_by_max_queued(tmp_path, db):
     """40 sessions press Start at the same instant: exactly max_queued are accepted, and on a
-    cluster with no free worker every accepted job waits in line until stopped."""
+    cluster with no free worker every accepted job waits in line until stopped (SQLite and PostgreSQL)."""
     from distributed import Client, LocalCluster
 
     with (
         LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster,
         Client(cluster, set_as_default=False) as client,
     ):
-        registry = JobRegistry(tmp_path, max_queued=4, connect=lambda: client)
+        registry = JobRegistry(tmp_path, db, max_queued=4, connect=lambda: client)
         barrier = threading.Barrier(40)
         accepted, refused = [], []
         lock = threading.Lock()
@@ -156,6 +156,7 @@ def test_a_burst_of_starts_is_bounded_by_max_queued(tmp_path):
         for job, token in accepted:
             registry.stop(job.id, token=token)
         assert [job.status for job, _ in accepted] == ["stopped"] * 4  # none ever trained
+        registry.close()
     assert not any(p.name.startswith("burst") for p in tmp_path.iterdir())
 
 

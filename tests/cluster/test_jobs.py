@@ -127,20 +127,24 @@ def test_a_failing_fit_reports_why(tmp_path, registry_on):
     assert not (tmp_path / "nodata").exists()
 
 
-def test_a_restarted_registry_says_which_jobs_it_lost(tmp_path, registry_on, dask_client):
+def test_a_restarted_registry_says_which_jobs_the_cluster_lost(tmp_path, registry_on, dask_client):
+    from distributed import Event
+
     first = registry_on(tmp_path)
     job, _ = first.start(TrainConfig(epochs=50, batch_size=100), "interrupted", session="s")
     _wait_for(lambda: len(job.history) >= 1, what="the fit to run")
-    from cvae.jobs.records import JobRecords
-
-    records = JobRecords(tmp_path)
-    records.save(first.jobs())  # as the first server last wrote them
     dask_client.unpublish_dataset(job.topic)  # a new embedded cluster would not know the job either
     second = registry_on(tmp_path)
+    second.client  # noqa: B018  connected, as a server connects at start
     again = second.get(job.id)
-    assert again is not None and again.status == "lost" and "restarted" in again.message
-    first.stop(job.id, token=None, teacher=True)
-    wait_until_done(job, timeout=120)
+    assert again is not None and again.name == "interrupted", "the new server lists the job from the database"
+    _wait_for(lambda: again.status == "interrupted", timeout=30, what="the lost job to be marked")
+    assert "restarted" in again.message and not again.saved
+    _wait_for(lambda: job.status == "interrupted", timeout=30, what="every process to agree")
+    Event(job.stop_event, client=dask_client).set()  # the orphaned fit stops within a step...
+    _wait_for(job.future.done, timeout=120, what="the orphaned fit to end")
+    time.sleep(1.0)
+    assert not (tmp_path / "interrupted").exists(), "...and nobody saves a job the table calls interrupted"
 
 
 def test_a_new_server_sweeps_what_killed_saves_left_in_the_runs_directory(tmp_path, registry_on):
