@@ -15,6 +15,7 @@ from cvae.data.download import DownloadError
 from cvae.explore.explorer import Explorer
 from cvae.jobs.cluster import ClusterError
 from cvae.nn.networks import ARCHITECTURES
+from cvae.runtime import configure
 from cvae.settings import SettingsError, settings
 from cvae.store.checkpoint import CheckpointError, load_checkpoint
 
@@ -205,6 +206,7 @@ def _lesson(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    configure()  # PyTensor's flags and the heap, before any graph; NumPy's BLAS keeps its threads here
     commands = {"train": _train, "sweep": _sweep, "evaluate": _evaluate, "summary": _summary, "warm": _warm}
     commands["lesson"] = _lesson
     try:

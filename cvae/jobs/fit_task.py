@@ -33,7 +33,7 @@ def warm_worker() -> None:
     """
     _warming.set()
     try:
-        import cvae.nn  # noqa: F401 - first: it quiets PyTensor's link-a-BLAS advice before PyMC imports it
+        _configure_runtime()
         from cvae.config import TrainConfig
         from cvae.data.datasets import load_split
         from cvae.training.warmup import warm_in_background
@@ -59,6 +59,12 @@ async def wait_until_warm(timeout: float) -> bool:
     return await asyncio.to_thread(_warm.wait, timeout)
 
 
+def _configure_runtime() -> None:
+    from cvae.runtime import WORKER_BLAS_THREADS, configure
+
+    configure(numpy_blas_threads=WORKER_BLAS_THREADS)  # not left to Dask's nanny (OPENBLAS_NUM_THREADS=1)
+
+
 @functools.cache
 def _trainers():
     from cvae.training.trainer_cache import TrainerCache
@@ -76,6 +82,7 @@ def run_fit(job: JobSpec) -> dict:
 
     if _warming.is_set():
         _warm.wait(WARM_WAIT_S)
+    _configure_runtime()  # the warm-up's did it, unless it has not run (a worker without the FitWorker plugin)
     worker = get_worker()
     stream = StreamPublisher(lambda message: worker.log_event(job["topic"], message))
     stop = _StopWatcher(Event(job["stop"]))
