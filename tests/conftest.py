@@ -29,7 +29,8 @@ def _drives_a_browser(item) -> bool:
     fixtures = getattr(item, "_fixtureinfo", None)
     functions = [getattr(item, "obj", None)]
     if fixtures is not None:
-        functions += [d.func for name in item.fixturenames for d in fixtures.name2fixturedefs.get(name, ())]
+        # the definition each name resolves to (the last: a module's own `browser` hides the folder's)
+        functions += [d.func for name in item.fixturenames for d in fixtures.name2fixturedefs.get(name, ())[-1:]]
     for function in functions:
         try:
             source = inspect.getsource(function)

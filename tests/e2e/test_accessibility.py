@@ -7,7 +7,6 @@ axe-core is the npm copy pinned in tests/a11y/package-lock.json (`npm ci --prefi
 
 from __future__ import annotations
 
-import contextlib
 import re
 
 import pytest
@@ -49,25 +48,16 @@ LIVE_LOG = """() => { if (window.__live) return; const live = document.querySele
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
+def servers(serve):
     """theme -> a started server (one per theme, started on first use) with a teacher code set."""
-    started, stack = {}, contextlib.ExitStack()
+    started = {}
 
     def get(theme: str):
         if theme not in started:
-            runs = tmp_path_factory.mktemp(f"a11y_{theme}")
-            log = runs.parent / f"streamlit-{runs.name}.log"
-            started[theme] = stack.enter_context(e2e.serving(runs, log, env=audit.theme_env(theme), timeout=400))
+            started[theme] = serve(f"a11y_{theme}", env=audit.theme_env(theme), timeout=400)
         return started[theme]
 
-    with stack:
-        yield get
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with e2e.headless_chromium() as chromium:
-        yield chromium
+    return get
 
 
 @pytest.fixture

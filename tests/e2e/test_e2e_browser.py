@@ -28,10 +28,8 @@ PICK_TOLERANCE = 0.15  # grid spacing 6/150 plus the app's snap distance, with r
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("e2e_runs")
-    with e2e.serving(runs, runs.parent / f"streamlit-{runs.name}.log") as served:
-        yield served
+def server(serve):
+    return serve("e2e_runs")
 
 
 @pytest.fixture(scope="module")

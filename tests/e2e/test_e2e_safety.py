@@ -29,17 +29,8 @@ CODE = "teach-me"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("safety_runs")
-    env = {"CVAE_TEACHER_CODE": CODE, "CVAE_WORKERS": "1"}
-    with e2e.serving(runs, runs.parent / "streamlit-safety.log", timeout=120, env=env) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with e2e.headless_chromium() as chromium:
-        yield chromium
+def server(serve):
+    return serve("safety_runs", timeout=120, env={"CVAE_TEACHER_CODE": CODE, "CVAE_WORKERS": "1"})
 
 
 def _progress(page) -> str:

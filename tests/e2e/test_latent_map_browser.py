@@ -40,17 +40,11 @@ JS_DECODE = """([zs, n]) => { const m = window.__lm.map(), out = m.decoder.decod
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runs = tmp_path_factory.mktemp("latent_map_runs")
-    e2e.save_random_model(runs, LATENT8, arch="keras-example", latent_dim=8, seed=3)
-    with e2e.serving(runs, runs.parent / f"streamlit-{runs.name}.log") as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with e2e.headless_chromium() as chromium:
-        yield chromium
+def server(serve):
+    return serve(
+        "latent_map_runs",
+        before=lambda runs: e2e.save_random_model(runs, LATENT8, arch="keras-example", latent_dim=8, seed=3),
+    )
 
 
 @pytest.fixture
