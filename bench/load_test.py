@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from websockets.exceptions import ConnectionClosed  # noqa: E402
+
 from harness import e2e  # noqa: E402
 from harness.st_protocol import Session  # noqa: E402
 
@@ -122,6 +124,7 @@ class Student:
         self.latencies: dict[str, list[float]] = {}
         self.failures: list[str] = []
         self.bytes: list[int] = []
+        self.sent = 0  # pins sent, answered or not
 
     async def open(self) -> None:
         from cvae.viz.map_payload import read_payload
@@ -147,9 +150,10 @@ class Student:
         k = 0
         while time.monotonic() < stop_at:
             started = time.monotonic()
+            self.sent += 1
             try:
                 step = await self.tab.click(MAP_KEY, event="pin", value=self.pin_message(k))
-            except (TimeoutError, LookupError, ConnectionError) as err:
+            except (TimeoutError, LookupError, ConnectionError, ConnectionClosed) as err:
                 self.failures.append(f"student {self.number} {phase} pin {k}: {type(err).__name__} {err}")
                 return
             if step.latency_s is None:
@@ -190,12 +194,20 @@ def step_of(text: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-async def _phase(students, name: str, duration: float, interval: float, pid: int) -> dict:
-    cpu0, wall0 = cpu_s(pid), time.monotonic()
+async def pin_phase(students, name: str, duration: float, interval: float, pids: list[int]) -> dict:
+    """Every student pins for `duration` s: latencies (n = pins answered), pins sent, the failures of this
+    phase, the CPU of the server processes `pids` (their own, summed) and of this load generator."""
+    servers = lambda: sum(cpu_s(pid) for pid in pids)
+    sent0, failed0 = [s.sent for s in students], [len(s.failures) for s in students]
+    cpu0, own0, wall0 = servers(), cpu_s(os.getpid()), time.monotonic()
     await asyncio.gather(*(s.pin_until(name, wall0 + duration, interval) for s in students))
-    wall = time.monotonic() - wall0
+    wall, cpu = time.monotonic() - wall0, servers() - cpu0
     result = summary([x for s in students for x in s.latencies.get(name, [])])
-    result["server_cpu_share"] = round((cpu_s(pid) - cpu0) / wall, 2)
+    result["pins_sent"] = sum(s.sent for s in students) - sum(sent0)
+    result["failures"] = [f for s, k in zip(students, failed0) for f in s.failures[k:]]
+    result["server_cpu_share"] = round(cpu / wall, 2)
+    result["server_cpu_ms_per_pin"] = round(1000 * cpu / max(result["n"], 1), 1)
+    result["load_generator_cpu_share"] = round((cpu_s(os.getpid()) - own0) / wall, 2)
     result["pins_per_s"] = round(result["n"] / wall, 1)
     result["loadavg"] = loadavg()
     return result
@@ -211,13 +223,13 @@ async def _run(url: str, pid: int, *, sessions, interval, duration, training, ep
         await student.open()
     result["rss_mb_with_sessions"] = round(rss_mb(pid), 1)
     result["settle_s"] = await settle(pid)  # the workers warming up: not a student's cost
-    result["idle"] = await _phase(students, "idle", duration, interval, pid)
+    result["idle"] = await pin_phase(students, "idle", duration, interval, [pid])
     log(f"idle, {sessions} sessions: {result['idle']}")
     if training:
         trainer, text = await start_training(url, epochs, timeout=600)
         result["training_progress_before"] = text
         log(f"training: {text}")
-        result["training"] = await _phase(students, "training", duration, interval, pid)
+        result["training"] = await pin_phase(students, "training", duration, interval, [pid])
         result["training_progress_after"] = progress(trainer)
         log(f"during the training: {result['training']}; {result['training_progress_after']}")
         stop = next((e for e in trainer.elements.values() if e.kind == "button" and e.proto.label == "Stop"), None)

@@ -53,8 +53,9 @@ class Interaction:
 class Session:
     """One simulated tab on `server` (http://host:port[/base]) at url path `page` [?query]."""
 
-    def __init__(self, server: str, page: str = "", query: str = "", *, timeout: float = 60.0):
+    def __init__(self, server: str, page: str = "", query: str = "", *, timeout: float = 60.0, headers=None):
         self.server, self.page, self.query, self.timeout = server.rstrip("/"), page.strip("/"), query, timeout
+        self.headers = dict(headers or {})  # sent with the websocket's upgrade request, beside the cookies
         self.elements, self.interactions = {}, []  # delta path -> Element; every request made
         self.page_script_hash, self.run_id, self.bytes_received, self.error = "", "", 0, None  # error: see _read
         self._widgets: dict[str, WidgetState] = {}  # the browser's WidgetStateManager
@@ -62,11 +63,13 @@ class Session:
         self._runs, self._max_age, self._saw_new_session = 0, 2, False  # the cache's clock
         self._pending, self._outbox, self._timers = [], [], {}  # sent, held back; fragment id -> run_every timer
         self._ws = self._reader = None
+        self.cookies: dict[str, str] = {}  # name -> value, as set by the first request
 
     async def connect(self) -> Interaction:
         """Open the websocket as Chromium does (same Origin, the xsrf cookie, its token as 2nd subprotocol, no
         pings of its own: it answers the server's); returns the page's first run."""
         cookie = await asyncio.wait_for(asyncio.to_thread(self._xsrf_cookie), self.timeout)
+        jar = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         origin = "://".join(urlsplit(self.server)[:2])
         self._ws = await connect(
             self.server.replace("http", "ws", 1) + "/_stcore/stream",
@@ -74,7 +77,7 @@ class Session:
             subprotocols=["streamlit"] + [cookie] * bool(cookie),
             proxy=None,
             max_size=None,
-            additional_headers={"Cookie": f"_streamlit_xsrf={cookie}"} if cookie else {},
+            additional_headers={**self.headers, **({"Cookie": jar} if jar else {})},
             ping_interval=None,
             open_timeout=self.timeout,
             close_timeout=5,
@@ -86,7 +89,10 @@ class Session:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(f"{self.server}/_stcore/health", timeout=self.timeout) as response:
             cookies = [c.split(";")[0].partition("=") for c in response.headers.get_all("Set-Cookie") or []]
-        return next((value for name, _, value in cookies if name.strip() == "_streamlit_xsrf"), "")
+        # the browser's jar: the websocket carries every cookie, so behind HAProxy its stickiness cookie
+        # keeps the socket on the replica that answered this request (without it, round robin alternates)
+        self.cookies = {name.strip(): value for name, _, value in cookies}
+        return self.cookies.get("_streamlit_xsrf", "")
 
     async def close(self) -> None:
         self._stop_timers(list(self._timers))
