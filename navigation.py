@@ -1,7 +1,5 @@
 """The script every session runs (`app.py` serves it): page config, the class gate, the student, the pages."""
 
-import streamlit as st
-
 # Page scripts live in app_pages/: a folder named pages/ would switch Streamlit to its legacy mode.
 PAGE_SPECS = [  # (script, title, icon); the first is the default page
     ("app_pages/home.py", "Home", ":material/home:"),
@@ -17,6 +15,9 @@ TEACHER_PAGE = ("app_pages/class_view.py", "Class", ":material/groups:")  # list
 
 
 def main() -> None:
+    import streamlit as st
+
+    from cvae.runtime import SERVER_BLAS_THREADS, configure
     from cvae.settings import ROOT, settings
     from ui import jobs, student
     from ui.a11y import page_style_ui
@@ -27,6 +28,7 @@ def main() -> None:
     from ui.latent import first_map
     from ui.model_choice import active_model_problem
 
+    configure(numpy_blas_threads=SERVER_BLAS_THREADS)  # done by the server's warm start, unless served bare
     # the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
     st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
     page_style_ui()  # reduced motion honoured page-wide (ui/a11y.py)
@@ -64,7 +66,8 @@ def _signed_in_student(student):
         return None  # the pages still work; the Lessons page says why progress is not saved
 
 
-# multiprocessing's spawn reruns the parent's __main__ as __mp_main__ in every child (a test's Dask
-# workers spawned from an AppTest process): the app must not start there
-if __name__ != "__mp_main__":
+# Only when served: Streamlit (and AppTest) runs this file as __main__. multiprocessing's spawn reruns
+# the parent's __main__ as __mp_main__ in every child (a test's Dask workers spawned after an AppTest
+# run), where the app once ran bare: a second cluster and the Home page inside each worker (cvae.runtime)
+if __name__ == "__main__":
     main()

@@ -39,7 +39,7 @@ def warm() -> dict[str, float]:
     """Seconds each step took (a step that failed is logged and missing)."""
     steps = {  # the cluster first: its processes start on the other core while this one imports and loads
         "cluster start": _start_cluster,
-        "one BLAS thread": _one_blas_thread,
+        "runtime": _configure_runtime,
         "imports": _import_page_stack,
         "default model": _load_default,
         "training workers": _wait_for_cluster,
@@ -58,15 +58,14 @@ def warm() -> dict[str, float]:
     return took
 
 
-def _one_blas_thread() -> None:
-    """NumPy's OpenBLAS at one thread in the web server: its products are small (a pin's decodes, the
-    alt texts' classifier) and run on many sessions' threads, and at two threads OpenBLAS spin-waits
-    for the other core on a busy machine: one classifier call on 6 digits took 2.7-3.6 ms of CPU at
-    two threads against 0.09 ms at one (2 loaded cores). The training workers are other processes."""
-    import numpy  # noqa: F401 - loads NumPy's OpenBLAS: threadpoolctl limits the libraries already loaded
-    from threadpoolctl import threadpool_limits
+def _configure_runtime() -> None:
+    """PyTensor's flags, the heap, and NumPy's OpenBLAS at one thread (`cvae.runtime` says why), before
+    anything imports PyTensor or loads a model. The training workers are other processes."""
+    from cvae.runtime import SERVER_BLAS_THREADS, configure
 
-    threadpool_limits(1, user_api="blas")
+    runtime = configure(numpy_blas_threads=SERVER_BLAS_THREADS)
+    if not runtime.compiles_c:
+        _LOG.warning("warm start: PyTensor runs Python code here (cxx %r, linker %s)", runtime.cxx, runtime.linker)
 
 
 @asynccontextmanager

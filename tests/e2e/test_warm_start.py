@@ -7,7 +7,7 @@ import urllib.request
 
 from harness import e2e
 
-STEPS = ("cluster start", "one BLAS thread", "imports", "default model", "training workers", "workers warm")
+STEPS = ("cluster start", "runtime", "imports", "default model", "training workers", "workers warm")
 
 
 def warm_line(log: str) -> str:
@@ -32,8 +32,8 @@ def test_the_web_servers_numpy_blas_runs_one_thread():
     import sys
 
     code = (
-        "import json; from threadpoolctl import threadpool_info; from ui.warm_start import _one_blas_thread; "
-        "_one_blas_thread(); print(json.dumps([(i['internal_api'], i['num_threads']) for i in threadpool_info() "
+        "import json; from threadpoolctl import threadpool_info; from ui.warm_start import _configure_runtime; "
+        "_configure_runtime(); print(json.dumps([(i['internal_api'], i['num_threads']) for i in threadpool_info() "
         "if i['user_api'] == 'blas']))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=e2e.ROOT, capture_output=True, text=True, check=True)
