@@ -9,14 +9,7 @@ import pytest
 from cvae.config import TrainConfig
 from cvae.model.decoder_export import FORMAT, export_decoder
 from cvae.model.vae import VAE
-
-ACT = {
-    "relu": lambda a: np.maximum(a, 0),
-    "linear": lambda a: a,
-    "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
-    "tanh": np.tanh,
-    "softplus": lambda a: np.logaddexp(0, a),
-}
+from tests.support.reference import ACT
 
 
 def _interpret(spec: dict, weights: bytes, z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
