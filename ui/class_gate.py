@@ -2,7 +2,8 @@
 
 Streamlit has no sign-in of its own for an app on a lab network, so every session enters the
 class code (CVAE_CLASS_CODE) before any page runs; wrong codes slow down the next try on the whole
-server, as the teacher code does. Without a code, a server bound beyond loopback refuses to serve.
+server (every replica: the count is in the database), as the teacher code does. Without a code, a
+server bound beyond loopback refuses to serve.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import ipaddress
 
 import streamlit as st
 
-from cvae.access import TeacherGate
+from cvae.access import CodeGate
+from cvae.db import database, database_url
 from cvae.settings import settings
 
-__all__ = ["class_gate_or_stop", "is_loopback"]
+__all__ = ["class_gate_or_stop", "forwarded_from_beyond_loopback", "is_loopback"]
 
 _SIGNED_IN = "class_signed_in"
 
@@ -31,21 +33,30 @@ def is_loopback(address: str | None) -> bool:
         return False  # a host name: it may resolve to anything
 
 
+def forwarded_from_beyond_loopback(header: str | None) -> bool:
+    """Whether a proxy's X-Forwarded-For says the browser is on another machine. A replica behind
+    HAProxy listens on 127.0.0.1 while its students are on the network; HAProxy appends the address it
+    saw, so a browser that forges "127.0.0.1" still shows up at the end of the chain."""
+    return bool(header) and not all(is_loopback(part.strip()) for part in header.split(","))
+
+
 @st.cache_resource
-def _gate(code: str | None) -> TeacherGate:
-    return TeacherGate(code)  # the same server-wide growing delay, for another code
+def _gate(code: str | None, url: str) -> CodeGate:
+    return CodeGate(database(url), "class", code)  # the teacher code's growing delay, counted apart
 
 
 def class_gate_or_stop() -> None:
     """Stop this run unless the session may use the app: loopback without a code, or the code entered."""
     code, address = settings().class_code, st.get_option("server.address")
+    forwarded = forwarded_from_beyond_loopback(st.context.headers.get("X-Forwarded-For"))
     if code is None:
-        if is_loopback(address):
+        if is_loopback(address) and not forwarded:
             return
+        where = "behind a proxy that serves the network" if forwarded else f"on {address or 'every network interface'}"
         st.error(
-            f"This server listens on {address or 'every network interface'}, so anyone on the network could "
-            "use it: set CVAE_CLASS_CODE to a code for your class and start it again (README, 'A lab of "
-            "machines'), or serve on 127.0.0.1 only."
+            f"This server listens {where}, so anyone on the network could use it: set CVAE_CLASS_CODE to a "
+            "code for your class and start it again (Teacher's guide, 'Serving a department'), or serve on "
+            "127.0.0.1 only."
         )
         st.stop()
     if st.session_state.get(_SIGNED_IN):
@@ -55,7 +66,7 @@ def class_gate_or_stop() -> None:
         given = st.text_input("Class code", type="password", help="Your teacher gives it out in class.")
         submitted = st.form_submit_button("Enter")
     if submitted:
-        attempt = _gate(code).attempt(given)
+        attempt = _gate(code, database_url()).attempt(given)
         if attempt.outcome == "signed-in":
             st.session_state[_SIGNED_IN] = True
             st.rerun()

@@ -6,7 +6,7 @@ import pytest
 from streamlit import config as st_config
 
 from tests.conftest import open_app
-from ui.class_gate import is_loopback
+from ui.class_gate import forwarded_from_beyond_loopback, is_loopback
 
 
 @pytest.fixture
@@ -38,6 +38,22 @@ def test_the_shipped_config_serves_loopback_only():
 )
 def test_what_counts_as_loopback(value, loopback):
     assert is_loopback(value) is loopback
+
+
+@pytest.mark.parametrize(
+    ("header", "beyond"),
+    [
+        (None, False),
+        ("", False),
+        ("127.0.0.1", False),
+        ("::1, 127.0.0.1", False),
+        ("10.1.2.3", True),
+        ("127.0.0.1, 192.168.1.20", True),  # a browser forging a local address: HAProxy appends the real one
+        ("not-an-address", True),
+    ],
+)
+def test_what_a_proxy_says_about_where_the_browser_is(header, beyond):
+    assert forwarded_from_beyond_loopback(header) is beyond
 
 
 def test_loopback_without_a_code_is_the_app():

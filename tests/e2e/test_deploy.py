@@ -187,6 +187,27 @@ def test_an_upload_through_the_sticky_proxy_reaches_the_session_in_a_real_browse
             assert uploaded, said
 
 
+def test_students_beyond_loopback_need_the_class_code_even_though_replicas_listen_on_loopback(sticky):
+    """The replicas listen on 127.0.0.1 and have no class code here; a browser the proxy says is on the
+    network (X-Forwarded-For, which HAProxy appends to) gets the refusal, not the app."""
+    import asyncio
+
+    from harness.st_protocol import Session
+
+    async def texts(headers):
+        tab = Session(sticky.proxy_url, timeout=120, headers=headers)
+        await tab.connect()
+        found = tab.texts()
+        await tab.close()
+        return found
+
+    local = asyncio.run(texts({}))
+    assert "CVAE Explorer" in local and not any("CVAE_CLASS_CODE" in text for text in local)
+    remote = asyncio.run(texts({"X-Forwarded-For": "10.1.2.3"}))
+    assert any("set CVAE_CLASS_CODE" in text for text in remote), remote
+    assert "CVAE Explorer" not in remote, "nothing of the app beyond the refusal"
+
+
 def test_a_browser_whose_replica_died_lands_on_a_live_one(sticky):
     replica, other = "r1", "r2"
     pid = sticky.pids["replica-1"]
