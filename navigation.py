@@ -22,7 +22,7 @@ def main() -> None:
     from ui import jobs, student
     from ui.a11y import page_style_ui
     from ui.access import is_teacher
-    from ui.class_gate import class_gate_or_stop
+    from ui.class_gate import class_gate_or_stop, class_gate_passed
     from ui.class_view.notice import push_notice_ui
     from ui.components import model_picker_ui
     from ui.latent import first_map
@@ -32,12 +32,14 @@ def main() -> None:
     # the icon is our file: for a ":material/...:" page icon the browser fetches an SVG from fonts.gstatic.com
     st.set_page_config(page_title="CVAE Explorer", page_icon=str(ROOT / "assets" / "favicon.png"), layout="wide")
     page_style_ui()  # reduced motion honoured page-wide (ui/a11y.py)
-    class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
     specs = [*PAGE_SPECS, TEACHER_PAGE] if is_teacher() else PAGE_SPECS
     pages = [
         st.Page(script, title=title, icon=icon, default=index == 0) for index, (script, title, icon) in enumerate(specs)
     ]
-    page = st.navigation(pages)
+    # the pages are named before the class gate, hidden until it is passed: a link to a page (a job's,
+    # a reloaded tab's) still opens that page once the class code is in, instead of Home
+    page = st.navigation(pages, position="sidebar" if class_gate_passed() else "hidden")
+    class_gate_or_stop()  # before any page: beyond 127.0.0.1, only sessions with the class code
     latent, classroom = (next(p for p in pages if p.title == t) for t in ("Latent space", "Classroom"))
     # a class (a class code is set) works under names: every student gives one before any page but the
     # teacher's sign-in; the student's page is their presence on the teacher's Class page

@@ -16,7 +16,7 @@ from cvae.access import CodeGate
 from cvae.db import database, database_url
 from cvae.settings import settings
 
-__all__ = ["class_gate_or_stop", "forwarded_from_beyond_loopback", "is_loopback"]
+__all__ = ["class_gate_or_stop", "class_gate_passed", "forwarded_from_beyond_loopback", "is_loopback"]
 
 _SIGNED_IN = "class_signed_in"
 
@@ -45,12 +45,24 @@ def _gate(code: str | None, url: str) -> CodeGate:
     return CodeGate(database(url), "class", code)  # the teacher code's growing delay, counted apart
 
 
+def class_gate_passed() -> bool:
+    """Whether this session may use the app (what `class_gate_or_stop` lets through), without drawing anything."""
+    if settings().class_code is None:
+        return _serves_loopback_only()
+    return bool(st.session_state.get(_SIGNED_IN))
+
+
+def _serves_loopback_only() -> bool:
+    forwarded = forwarded_from_beyond_loopback(st.context.headers.get("X-Forwarded-For"))
+    return is_loopback(st.get_option("server.address")) and not forwarded
+
+
 def class_gate_or_stop() -> None:
     """Stop this run unless the session may use the app: loopback without a code, or the code entered."""
     code, address = settings().class_code, st.get_option("server.address")
     forwarded = forwarded_from_beyond_loopback(st.context.headers.get("X-Forwarded-For"))
     if code is None:
-        if is_loopback(address) and not forwarded:
+        if _serves_loopback_only():
             return
         where = "behind a proxy that serves the network" if forwarded else f"on {address or 'every network interface'}"
         st.error(

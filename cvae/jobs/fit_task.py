@@ -18,7 +18,7 @@ from cvae.jobs.stream import StreamPublisher
 
 __all__ = ["JobSpec", "run_fit", "wait_until_warm", "warm_worker"]
 
-JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop"}: plain data, as Dask ships it
+JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop", "catch_up"}: plain data
 WARM_WAIT_S = 60.0  # a fit that arrives during the worker's warm-up waits for it: it compiles what the fit needs
 # (at idle priority, `cvae.jobs.cluster`: on cores the web server keeps busy, the fit stops waiting after this)
 _warming, _warm = threading.Event(), threading.Event()
@@ -84,8 +84,9 @@ def run_fit(job: JobSpec) -> dict:
         _warm.wait(WARM_WAIT_S)
     _configure_runtime()  # the warm-up's did it, unless it has not run (a worker without the FitWorker plugin)
     worker = get_worker()
-    stream = StreamPublisher(lambda message: worker.log_event(job["topic"], message))
-    stop = _StopWatcher(Event(job["stop"]))
+    stop = _Watcher(Event(job["stop"]))
+    catch_up = _Watcher(Event(job["catch_up"]), repeat=True) if job.get("catch_up") else None
+    stream = StreamPublisher(lambda message: worker.log_event(job["topic"], message), catch_up and catch_up.flag)
     try:
         config = TrainConfig.from_dict(job["config"])
         run = TrainingRun.prepare(config, _trainers())
@@ -97,7 +98,9 @@ def run_fit(job: JobSpec) -> dict:
             bundle = export_bundle(path)
         _trainers().give_back(run.trainer)  # compiled: the next fit of this graph starts at once
     finally:
-        stop.close()
+        for watcher in (stop, catch_up):
+            if watcher is not None:
+                watcher.close()
     return {
         "status": result.status,
         "message": result.message,
@@ -108,16 +111,16 @@ def run_fit(job: JobSpec) -> dict:
     }
 
 
-class _StopWatcher:
-    """Turns the job's `distributed.Event` into a local flag the per-step callback reads for free.
+class _Watcher:
+    """Turns one of the job's `distributed.Event`s (Stop; a late reader's catch-up) into a local flag the
+    per-step callback reads for free. A thread blocks on the event (a call to the scheduler), so the
+    fit's own thread never does; Stop then reaches the fit within one step of arriving. With `repeat`,
+    the event is cleared each time it is seen, and the flag is the fit's to clear."""
 
-    A thread blocks on the event (a call to the scheduler), so the fit's own thread never does;
-    Stop then reaches the fit within one step of arriving."""
-
-    def __init__(self, event):
+    def __init__(self, event, *, repeat: bool = False):
         event.client  # noqa: B018 - bind the worker's client here, in the task's thread (the watcher has none)
-        self.flag, self._event, self._done = threading.Event(), event, threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="cvae-stop-watch", daemon=True)
+        self.flag, self._event, self._repeat, self._done = threading.Event(), event, repeat, threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="cvae-event-watch", daemon=True)
         self._thread.start()
 
     def _watch(self) -> None:
@@ -125,7 +128,9 @@ class _StopWatcher:
             try:
                 if self._event.wait(timeout=0.5):
                     self.flag.set()
-                    return
+                    if not self._repeat:
+                        return
+                    self._event.clear()
             except Exception:
                 self._done.wait(1.0)
 

@@ -57,6 +57,10 @@ class TrainingJob:
         return f"cvae-stop-{self.id}"
 
     @property
+    def catch_up_event(self) -> str:
+        return f"cvae-catch-up-{self.id}"  # set by a reader that came late: the worker resends the whole stream
+
+    @property
     def history(self) -> History:
         return self.live.history
 
@@ -75,9 +79,9 @@ class TrainingJob:
             self.future.cancel()
             return
         self.live.receive(message)
-        if message.get("kind") == "started" and self.status == "queued":
+        if message.get("kind") in ("started", "catchup") and self.status == "queued":
             self.status, self.message = "preparing", "loading data and compiling the model"
-        elif message.get("kind") == "points" and self.status == "preparing":
+        if message.get("kind") in ("points", "catchup") and self.status == "preparing" and len(self.history):
             self.first_point_s = time.time() - self.created
             self.status, self.message = "running", "training"
 

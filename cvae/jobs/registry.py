@@ -7,10 +7,9 @@ that submitted it), its live points and snapshots are events on that topic, and 
 owner and saved through any other, and a replica killed mid-fit loses nothing: another one finds
 the future and saves the run, exactly once (a conditional UPDATE decides who).
 
-Each process keeps a copy of the recent jobs, refreshed every second by its pump, which also hands
-waiting jobs to free worker threads in the order they were asked for (Dask alone does not keep
-that order once fits differ in length: measured, bench/README.md), follows the jobs it does not yet
-follow, and marks as interrupted those the cluster no longer has (its scheduler restarted).
+Each process's pump reads the recent jobs every second, hands waiting ones to free worker threads in
+the order asked for (Dask alone does not keep it: bench/README.md), follows those it does not yet
+follow, and marks interrupted those the cluster no longer has (its scheduler restarted).
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ import threading
 import time
 from functools import partial
 from pathlib import Path
+
+from distributed import Event
 
 from cvae.access import OwnerTokens
 from cvae.atomic import sweep
@@ -37,9 +38,7 @@ from cvae.store.checkpoint import CheckpointError, run_dir
 __all__ = ["ACTIVE", "BusyError", "JobRegistry", "NotAllowed", "TrainingJob"]
 PUMP_S = 1.0  # how often each process reads the jobs table and looks for free workers
 UNPUBLISHED_S = 60.0  # a job claimed for the cluster but not published by then: its process died
-INTERRUPTED = (
-    "interrupted: the cluster no longer has this training (its scheduler or the server restarted); nothing was saved"
-)
+INTERRUPTED = "interrupted: the cluster lost this training (its scheduler or the server restarted); nothing was saved"
 log = logging.getLogger(__name__)
 
 
@@ -149,8 +148,6 @@ class JobRegistry:
             job.status, job.message = "stopped", "stopped before it started"
             return job
         if job.active:
-            from distributed import Event
-
             Event(job.stop_event, client=self.client).set()  # the worker stops within one step
         return job
 
@@ -161,7 +158,7 @@ class JobRegistry:
             try:
                 self._refresh()
                 client = self._connection.current()
-                if client is None and self._on_cluster():
+                if client is None and any(job.active and job.dispatched for job in self.jobs()):
                     client = self._connection.try_client()  # a restarted scheduler: reconnect, learn what it lost
                 if client is not None and client.status == "running":
                     self._follow(client)
@@ -169,15 +166,13 @@ class JobRegistry:
             except Exception:  # the database or the cluster is unreachable just now: next second
                 log.debug("job pump", exc_info=True)
 
-    def _on_cluster(self) -> bool:
-        return any(job.active and job.dispatched for job in self.jobs())
-
     def _refresh(self) -> None:
         """Read the recent jobs; write what this process saw on their streams that the table lacks."""
         for row in self._records.recent():
             self._adopt(row)
-        for job in self.jobs():
-            if job.status in ("preparing", "running"):
+            job = self._jobs.get(row.id)
+            seen_further = job is not None and job.status in ("preparing", "running") and job.status != row.status
+            if seen_further and row.status in ("queued", "preparing"):  # written once per move, not each second
                 self._records.advance(job)
 
     def _adopt(self, row) -> None:
@@ -218,6 +213,7 @@ class JobRegistry:
             "config": job.config.to_dict(),
             "topic": job.topic,
             "stop": job.stop_event,
+            "catch_up": job.catch_up_event,
         }
         client.subscribe_topic(job.topic, partial(self._on_event, job))
         job.future = client.submit(run_fit, spec, key=f"cvae-fit-{job.name}-{job.id}", pure=False)
@@ -242,8 +238,10 @@ class JobRegistry:
             with contextlib.suppress(Exception):
                 client.unsubscribe_topic(job.topic)  # a stale handler from before a reconnect
             client.subscribe_topic(job.topic, partial(self._on_event, job))
-            for event in client.get_events(job.topic):  # what the scheduler kept for latecomers
+            for event in client.get_events(job.topic):  # what the scheduler kept: the last events only
                 self._on_event(job, event)
+            if not job.live.complete:  # too late for the start: the worker resends it all in one message
+                Event(job.catch_up_event, client=client).set()
             future.add_done_callback(partial(self._finished, job))
         for job_id in self._records.unpublished(UNPUBLISHED_S):
             if (job := self._jobs.get(job_id)) is not None:

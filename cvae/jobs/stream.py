@@ -7,7 +7,9 @@ reader never grows anyone's memory; a reconnecting app reads those back (`get_ev
 Measured against distributed.Queue, Variable and an Actor: see bench/README.md.
 
 Messages are plain msgpack data: points go in batches every PUBLISH_S (the first at once), each
-with the index of its first row, so the reader can drop a repeat and notice a gap.
+with the index of its first row, so the reader can drop a repeat and notice a gap. The scheduler keeps
+only the last events of a topic, so a reader that comes late (another web process, a restarted one)
+asks for a "catchup": the plan, every point so far and the newest snapshot, in one message.
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ _COLUMNS = ("step", "neg_elbo", "reconstruction", "kl", "time_s")
 class StreamPublisher:
     """A PyMC-protocol callback on the worker that sends what the fit adds, via `send(message)`."""
 
-    def __init__(self, send):
+    def __init__(self, send, catch_up_asked: threading.Event | None = None):
         self.send = send
+        self._catch_up_asked = catch_up_asked or threading.Event()  # set by a reader that came late
         self._run = None
+        self._started: dict = {}
         self._points = self._snapshots = 0
         self._last = 0.0
 
@@ -41,22 +45,31 @@ class StreamPublisher:
         """Tell the app the fit has its data and a worker: the plan, and the probe digits' labels."""
         self._run = run
         plan = run.trainer.plan
-        self.send(
-            {
-                "kind": "started",
-                "worker": worker,
-                "pid": pid,
-                "at": time.time(),
-                "plan": [plan.total_steps, plan.steps_per_epoch, plan.batch_size],
-                "labels": np.asarray(run.timeline.labels, dtype=np.int8).tobytes(),
-            }
-        )
+        self._started = {
+            "worker": worker,
+            "pid": pid,
+            "at": time.time(),
+            "plan": [plan.total_steps, plan.steps_per_epoch, plan.batch_size],
+            "labels": np.asarray(run.timeline.labels, dtype=np.int8).tobytes(),
+        }
+        self.send({"kind": "started", **self._started})
 
     def __call__(self, approx, losses, i) -> None:
         now = time.monotonic()
+        if self._catch_up_asked.is_set():
+            self._catch_up_asked.clear()
+            self._flush()
+            self._catch_up()
         if self._points == 0 or now - self._last >= PUBLISH_S:
             self._flush()
             self._last = now
+
+    def _catch_up(self) -> None:
+        """Everything a late reader needs at once: the start, every point so far, the newest snapshot."""
+        history = self._run.trainer.history
+        columns = {key: getattr(history, key)[: self._points] for key in _COLUMNS}
+        snapshots = self._run.timeline.all()[: self._snapshots]
+        self.send({"kind": "catchup", **self._started, "columns": columns, **_snapshot(snapshots[-1:])})
 
     def finish(self, run) -> None:
         """Send what is left (the last points, the final snapshot) before the result returns."""
@@ -72,16 +85,21 @@ class StreamPublisher:
             self._points = done
         snapshots = self._run.timeline.all()
         for snapshot in snapshots[self._snapshots :]:
-            self.send(
-                {
-                    "kind": "snapshot",
-                    "step": snapshot.step,
-                    "time_s": snapshot.time_s,
-                    "mu": np.ascontiguousarray(snapshot.mu, dtype=np.float32).tobytes(),
-                    "manifold": np.ascontiguousarray(snapshot.manifold, dtype=np.uint8).tobytes(),
-                }
-            )
+            self.send({"kind": "snapshot", **_snapshot([snapshot])})
         self._snapshots = len(snapshots)
+
+
+def _snapshot(snapshots: list[Snapshot]) -> dict:
+    """A snapshot's fields for a message ({} for none)."""
+    if not snapshots:
+        return {}
+    (snapshot,) = snapshots
+    return {
+        "step": snapshot.step,
+        "time_s": snapshot.time_s,
+        "mu": np.ascontiguousarray(snapshot.mu, dtype=np.float32).tobytes(),
+        "manifold": np.ascontiguousarray(snapshot.manifold, dtype=np.uint8).tobytes(),
+    }
 
 
 @dataclass
@@ -100,17 +118,25 @@ class LiveRun:
     gaps: int = 0  # batches of points lost in transit (a reconnect longer than the scheduler keeps)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def complete(self) -> bool:
+        """Whether this reader has the fit's start and every point since (not a late reader's tail)."""
+        return self.plan is not None and not self.gaps
+
     def receive(self, message: dict) -> None:
         with self._lock:
             kind = message.get("kind")
-            if kind == "started":
+            if kind in ("started", "catchup"):
                 total, per_epoch, batch = message["plan"]
                 self.plan = Plan(int(total), int(per_epoch), int(batch))
                 self.labels = np.frombuffer(message["labels"], dtype=np.int8).astype(np.int64)
                 self.worker, self.pid, self.started_at = message["worker"], message["pid"], message["at"]
+            if kind == "catchup" and len(message["columns"]["step"]) >= len(self.history):
+                self.history, self.gaps = History(), 0  # whole again: readers take the new object
+                self._points(0, message["columns"])
             elif kind == "points":
                 self._points(int(message["start"]), message["columns"])
-            elif kind == "snapshot" and self.labels is not None:
+            if kind in ("snapshot", "catchup") and "mu" in message and self.labels is not None:
                 n = len(self.labels)
                 mu = np.frombuffer(message["mu"], dtype=np.float32).reshape(n, 2)
                 manifold = np.frombuffer(message["manifold"], dtype=np.uint8).reshape(GRID * 28, GRID * 28)

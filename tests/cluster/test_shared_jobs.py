@@ -87,6 +87,28 @@ def test_the_replica_that_started_a_job_dying_loses_nothing(tmp_path, replicas):
     assert [p.name for p in tmp_path.iterdir() if "orphan" in p.name] == ["orphan"], "saved exactly once"
 
 
+def test_a_replica_that_comes_late_catches_up_on_the_whole_stream(replicas, dask_client):
+    """The scheduler keeps only a topic's last events: a replica that starts following mid-fit (a new
+    one, a restarted one, the survivor of a killed one) asks the worker for the whole stream."""
+    (a,) = replicas(1)
+    job, _ = a.start(TrainConfig(epochs=6, batch_size=100), "late", session="s")
+    _wait_for(lambda: len(job.history) >= 40, what="an epoch of points")
+    topic = job.topic
+
+    def forget_the_start(dask_scheduler=None):
+        dask_scheduler._broker.truncate(topic)
+
+    dask_client.run_on_scheduler(forget_the_start)  # what a long fit's early events come to
+    (b,) = replicas(1)
+    seen = b.get(job.id)
+    _wait_for(lambda: seen.live.complete, timeout=120, what="B to have the whole stream")
+    assert len(seen.history) >= 40 and seen.plan == job.plan and seen.live.labels is not None
+    wait_until_done(job)
+    wait_until_done(seen)
+    assert seen.live.gaps == 0 and seen.history.to_dict() == job.history.to_dict(), "every point, once, in order"
+    assert seen.live.snapshots, "and the live map's latest snapshot"
+
+
 def test_the_queue_limit_and_the_queue_order_hold_across_replicas(tmp_path, replicas, dask_client):
     a, b = replicas(2, max_queued=2 + sum(dask_client.nthreads().values()))
     running = [r.start(LONG, f"busy-{k}", session=f"s{k}")[0] for k, r in enumerate((a, b))]
