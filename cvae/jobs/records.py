@@ -74,6 +74,8 @@ class TrainingJob:
     def receive(self, message: dict) -> None:
         """A message of the job's stream: its live data, and the moves it implies."""
         if message.get("kind") == "started" and self.live.started_at is not None:
+            if message.get("at") == self.live.started_at:
+                return  # the same start twice: replayed, and live to a reader that subscribed just before
             # the first worker died and the scheduler gave the fit to another: that is a lost job
             self.fail(WORKER_LOST)
             self.future.cancel()
