@@ -2,10 +2,10 @@
 
     python3 bench/benchmark.py [--quick] [--repeats 3] [--arch seed --arch classroom]
 
-Every measurement runs in a fresh child process (this same file with `--child ...`),
-so compile times are honest: the first fit of each arch uses an empty PyTensor
-compiledir (cold), later ones reuse it (warm). Prints a Markdown table of medians
-and writes everything to bench/results/latest.json.
+Every measurement runs in a fresh child process (this same file with `--child ...`, which runs one
+of bench/benchmark_children.py's measurements), so compile times are honest: the first fit of each
+arch uses an empty PyTensor compiledir (cold), later ones reuse it (warm). Prints a Markdown table
+of medians (bench/benchmark_report.py) and writes everything to bench/results/latest.json.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,153 +21,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BATCH = 100
-THREADS = 2
+sys.path.insert(0, str(ROOT))  # run as a script, bench/ is on the path, not the repository
 
+from bench.benchmark_children import CHILDREN  # noqa: E402
+from bench.benchmark_report import markdown, summarise  # noqa: E402
 
-# --------------------------------------------------------------------------- children
-
-
-def _load_images(n_images: int):
-    from cvae.data.datasets import load_dataset
-
-    images = load_dataset("mnist-5k", "train").images
-    return images[:n_images] if n_images else images
-
-
-def child_fit(args) -> dict:
-    """One PyMC fit through the project's own Trainer, as the CLI/app runs it."""
-    t_proc = time.perf_counter()
-    from cvae.config import TrainConfig
-    from cvae.training.trainer import Trainer
-
-    images = _load_images(args.n_images)
-    import_s = time.perf_counter() - t_proc
-    config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=BATCH, seed=0)
-    first: list[float] = []
-
-    def on_first(approx, losses, i):
-        if not first:
-            first.append(time.perf_counter())
-
-    t0 = time.perf_counter()  # the user clicks "Train"
-    trainer = Trainer(config, images)
-    build_s = time.perf_counter() - t0
-    result = trainer.fit(callbacks=[on_first])
-    hist = result.history
-    return {
-        "arch": args.arch,
-        "steps": result.steps,
-        "status": result.status,
-        "import_s": import_s,
-        "build_s": build_s,
-        "compile_s": result.compile_s,
-        "first_elbo_s": (first[0] - t0) if first else None,
-        "images_per_s": result.images_per_s,
-        "first_neg_elbo": float(hist.neg_elbo[0]),
-        "last_neg_elbo": float(hist.neg_elbo[-1]),
-        **_backend_info(),
-    }
-
-
-def _backend_info() -> dict:
-    from cvae.nn import blas, conv_kernels, parallel
-
-    private = blas.private_blas()
-    return {
-        "blas": private.corename if private else "numpy",
-        "threads": parallel.threads(),
-        "winograd": conv_kernels.winograd() is not None,
-        "malloc_tuned": blas.tune_malloc(),
-    }
-
-
-def child_torch(args) -> dict:
-    """The PyTorch reference as its users write it (`bench/torch_reference.py`: native padding
-    arguments, Adam, 20 warm-up steps), NCHW: the faster layout on this machine for both networks."""
-    from bench.torch_reference import train
-
-    return train(args.arch, "nchw", args.steps)
-
-
-def child_decode(args) -> dict:
-    """Warm decode latency of one point and of a 20 x 20 grid through the Explorer API."""
-    import numpy as np
-
-    from cvae.config import TrainConfig
-    from cvae.explore.explorer import Explorer
-    from cvae.model.vae import VAE
-
-    explorer = Explorer(VAE(TrainConfig(arch=args.arch, seed=0)))
-    point = np.array([[0.5, -0.25]], dtype=np.float32)
-    t0 = time.perf_counter()
-    explorer.decode(point)  # compiles
-    compile_s = time.perf_counter() - t0
-    explorer.decode_grid(20, 2.0)
-
-    def timed(fn, n):
-        times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return statistics.median(times) * 1e3
-
-    return {
-        "arch": args.arch,
-        "compile_s": compile_s,
-        "point_ms": timed(lambda: explorer.decode(point), args.calls),
-        "grid20_ms": timed(lambda: explorer.decode_grid(20, 2.0), args.calls),
-    }
-
-
-def child_clustered(args) -> dict:
-    """Press Train on the app's default classroom run, stop it `--seconds` later (compile
-    included, as the app's Start does), and measure how clustered the latent map is."""
-    import threading
-
-    from cvae.config import TrainConfig
-    from cvae.data.datasets import load_dataset
-    from cvae.explore.evaluation import evaluate, knn_accuracy
-    from cvae.store.checkpoint import load_checkpoint
-    from cvae.training.run import TrainingRun
-    from cvae.viz.static import latent_map_image
-
-    train_set, test_set = load_dataset("mnist-5k", "train"), load_dataset("mnist-5k", "test")
-    reference = slice(0, 2000)
-
-    def clustering(vae) -> float:
-        z_train, z_test = vae.encode(train_set.images[reference])[0], vae.encode(test_set.images)[0]
-        return knn_accuracy(z_train, train_set.labels[reference], z_test, test_set.labels)
-
-    pressed = time.perf_counter()
-    stop = threading.Event()
-    threading.Timer(args.seconds, stop.set).start()
-    run = TrainingRun.prepare(TrainConfig(arch="classroom", epochs=10_000))
-    result = run.fit(stop_event=stop)
-    stopped_s = time.perf_counter() - pressed
-    mu = result.vae.encode(test_set.images)[0]
-    picture = args.out.parent / f"latent_map_after_{args.seconds:.0f}s.png"
-    picture.parent.mkdir(parents=True, exist_ok=True)
-    picture.write_bytes(latent_map_image(mu, test_set.labels, test_set.class_names))
-    shipped = load_checkpoint(ROOT / "assets" / "pretrained")
-    return {
-        "seconds": args.seconds,
-        "stopped_after_s": stopped_s,
-        "compile_s": result.compile_s,
-        "epochs": result.steps / run.trainer.steps_per_epoch,
-        "knn5_accuracy": clustering(result.vae),
-        "test_neg_elbo": evaluate(result.vae, test_set.images)["neg_elbo"],
-        "shipped_knn5_accuracy": clustering(shipped.vae),
-        "chance": 0.1,
-        "picture": str(picture),
-    }
-
-
-CHILDREN = {"fit": child_fit, "torch": child_torch, "decode": child_decode, "clustered": child_clustered}
-
-
-# --------------------------------------------------------------------------- parent
+__all__ = ["main", "run_child"]
 
 
 def run_child(kind: str, extra: list[str], env: dict | None = None) -> dict:
@@ -198,11 +56,6 @@ def _env_with_compiledir(compiledir: str) -> dict:
 
 def _load() -> list[float]:
     return list(os.getloadavg())
-
-
-def _median(rows: list[dict], key: str):
-    values = [r[key] for r in rows if r.get(key) is not None]
-    return statistics.median(values) if values else None
 
 
 def measure(args) -> dict:
@@ -274,94 +127,6 @@ def _measure_extras(row: dict, arch: str, args, env: dict) -> None:
         row["clustered"] = run_child("clustered", ["--seconds", str(seconds), "--out", str(args.out)], env)
 
 
-def _paired_ratio(ours: list[dict], torch: list[dict]):
-    ratios = [a["images_per_s"] / b["images_per_s"] for a, b in zip(ours, torch) if b["images_per_s"]]
-    return statistics.median(ratios) if ratios else None
-
-
-def summarise(results: dict) -> dict:
-    summary = {}
-    for arch, row in results["archs"].items():
-        warm = row["warm"]
-        ips = _median(warm, "images_per_s")
-        s = {
-            "images_per_s": ips,
-            "compile_cold_s": row["cold"]["compile_s"],
-            "compile_warm_s": _median(warm, "compile_s"),
-            "first_elbo_cold_s": row["cold"]["first_elbo_s"],
-            "first_elbo_warm_s": _median(warm, "first_elbo_s"),
-            "epoch_4000_s": 4000 / ips if ips else None,
-            "peak_rss_mb": _median(warm, "peak_rss_mb"),
-            "peak_rss_cold_mb": row["cold"]["peak_rss_mb"],
-            "decode_point_ms": row.get("decode", {}).get("point_ms"),
-            "decode_grid20_ms": row.get("decode", {}).get("grid20_ms"),
-        }
-        if row.get("clustered"):
-            c = row["clustered"]
-            s |= {
-                "clustered_seconds": c["seconds"],
-                "clustered_epochs": c["epochs"],
-                "clustered_knn5": c["knn5_accuracy"],
-                "shipped_knn5": c["shipped_knn5_accuracy"],
-            }
-        if row.get("variant"):
-            s["variant_images_per_s"] = _median(row["variant"], "images_per_s")
-        if row.get("torch"):
-            s["torch_images_per_s"] = _median(row["torch"], "images_per_s")
-            s["torch_peak_rss_mb"] = _median(row["torch"], "peak_rss_mb")
-            # median over repeats of (ours / PyTorch) within a repeat: robust to load drifting between repeats
-            s["ratio_to_torch"] = _paired_ratio(warm, row["torch"])
-            if row.get("variant"):
-                s["variant_ratio_to_torch"] = _paired_ratio(row["variant"], row["torch"])
-        summary[arch] = s
-    return summary
-
-
-def markdown(results: dict) -> str:
-    summary = results["summary"]
-    archs = list(summary)
-
-    def fmt(v, spec):
-        return "-" if v is None else format(v, spec)
-
-    rows = [
-        ("training images/s (warm, median)", "images_per_s", ".0f"),
-        ("PyTorch CPU images/s (same net, batch, threads)", "torch_images_per_s", ".0f"),
-        ("ratio to PyTorch (median of per-repeat ratios)", "ratio_to_torch", ".2f"),
-        (f"training images/s with {' '.join(results.get('variant_env') or [])}", "variant_images_per_s", ".0f"),
-        ("ratio to PyTorch, with that", "variant_ratio_to_torch", ".2f"),
-        ("one epoch of 4,000 digits, s (excl. compile)", "epoch_4000_s", ".1f"),
-        ("compile s, cold (empty compiledir)", "compile_cold_s", ".1f"),
-        ("compile s, warm (median)", "compile_warm_s", ".1f"),
-        ("Train -> first ELBO point s, cold", "first_elbo_cold_s", ".1f"),
-        ("Train -> first ELBO point s, warm (median)", "first_elbo_warm_s", ".1f"),
-        ("decode 1 point ms (median of calls)", "decode_point_ms", ".2f"),
-        ("decode 20x20 grid ms (median of calls)", "decode_grid20_ms", ".1f"),
-        ("peak RSS of a training process MB (warm)", "peak_rss_mb", ".0f"),
-        ("peak RSS of a PyTorch training process MB", "torch_peak_rss_mb", ".0f"),
-        ("latent map N s after Train: epochs done", "clustered_epochs", ".1f"),
-        ("latent map N s after Train: 5-NN label accuracy (chance 0.10)", "clustered_knn5", ".2f"),
-        ("shipped 60-epoch model: 5-NN label accuracy", "shipped_knn5", ".2f"),
-    ]
-    lines = ["| metric | " + " | ".join(archs) + " |", "|---|" + "---|" * len(archs)]
-    for label, key, spec in rows:
-        if key.startswith("variant") and not results.get("variant_env"):
-            continue
-        if "N s" in label:
-            seconds = next((summary[a]["clustered_seconds"] for a in archs if "clustered_seconds" in summary[a]), None)
-            if seconds is None:
-                continue
-            label = label.replace("N s", f"{seconds:.0f} s")
-        lines.append(f"| {label} | " + " | ".join(fmt(summary[a].get(key), spec) for a in archs) + " |")
-    env = results["env"]
-    lines.append("")
-    lines.append(
-        f"repeats={results['repeats']} quick={results['quick']} load before={env['load_before']} "
-        f"after={env['load_after']} ({env['cpus']} CPUs)"
-    )
-    return "\n".join(lines)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke test: 1,000 images, few steps and calls")
@@ -385,7 +150,6 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        sys.path.insert(0, str(ROOT))
         arch = (args.arch or ["classroom"])[0]
         args.arch = arch
         print(json.dumps(CHILDREN[args.child](args)), flush=True)

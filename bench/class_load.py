@@ -36,8 +36,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_test import loadavg, save_result, settle, summary  # noqa: E402
-from harness import e2e  # noqa: E402
+from bench.load_stats import loadavg, settle, summary  # noqa: E402
+from bench.load_test import save_result  # noqa: E402
+from harness.server import StreamlitServer  # noqa: E402
 from harness.st_protocol import Session  # noqa: E402
 
 OUT = ROOT / "artifacts" / "class_load.json"
@@ -171,9 +172,7 @@ async def _run(url: str, pid: int, runs: Path, *, students: int, think: float, i
 def run_class_load(*, students: int, think: float, idle: float, timeout: float = 180.0, out: Path = OUT, log=print):
     result = {"students": students, "think_s": think, "idle_s": idle, "loadavg_before": loadavg()}
     with tempfile.TemporaryDirectory(prefix="cvae_class_load_") as tmp:
-        server = e2e.StreamlitServer(
-            Path(tmp) / "runs", Path(tmp) / "server.log", env={"CVAE_TEACHER_CODE": TEACHER_CODE}
-        )
+        server = StreamlitServer(Path(tmp) / "runs", Path(tmp) / "server.log", env={"CVAE_TEACHER_CODE": TEACHER_CODE})
         try:
             url = server.start(timeout=300)
             options = {"students": students, "think": think, "idle": idle, "timeout": timeout, "log": log}

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from harness import e2e
+from harness.server import StreamlitServer
 from harness.st_protocol import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         runs = Path(tmp) / "runs"
-        server = e2e.StreamlitServer(runs, Path(tmp) / "server.log", env={"CVAE_WORKERS": "1"})
+        server = StreamlitServer(runs, Path(tmp) / "server.log", env={"CVAE_WORKERS": "1"})
         server.start(timeout=120)
         try:
             asyncio.run(_touch(server.url))  # the server started the workers; let them warm up

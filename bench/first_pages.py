@@ -25,7 +25,8 @@ from pathlib import Path
 
 import psutil
 
-from harness import e2e
+from harness.browser import CHROMIUM_ARGS, LOAD_MS, VIEWPORT, chromium_path, open_page, wait_script_idle
+from harness.server import StreamlitServer
 
 OUT = Path(__file__).resolve().parent / "results" / "first_pages.json"
 JS_FIRST_POINT = """() => {
@@ -51,30 +52,30 @@ JS_FIRST_POINT = """() => {
 def first_latent_page_s(browser, url: str) -> tuple[float, float]:
     """(map drawn, tools there): seconds from navigation to the map with its digits and first view,
     and to the tools below it (which a session's first map brings with its "drawn" report)."""
-    context = browser.new_context(viewport=e2e.VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     began = time.perf_counter()
-    page.goto(url + "/latent", wait_until="commit", timeout=e2e.LOAD_MS)
+    page.goto(url + "/latent", wait_until="commit", timeout=LOAD_MS)
     page.wait_for_function(  # the map has its payload (the digits) and its first view, caption drawn
         """() => { const r = window.__cvaeLatentMap, e = r && r.get('latent_map'), m = e && e.map,
                    c = document.querySelector('.lm-caption');
                    return !!(m && m.header && m.view && c && c.innerText.startsWith('decoded at z')); }""",
-        timeout=e2e.LOAD_MS,
+        timeout=LOAD_MS,
     )
     drawn = time.perf_counter() - began
-    page.get_by_text("Nearest real test digits").wait_for(timeout=e2e.LOAD_MS)
+    page.get_by_text("Nearest real test digits").wait_for(timeout=LOAD_MS)
     tools = time.perf_counter() - began
     context.close()
     return drawn, tools
 
 
 def first_point_s(browser, url: str) -> float:
-    page = e2e.open_page(browser, url + "/train", "Train")
+    page = open_page(browser, url + "/train", "Train")
     page.get_by_role("button", name="Classroom preset").first.click()
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     page.evaluate(JS_FIRST_POINT)
     page.get_by_role("button", name="Start training").click()
-    page.wait_for_function("() => window.__first.t1 !== null", timeout=e2e.LOAD_MS)
+    page.wait_for_function("() => window.__first.t1 !== null", timeout=LOAD_MS)
     seconds = page.evaluate("() => (window.__first.t1 - window.__first.t0) / 1000")
     page.get_by_role("button", name="Stop").click()
     page.context.close()
@@ -87,14 +88,14 @@ FLOOR_APP = 'import streamlit as st\n\nst.title("Reference")\n'
 def floor_page_s(browser, app_dir: Path) -> float:
     """Navigation to the title of a one-`st.title` app on a fresh server: Streamlit's own floor."""
     (app_dir / "app.py").write_text(FLOOR_APP)
-    server = e2e.StreamlitServer(app_dir / "runs", app_dir / "server.log", app_dir=app_dir)
+    server = StreamlitServer(app_dir / "runs", app_dir / "server.log", app_dir=app_dir)
     server.start(timeout=60)
     try:
-        context = browser.new_context(viewport=e2e.VIEWPORT)
+        context = browser.new_context(viewport=VIEWPORT)
         page = context.new_page()
         began = time.perf_counter()
-        page.goto(server.url, wait_until="commit", timeout=e2e.LOAD_MS)
-        page.get_by_role("heading", name="Reference").wait_for(timeout=e2e.LOAD_MS)
+        page.goto(server.url, wait_until="commit", timeout=LOAD_MS)
+        page.get_by_role("heading", name="Reference").wait_for(timeout=LOAD_MS)
         seconds = time.perf_counter() - began
         context.close()
         return seconds
@@ -111,12 +112,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
-        browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         for repeat in range(args.repeats):
             floor_dir = Path(tmp) / f"reference-{repeat}"
             floor_dir.mkdir()
             floor = floor_page_s(browser, floor_dir)
-            server = e2e.StreamlitServer(Path(tmp) / f"runs-{repeat}", Path(tmp) / f"server-{repeat}.log")
+            server = StreamlitServer(Path(tmp) / f"runs-{repeat}", Path(tmp) / f"server-{repeat}.log")
             began = time.perf_counter()
             server.start(timeout=120)
             server_start = time.perf_counter() - began

@@ -25,7 +25,8 @@ from pathlib import Path
 import psutil
 
 from bench.engine_benchmark import cli_images_per_s
-from harness import e2e
+from harness.browser import CHROMIUM_ARGS, chromium_path, open_page, wait_script_idle
+from harness.server import StreamlitServer
 
 OUT = Path(__file__).resolve().parent / "results" / "inapp_training.json"
 EPOCHS = 30  # the Classroom preset's
@@ -85,9 +86,9 @@ def worker_facts(server_pid: int) -> list[dict]:
 
 def app_run(browser, url: str, runs: Path, server_pid: int) -> dict:
     """Classroom preset, Start, the tab kept open until the run is saved."""
-    page = e2e.open_page(browser, url + "/train", "Train")
+    page = open_page(browser, url + "/train", "Train")
     page.get_by_role("button", name="Classroom preset").first.click()
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     server = psutil.Process(server_pid)
     chrome = [p for p in psutil.process_iter(["name"]) if "chrom" in (p.info["name"] or "")]
     before = {"server": _cpu_s([server]), "chromium": _cpu_s(chrome)}
@@ -120,9 +121,9 @@ def main(argv=None) -> int:
     rows = []
     load_before = [round(x, 2) for x in os.getloadavg()]
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
-        browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         runs = Path(tmp) / "runs"
-        server = e2e.StreamlitServer(runs, Path(tmp) / "server.log", env={"CVAE_WORKERS": "1"})
+        server = StreamlitServer(runs, Path(tmp) / "server.log", env={"CVAE_WORKERS": "1"})
         server.start(timeout=180)
         try:
             time.sleep(args.settle)

@@ -34,8 +34,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load_test import open_latent, settle  # noqa: E402
-from harness import e2e  # noqa: E402
+from bench.load_stats import settle  # noqa: E402
+from bench.students import open_latent  # noqa: E402
+from harness.browser import CHROMIUM_ARGS, LOAD_MS, chromium_path, open_page, wait_script_idle  # noqa: E402
+from harness.latent_map import choose_model, hover_path, open_latent_map, save_random_model  # noqa: E402
+from harness.metrics import FrameLog  # noqa: E402
+from harness.server import StreamlitServer  # noqa: E402
 from harness.st_protocol import Session  # noqa: E402
 
 SEED = "seed-untrained"
@@ -56,23 +60,23 @@ def hover(url: str, model: str | None, seconds: float) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             logs = {}
-            page = e2e.open_page(
-                browser, url + "/latent", "Latent space", before=lambda pg: logs.setdefault("ws", e2e.FrameLog(pg))
+            page = open_page(
+                browser, url + "/latent", "Latent space", before=lambda pg: logs.setdefault("ws", FrameLog(pg))
             )
-            e2e.open_latent_map(page)
+            open_latent_map(page)
             if model:
                 old = page.evaluate("() => window.__lm.map().header.id")
-                e2e.choose_model(page, model)
+                choose_model(page, model)
                 page.wait_for_function(
-                    f"() => window.__lm.ready() && window.__lm.map().header.id !== '{old}'", timeout=e2e.LOAD_MS
+                    f"() => window.__lm.ready() && window.__lm.map().header.id !== '{old}'", timeout=LOAD_MS
                 )
-            e2e.wait_script_idle(page)
+            wait_script_idle(page)
             page.evaluate("() => { const s = window.__lm.map().stats; s.frames = 0; s.first = null; s.decodeMs = []; }")
             t0 = time.perf_counter()
-            moves = e2e.hover_path(page, seconds)
+            moves = hover_path(page, seconds)
             page.wait_for_timeout(300)
             frames = logs["ws"].between(t0, time.perf_counter())
             stats = page.evaluate("""() => { const m = window.__lm.map(), s = m.stats;
@@ -158,8 +162,8 @@ def main() -> None:
     result = {"loadavg_before": loadavg()}
     with tempfile.TemporaryDirectory(prefix="cvae_latent_bench_") as tmp:
         runs = Path(tmp) / "runs"
-        e2e.save_random_model(runs, SEED, arch="pymc3-example", latent_dim=2, seed=0)
-        server = e2e.StreamlitServer(runs, Path(tmp) / "server.log")
+        save_random_model(runs, SEED, arch="pymc3-example", latent_dim=2, seed=0)
+        server = StreamlitServer(runs, Path(tmp) / "server.log")
         try:
             url = server.start(timeout=120)
             if args.only != "hover":

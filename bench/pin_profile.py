@@ -2,7 +2,7 @@
 
     python3 -m bench.pin_profile [--sessions 10] [--interval 2] [--duration 40] [--no-py-spy]
 
-A fresh `streamlit run app.py` on 127.0.0.1; `--sessions` protocol-level tabs (bench/load_test.py's
+A fresh `streamlit run app.py` on 127.0.0.1; `--sessions` protocol-level tabs (bench/students.py's
 `Student`: the websocket messages Chromium sends) open /latent, the server settles, then they pin
 every `--interval` s for `--duration` s. Reported: the web server's CPU per answered pin (its own
 process, not the training workers), gross and net of what it spends without pins (measured for
@@ -24,8 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.load_test import Student, cpu_s, loadavg, open_latent, settle, summary
-from harness import e2e
+from bench.load_stats import cpu_s, loadavg, settle, summary
+from bench.students import Student, open_latent
+from harness.metrics import percentile
+from harness.server import StreamlitServer
 from harness.st_protocol import Session
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -69,7 +71,7 @@ async def _pins(url: str, pid: int, args) -> dict:
         "server_cpu_share": round(cpu / wall, 2),
         "pins_per_s": round(result["n"] / wall, 1),
         "failures": [f for s in students for f in s.failures][:5],
-        "bytes_per_pin_median": int(e2e.percentile([b for s in students for b in s.bytes], 50)),
+        "bytes_per_pin_median": int(percentile([b for s in students for b in s.bytes], 50)),
         "loadavg": loadavg(),
     }
     for student in students:
@@ -101,7 +103,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cvae_pins_") as tmp:
-        server = e2e.StreamlitServer(Path(tmp) / "runs", Path(tmp) / "server.log")
+        server = StreamlitServer(Path(tmp) / "runs", Path(tmp) / "server.log")
         try:
             url = server.start(timeout=180)
             result = asyncio.run(_pins(url, server.proc.pid, args))

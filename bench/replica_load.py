@@ -6,10 +6,10 @@ For each replica count, `deploy/run-local.sh PORT REPLICAS` (harness.deploy.loca
 TLS Dask scheduler and one worker, the Streamlit replicas, HAProxy) on a fresh state folder, no class code.
 Its runs folder starts empty, so the Latent page shows the shipped model (assets/pretrained). Each replica's
 Latent page is opened once directly (its model load and first payload are no student's cost). Then one tab
-opens Train through the proxy and starts a training of --epochs (bench/load_test.start_training); it must
+opens Train through the proxy and starts a training of --epochs (bench/students.start_training); it must
 still be fitting after the last step. The class then arrives through the proxy, one tab after another, up
 to each --students count in turn (the tabs of the step before stay open), the replicas settle, and every
-student pins every --interval s for --duration s (load_test.Student, load_test.pin_phase). Each websocket
+student pins every --interval s for --duration s (students.Student, students.pin_phase). Each websocket
 stays on the replica HAProxy gave it; the proxy's log (<state>/logs/proxy.log) says which, per student.
 
 Per step: pins sent and answered (every pin must be answered), p50/p95/max latency, the replicas' own CPU
@@ -32,18 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.load_test import (
-    Student,
-    cpu_s,
-    loadavg,
-    open_latent,
-    pin_phase,
-    progress,
-    settle,
-    start_training,
-    step_of,
-    tree_cpu_s,
-)
+from bench.load_stats import cpu_s, loadavg, settle, tree_cpu_s
+from bench.students import Student, open_latent, pin_phase, progress, start_training, step_of
 from harness.deploy import local_deployment, proxy_log
 from harness.st_protocol import Session
 

@@ -161,7 +161,7 @@ def gone(pid: int) -> bool:
 @contextlib.contextmanager
 def local_deployment(state: Path, *, port: int | None = None, replicas: int = 2, sticky: bool = True):
     """A started deployment; on exit it is stopped, and every process it named must be gone and its port free."""
-    from harness.e2e import free_port
+    from harness.server import free_port
 
     deployment = LocalDeployment(Path(state), port or free_port(), replicas, sticky)
     try:

@@ -11,7 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import e2e
+from harness import ARTIFACTS, ROOT
+from harness.browser import headless_chromium, open_page
+from harness.server import serving
 from tests.a11y import axe_support as axe
 
 __all__ = ["TEACHER_CODE", "audit_pages", "theme_env"]
@@ -26,7 +28,7 @@ def theme_env(theme: str) -> dict:
 
 def audit_pages(browser, url: str) -> dict[str, list[dict]]:
     """One teacher session (signed in on Classroom) visits every page of navigation.py by the sidebar."""
-    page = e2e.open_page(browser, url, "")
+    page = open_page(browser, url, "")
     try:
         axe.settle(page)
         axe.sign_in_teacher(page, TEACHER_CODE)
@@ -43,18 +45,18 @@ def audit_pages(browser, url: str) -> dict[str, list[dict]]:
         page.context.close()
 
 
-def main(theme: str, app_dir: Path = e2e.ROOT, tag: str = "") -> None:
+def main(theme: str, app_dir: Path = ROOT, tag: str = "") -> None:
     """`app_dir`: another checkout's app (the before numbers: `git archive HEAD` unpacked somewhere)."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        e2e.serving(
+        serving(
             Path(tmp) / "runs", Path(tmp) / "streamlit.log", env=theme_env(theme), timeout=400, app_dir=app_dir
         ) as server,
-        e2e.headless_chromium() as browser,
+        headless_chromium() as browser,
     ):
         found = audit_pages(browser, server.url)
-    e2e.ARTIFACTS.mkdir(exist_ok=True)
-    (e2e.ARTIFACTS / f"a11y_{theme}{tag}.json").write_text(json.dumps(found, indent=1))
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"a11y_{theme}{tag}.json").write_text(json.dumps(found, indent=1))
     for title, violations in found.items():
         counts = {i: sum(len(v["nodes"]) for v in violations if v["impact"] == i) for i in axe.BLOCKING}
         rules = ", ".join(f"{v['id']}({v['impact']}, {len(v['nodes'])})" for v in violations) or "none"

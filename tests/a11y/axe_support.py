@@ -10,7 +10,8 @@ import ast
 import json
 from pathlib import Path
 
-from harness import e2e
+from harness import ROOT
+from harness.browser import LOAD_MS, wait_script_idle
 
 __all__ = [
     "AXE_JS",
@@ -42,7 +43,7 @@ def axe_available() -> bool:
     return AXE_JS.exists()
 
 
-def navigation_titles(path: Path = e2e.ROOT / "navigation.py") -> list[str]:
+def navigation_titles(path: Path = ROOT / "navigation.py") -> list[str]:
     """The page titles navigation.py names, in file order: `st.Page(..., title="...")` calls and
     `("app_pages/x.py", "Title", ...)` spec tuples (new pages are checked as they come)."""
     titles = []
@@ -69,14 +70,14 @@ def sidebar_titles(page) -> list[str]:
 
 def settle(page, wait_ms: int = 1500) -> None:
     """Script idle, no spinner or skeleton left, images loaded, a moment for charts to draw."""
-    e2e.wait_script_idle(page, timeout_ms=e2e.LOAD_MS)
+    wait_script_idle(page, timeout_ms=LOAD_MS)
     page.wait_for_function(
         """() => !document.querySelector('[data-testid="stSpinner"], [data-testid="stSkeleton"]')
                && Array.from(document.images).every(i => i.complete)""",
-        timeout=e2e.LOAD_MS,
+        timeout=LOAD_MS,
     )
     page.wait_for_timeout(wait_ms)
-    e2e.wait_script_idle(page, timeout_ms=e2e.LOAD_MS)
+    wait_script_idle(page, timeout_ms=LOAD_MS)
 
 
 def open_nav_page(page, title: str) -> None:
@@ -89,7 +90,7 @@ def open_nav_page(page, title: str) -> None:
     if title not in titles:
         raise AssertionError(f"the sidebar does not list {title!r}: {titles}")
     nav.locator(NAV_LINK).nth(titles.index(title)).click()
-    page.locator("h1").first.wait_for(timeout=e2e.LOAD_MS)
+    page.locator("h1").first.wait_for(timeout=LOAD_MS)
     settle(page)
 
 
@@ -98,7 +99,7 @@ def sign_in_teacher(page, code: str) -> None:
     open_nav_page(page, "Classroom")
     page.get_by_label("Teacher code").fill(code)
     page.get_by_role("button", name="Sign in as teacher").click()
-    page.get_by_role("button", name="Sign out").wait_for(timeout=e2e.LOAD_MS)
+    page.get_by_role("button", name="Sign out").wait_for(timeout=LOAD_MS)
     settle(page, 500)
 
 

@@ -144,7 +144,7 @@ def test_a_real_server_listens_on_loopback_unless_told_and_then_asks_for_the_cod
     code it serves nothing but the refusal; with one, every session gets the sign-in form first."""
     import asyncio
 
-    from harness.e2e import StreamlitServer
+    from harness.server import StreamlitServer
     from harness.st_protocol import Session
 
     async def first_page(url: str) -> tuple[list[str], list[str]]:

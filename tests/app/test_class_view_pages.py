@@ -71,7 +71,7 @@ def test_the_teacher_sees_each_student_their_step_and_the_shares(class_db):
 
 
 def test_a_teacher_push_reaches_a_student_session_who_follows_the_model(class_db, runs_dir):
-    from harness.e2e import save_random_model
+    from harness.latent_map import save_random_model
 
     db, ada, token = class_db
     save_random_model(runs_dir, "beta-2", arch="keras-example", latent_dim=2, epochs=1)

@@ -5,7 +5,7 @@ import contextlib
 
 import pytest
 
-from harness import e2e
+from harness.server import serving
 from harness.st_protocol import Session
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def server(tmp_path_factory):
     """The tiny app on a free loopback port: the harness's server, run from the tiny app's folder."""
     root = tmp_path_factory.mktemp("st_app")
     (root / "app.py").write_text(APP)
-    with e2e.serving(root / "runs", root / "server.log", app_dir=root) as served:
+    with serving(root / "runs", root / "server.log", app_dir=root) as served:
         yield served.url
 
 

@@ -125,7 +125,7 @@ def test_safe_cell_quotes_what_a_spreadsheet_would_run(text):
 
 
 def test_runs_zip_holds_each_students_bundle_and_skips_what_cannot_be_exported(tmp_path):
-    from harness.e2e import save_random_model
+    from harness.latent_map import save_random_model
 
     run = save_random_model(tmp_path, "ada-run", arch="keras-example", latent_dim=2, epochs=1)
     data, skipped = export.runs_zip({"Ada": run, "=Bo": tmp_path / "missing"})

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from harness import e2e
+from harness.browser import LOAD_MS, VIEWPORT, chromium_path, open_page, wait_script_idle
+from harness.latent_map import open_latent_map
 from tests.a11y import audit
 from tests.a11y import axe_support as axe
 
@@ -20,7 +21,7 @@ pytest.importorskip("playwright.sync_api")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
-    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
 # Everything Tab can land on; radio buttons count once per group (Tab enters a group, arrows move in it)
@@ -63,7 +64,7 @@ def servers(serve):
 @pytest.fixture
 def teacher_tab(servers, browser):
     """A signed-in teacher's tab on the light-theme server (its sidebar lists every page)."""
-    page = e2e.open_page(browser, servers("light").url, "")
+    page = open_page(browser, servers("light").url, "")
     axe.settle(page)
     axe.sign_in_teacher(page, audit.TEACHER_CODE)
     yield page
@@ -97,7 +98,7 @@ def test_tab_reaches_every_control(teacher_tab, title):
     page = teacher_tab
     axe.open_nav_page(page, title)
     if title == "Latent space":
-        e2e.open_latent_map(page)
+        open_latent_map(page)
     controls, reached = _tab_through(page, limit=len(page.evaluate(FOCUSABLE)) * 2 + 10)
     assert len(controls) > 5, controls  # the page has its controls
     missed = [c for c in controls if c["id"] not in set(reached)]
@@ -114,7 +115,7 @@ def test_tab_reaches_every_control(teacher_tab, title):
 def test_keyboard_pins_a_point_and_the_live_region_says_where(teacher_tab):
     page = teacher_tab
     axe.open_nav_page(page, "Latent space")
-    e2e.open_latent_map(page)
+    open_latent_map(page)
     top = page.locator(".lm-top")
     assert top.get_attribute("aria-label") and top.get_attribute("aria-describedby")
     help_text = page.locator(f"#{top.get_attribute('aria-describedby')}").text_content()
@@ -141,7 +142,7 @@ def test_keyboard_pins_a_point_and_the_live_region_says_where(teacher_tab):
     assert all(g >= 490 for g in gaps), gaps
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('.lm-live[role=status]').textContent.startsWith('pinned')")
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     live = page.locator(".lm-live[role=status]").text_content()
     caption = page.locator(".lm-caption").inner_text().strip()
     assert re.fullmatch(r"pinned: this point\. decoded at z = \(-?\d+\.\d\d, -?\d+\.\d\d\)(\. .+)?", live), live
@@ -186,7 +187,7 @@ def test_200_percent_zoom_at_1024_by_768_scrolls_no_page_sideways(teacher_tab):
         )
         if found["main"] > 1 or found["doc"] > 1 or found["cut"]:
             overflow[title] = found
-    page.set_viewport_size(e2e.VIEWPORT)
+    page.set_viewport_size(VIEWPORT)
     assert not overflow, overflow
 
 
@@ -200,13 +201,13 @@ TRANSITIONS = """() => Array.from(document.querySelectorAll('*')).filter(e => { 
 @pytest.mark.parametrize("path, heading", [("latent", "Latent space"), ("train", "Train")])
 def test_reduced_motion_turns_transitions_and_animations_off(servers, browser, motion, path, heading):
     """The latent map, and the Train page where a live training redraws its map and the replay slider."""
-    context = browser.new_context(viewport=e2e.VIEWPORT, reduced_motion=motion)
+    context = browser.new_context(viewport=VIEWPORT, reduced_motion=motion)
     try:
         page = context.new_page()
-        page.goto(f"{servers('light').url}/{path}", wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
-        page.locator("h1", has_text=heading).wait_for(timeout=e2e.LOAD_MS)
+        page.goto(f"{servers('light').url}/{path}", wait_until="domcontentloaded", timeout=LOAD_MS)
+        page.locator("h1", has_text=heading).wait_for(timeout=LOAD_MS)
         if path == "latent":
-            e2e.open_latent_map(page)
+            open_latent_map(page)
         axe.settle(page)
         moving = page.evaluate(TRANSITIONS)
         if motion == "reduce":

@@ -17,17 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from harness.e2e import (
-    LOAD_MS,
-    chromium_path,
-    headless_chromium,
-    merge_metrics,
-    open_page,
-    save_random_model,
-    screenshot,
-    serving,
-    wait_script_idle,
-)
+from harness.browser import LOAD_MS, chromium_path, headless_chromium, open_page, screenshot, wait_script_idle
+from harness.latent_map import save_random_model
+from harness.metrics import merge_metrics
+from harness.server import serving
 
 pytestmark = [
     pytest.mark.slow,

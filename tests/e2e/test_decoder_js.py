@@ -27,12 +27,12 @@ from cvae.config import TrainConfig
 from cvae.model.decoder_export import export_decoder
 from cvae.model.vae import VAE
 from cvae.store.checkpoint import load_checkpoint
-from harness import e2e
+from harness.browser import CHROMIUM_ARGS, chromium_path
 from tests.support.decoder_reference import reference_decode
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,7 +159,7 @@ class Browser:
         self.pw = sync_playwright().start()
         try:
             self.browser = self.pw.chromium.launch(
-                executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS, headless=True, timeout=60_000
+                executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True, timeout=60_000
             )
             self.page = self.browser.new_page(viewport={"width": 900, "height": 700})
             self.page.set_default_timeout(120_000)

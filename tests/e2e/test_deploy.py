@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import e2e
+from harness.browser import chromium_path, headless_chromium, open_page, wait_script_idle
 from harness.deploy import SCRIPT, LocalDeployment, gone, local_deployment, proxy_log, script_env
+from harness.server import free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -147,9 +148,9 @@ def _upload_after_steering(deployment: LocalDeployment, browser, png: Path, prob
     cookie overrides the turn and the upload reaches the holder either way; without stickiness one
     choice fails with streamlit#4173's "Invalid session_id"."""
     seen = len(proxy_log(deployment.state))
-    page = e2e.open_page(browser, deployment.proxy_url + "/your_digit", "Your digit")
+    page = open_page(browser, deployment.proxy_url + "/your_digit", "Your digit")
     try:
-        e2e.wait_script_idle(page)
+        wait_script_idle(page)
         _until_the_proxy_is_quiet(deployment)  # the canvas component's files come after the page is idle
         sockets = [e for e in proxy_log(deployment.state)[seen:] if e["path"].startswith("/_stcore/stream")]
         assert len(sockets) == 1, sockets
@@ -173,13 +174,13 @@ def _upload_after_steering(deployment: LocalDeployment, browser, png: Path, prob
 
 def _needs_chromium():
     pytest.importorskip("playwright.sync_api")
-    if e2e.chromium_path() is None:
+    if chromium_path() is None:
         pytest.skip("needs Debian's chromium")
 
 
 def test_an_upload_through_the_sticky_proxy_reaches_the_session_in_a_real_browser(sticky, tmp_path):
     _needs_chromium()
-    with e2e.headless_chromium() as browser:
+    with headless_chromium() as browser:
         # each in a fresh tab (a new session, on whichever replica the proxy chose), steered both ways
         for kind, probe_on_holder in ((1, True), (0, False), (7, True)):
             png = _digit_png(tmp_path / f"{kind}.png", kind)
@@ -242,7 +243,7 @@ def test_the_upload_fails_without_stickiness_so_the_test_above_tests_the_configu
     """The negative control: the same steered upload, with the cookie line removed from haproxy.cfg."""
     _needs_chromium()
     results = []
-    with local_deployment(tmp_path / "state", sticky=False) as deployment, e2e.headless_chromium() as browser:
+    with local_deployment(tmp_path / "state", sticky=False) as deployment, headless_chromium() as browser:
         for kind, probe_on_holder in ((1, True), (0, False), (7, True), (1, False)):
             png = _digit_png(tmp_path / f"{kind}-{probe_on_holder}.png", kind)
             results.append(_upload_after_steering(deployment, browser, png, probe_on_holder))
@@ -275,7 +276,7 @@ def test_a_taken_port_fails_at_once_with_a_clear_message_and_starts_nothing(tmp_
 def test_a_replica_that_dies_during_start_up_stops_everything_it_started(tmp_path):
     import psutil
 
-    deployment = LocalDeployment(tmp_path / "state", e2e.free_port())
+    deployment = LocalDeployment(tmp_path / "state", free_port())
     deployment.launch()
     launcher = psutil.Process(deployment.proc.pid)
     started: dict[int, str] = {}  # every process run-local.sh started, as it starts them

@@ -13,13 +13,26 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import e2e
+from harness.browser import (
+    JS_HELPERS,
+    LOAD_MS,
+    STEP_MS,
+    VIEWPORT,
+    chromium_path,
+    dialog_texts,
+    headless_chromium,
+    open_page,
+    screenshot,
+    wait_script_idle,
+)
+from harness.latent_map import open_latent_map
+from harness.metrics import merge_metrics
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
 CLICKS = 20  # timed clicks on the latent map
@@ -34,14 +47,14 @@ def server(serve):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with e2e.headless_chromium() as chromium:
+    with headless_chromium() as chromium:
         # The first session on the fresh server arrives by a deep link, like a shared URL:
         # st.navigation alone answers that with a "Page not found" dialog until some session
         # has run navigation.py (the pages/ shims fix it); test_deep_link_on_fresh_server checks.
-        page = e2e.open_page(chromium, server.url + "/manifold", "Manifold")
-        e2e.wait_script_idle(page)
+        page = open_page(chromium, server.url + "/manifold", "Manifold")
+        wait_script_idle(page)
         page.wait_for_timeout(1000)
-        server.first_visit = SimpleNamespace(url=page.url, dialogs=e2e.dialog_texts(page))
+        server.first_visit = SimpleNamespace(url=page.url, dialogs=dialog_texts(page))
         page.context.close()
         yield chromium
 
@@ -52,7 +65,7 @@ def open_tab(server, browser):
     contexts = []
 
     def _open(path: str, heading: str):
-        page = e2e.open_page(browser, server.url + path, heading)
+        page = open_page(browser, server.url + path, heading)
         contexts.append(page.context)
         return page
 
@@ -65,7 +78,7 @@ def _no_error_elements(page) -> None:
     errors = page.evaluate("""() => Array.from(document.querySelectorAll(
         '[data-testid="stException"], [data-testid="stAlertContentError"]')).map(e => e.innerText)""")
     assert not errors, f"error elements on the page: {errors}"
-    dialogs = e2e.dialog_texts(page)
+    dialogs = dialog_texts(page)
     assert not dialogs, f"unexpected dialogs: {dialogs}"
 
 
@@ -77,17 +90,17 @@ def test_deep_link_on_fresh_server(server, browser):
 
 def test_pages_request_nothing_beyond_the_server(server, browser):
     """A class is often offline: the pages, their icons and the map's code all come from the server."""
-    context = browser.new_context(viewport=e2e.VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT)
     elsewhere = []
     context.on("request", lambda r: r.url.startswith((server.url, "data:", "blob:")) or elsewhere.append(r.url))
     try:
         page = context.new_page()
         for path, heading in (("/", "CVAE Explorer"), ("/latent", "Latent space"), ("/train", "Train")):
-            page.goto(server.url + path, wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
-            page.locator("h1", has_text=heading).first.wait_for(timeout=e2e.LOAD_MS)
+            page.goto(server.url + path, wait_until="domcontentloaded", timeout=LOAD_MS)
+            page.locator("h1", has_text=heading).first.wait_for(timeout=LOAD_MS)
             if path == "/latent":
-                e2e.open_latent_map(page)
-            e2e.wait_script_idle(page)
+                open_latent_map(page)
+            wait_script_idle(page)
         page.wait_for_timeout(500)  # the favicon is set after the page's first run
         assert page.evaluate("() => document.querySelector('link[rel~=icon]').href").startswith(server.url)
     finally:
@@ -108,30 +121,30 @@ def test_home_page_renders(open_tab):
     for title in ("Home", "Train", "Latent space", "Manifold"):
         assert any(title in item for item in nav), f"{title!r} missing from the navigation {nav}"
     page.locator('[data-testid="stSidebar"]').get_by_text("Active model").wait_for()
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     _no_error_elements(page)
-    e2e.screenshot(page, "home")
+    screenshot(page, "home")
 
 
 def test_manifold_page_renders(open_tab):
     page = open_tab("/manifold", "Manifold")
     grid = page.locator('[data-testid="stImage"]', has_text="10 x 10 decoded grid")
-    grid.wait_for(timeout=e2e.LOAD_MS)
+    grid.wait_for(timeout=LOAD_MS)
     page.wait_for_function(
         """() => { const c = Array.from(document.querySelectorAll('[data-testid="stImageCaption"]'))
         .find(c => c.innerText.includes('decoded grid'));
         const img = c && c.parentElement.querySelector('img');
         return img && img.complete && img.naturalWidth >= 280; }""",
-        timeout=e2e.LOAD_MS,
+        timeout=LOAD_MS,
     )
-    page.evaluate(e2e.JS_HELPERS)
+    page.evaluate(JS_HELPERS)
     page.wait_for_function(
-        "() => { const gd = window.__e2e.plot(0); return gd && gd._fullData.length > 1; }", timeout=e2e.LOAD_MS
+        "() => { const gd = window.__e2e.plot(0); return gd && gd._fullData.length > 1; }", timeout=LOAD_MS
     )
     assert page.evaluate("() => window.__e2e.plot(0)._fullLayout.shapes.length") >= 1  # the extent box
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     _no_error_elements(page)
-    e2e.screenshot(page, "manifold")
+    screenshot(page, "manifold")
 
 
 # --- Train ----------------------------------------------------------------------------------------
@@ -189,15 +202,15 @@ def test_train_shows_live_elbo(open_tab, server):
         if re.search(r": (failed|diverged) ", text):
             raise AssertionError(f"training ended badly: {text}\n{page.evaluate('() => document.body.innerText')}")
         if not running_shot and state["last"] >= 2 and ": running " in text:
-            e2e.screenshot(page, "train_running")
+            screenshot(page, "train_running")
             running_shot = True
         if ": finished " in text:
             break
         page.wait_for_timeout(250)
     else:
         raise AssertionError(f"training did not finish in time; last progress text: {state}\n{server.log_tail()}")
-    page.get_by_text("Saved as").wait_for(timeout=e2e.STEP_MS)
-    e2e.wait_script_idle(page)
+    page.get_by_text("Saved as").wait_for(timeout=STEP_MS)
+    wait_script_idle(page)
     track = page.evaluate(
         "() => ({t0: window.__train.t0, first: window.__train.first, "
         "samples: window.__train.samples, text: window.__train.text, "
@@ -214,7 +227,7 @@ def test_train_shows_live_elbo(open_tab, server):
     assert track["t0"] is not None and track["first"] is not None
     start_to_first = (track["first"] - track["t0"]) / 1000.0
     caption = re.search(r"First ELBO point ([\d.]+) s after Start", page.evaluate("() => document.body.innerText"))
-    e2e.merge_metrics(
+    merge_metrics(
         {
             "start_to_first_point_s": round(start_to_first, 2),
             "train_first_point_server_s": float(caption.group(1)) if caption else None,
@@ -230,13 +243,13 @@ def test_train_shows_live_elbo(open_tab, server):
     saved = [p for p in server.runs_dir.iterdir() if (p / "params.npz").is_file()]
     assert len(saved) == 1, f"expected one saved run in {server.runs_dir}: {list(server.runs_dir.iterdir())}"
     _no_error_elements(page)
-    e2e.screenshot(page, "train_finished")
+    screenshot(page, "train_finished")
 
 
 def test_training_timeline_replay(open_tab):
     page = open_tab("/train", "Train")
-    page.get_by_text("How the active model learned").first.wait_for(timeout=e2e.STEP_MS)
-    page.get_by_text("s into training").first.wait_for(timeout=e2e.STEP_MS)
-    e2e.wait_script_idle(page)
+    page.get_by_text("How the active model learned").first.wait_for(timeout=STEP_MS)
+    page.get_by_text("s into training").first.wait_for(timeout=STEP_MS)
+    wait_script_idle(page)
     _no_error_elements(page)
-    e2e.screenshot(page, "teaching_timeline_replay")
+    screenshot(page, "teaching_timeline_replay")

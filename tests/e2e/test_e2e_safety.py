@@ -16,14 +16,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from harness import e2e
+from harness.browser import LOAD_MS, STEP_MS, chromium_path, open_page, wait_script_idle
 from harness.st_protocol import Session
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 CODE = "teach-me"
 
@@ -77,7 +77,7 @@ def _forge_stop(server_url: str, owner_query: str, job_id: str) -> None:
 
 
 def test_followers_watch_read_only_forged_stops_fail_owner_and_teacher_can_stop(server, browser):
-    owner = e2e.open_page(browser, server.url + "/train", "Train")
+    owner = open_page(browser, server.url + "/train", "Train")
     owner.get_by_label("Epochs", exact=True).fill("60")
     owner.get_by_label("Epochs", exact=True).press("Tab")
     owner.get_by_role("button", name="Start training").click()
@@ -89,7 +89,7 @@ def test_followers_watch_read_only_forged_stops_fail_owner_and_teacher_can_stop(
     assert owner.get_by_role("button", name="Stop").count() == 1
 
     # a second student follows the job: live, read-only
-    student = e2e.open_page(browser, server.url + "/train", "Train")
+    student = open_page(browser, server.url + "/train", "Train")
     student.get_by_role("button", name=re.compile(r"· running · step")).first.click()
     first = _step(_wait_text(student, r": running · step \d+"))
     student.get_by_text("Watching (read-only)").wait_for()
@@ -103,12 +103,12 @@ def test_followers_watch_read_only_forged_stops_fail_owner_and_teacher_can_stop(
 
     # the owner's refreshed tab still owns the job
     owner.reload()
-    owner.locator("h1", has_text="Train").wait_for(timeout=e2e.LOAD_MS)
+    owner.locator("h1", has_text="Train").wait_for(timeout=LOAD_MS)
     _wait_text(owner, r": running")
     owner.get_by_role("button", name="Stop").wait_for()
 
     # the teacher signs in (Classroom page), then watches the job in the same tab and stops it
-    teacher = e2e.open_page(browser, server.url + "/classroom", "Classroom")
+    teacher = open_page(browser, server.url + "/classroom", "Classroom")
     teacher.get_by_label("Teacher code").fill(CODE)
     teacher.get_by_role("button", name="Sign in as teacher").click()
     teacher.get_by_text("Default model for every new session").wait_for()
@@ -118,9 +118,9 @@ def test_followers_watch_read_only_forged_stops_fail_owner_and_teacher_can_stop(
     teacher.get_by_role("button", name="Stop").wait_for()
     # as a teacher would: the job's page has finished loading before the click (a clean-clone CI run
     # once clicked while that run was still in progress, and the training went on)
-    e2e.wait_script_idle(teacher)
+    wait_script_idle(teacher)
     teacher.get_by_role("button", name="Stop").click()
     _wait_text(owner, r": stopped", timeout_s=60)
-    owner.get_by_text("Saved as").wait_for(timeout=e2e.STEP_MS)
+    owner.get_by_text("Saved as").wait_for(timeout=STEP_MS)
     for page in (owner, student, teacher):
         page.context.close()

@@ -19,13 +19,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from harness import e2e
+from harness.browser import LOAD_MS, STEP_MS, chromium_path, open_page, screenshot, wait_script_idle
+from harness.latent_map import choose_model, hover_path, open_latent_map, pin_at, save_random_model
+from harness.metrics import FrameLog, HttpLog, merge_metrics, percentile
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
 CLICKS = 20  # timed pins
@@ -43,7 +45,7 @@ JS_DECODE = """([zs, n]) => { const m = window.__lm.map(), out = m.decoder.decod
 def server(serve):
     return serve(
         "latent_map_runs",
-        before=lambda runs: e2e.save_random_model(runs, LATENT8, arch="keras-example", latent_dim=8, seed=3),
+        before=lambda runs: save_random_model(runs, LATENT8, arch="keras-example", latent_dim=8, seed=3),
     )
 
 
@@ -56,11 +58,11 @@ def latent_tab(server, browser):
         logs = SimpleNamespace()
 
         def attach(page):
-            logs.frames, logs.http = e2e.FrameLog(page), e2e.HttpLog(page)
+            logs.frames, logs.http = FrameLog(page), HttpLog(page)
 
-        page = e2e.open_page(browser, server.url + "/latent", "Latent space", before=attach)
+        page = open_page(browser, server.url + "/latent", "Latent space", before=attach)
         contexts.append(page.context)
-        e2e.open_latent_map(page)
+        open_latent_map(page)
         return page, logs
 
     yield _open
@@ -116,7 +118,7 @@ def test_hover_decodes_in_the_browser_with_no_websocket_message(latent_tab):
     before = (page.evaluate("() => window.__lm.digitHash()"), page.evaluate("() => window.__lm.caption()"))
     page.evaluate("() => { const s = window.__lm.map().stats; s.frames = 0; s.first = null; }")
     t0 = time.perf_counter()
-    moves = e2e.hover_path(page, 3.0)
+    moves = hover_path(page, 3.0)
     t1 = time.perf_counter()
     page.wait_for_timeout(300)  # frames still in flight would show up here
     during = logs.frames.between(t0, time.perf_counter())
@@ -127,11 +129,9 @@ def test_hover_decodes_in_the_browser_with_no_websocket_message(latent_tab):
     assert after[0] != before[0] and after[1] != before[1], "hovering did not change the decoded digit and caption"
     assert during == [], f"{len(during)} websocket frames while hovering: {during[:5]}"
     fps = stats["frames"] / stats["seconds"]
-    e2e.merge_metrics(
-        {"latent_hover_fps_classroom": round(fps, 1), "latent_hover_moves_per_s": round(moves / (t1 - t0))}
-    )
+    merge_metrics({"latent_hover_fps_classroom": round(fps, 1), "latent_hover_moves_per_s": round(moves / (t1 - t0))})
     assert fps >= 30, f"{stats['frames']} decoded frames in {stats['seconds']:.2f} s"
-    e2e.screenshot(page, "latent_map_hover")
+    screenshot(page, "latent_map_hover")
 
 
 JS_FIRST_FRAME = """() => { const seen = window.__firstFrame = {drawnAt: null, toolsAtDraw: null, toolsAt: null};
@@ -156,12 +156,12 @@ def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
     logs = SimpleNamespace()
 
     def before(page):
-        logs.frames = e2e.FrameLog(page)
+        logs.frames = FrameLog(page)
         page.add_init_script(f"({JS_FIRST_FRAME})()")
 
-    page = e2e.open_page(browser, server.url + "/latent", "Latent space", before=before)
+    page = open_page(browser, server.url + "/latent", "Latent space", before=before)
     try:
-        e2e.open_latent_map(page)
+        open_latent_map(page)
         page.get_by_text("Nearest real test digits").wait_for()
         seen = page.evaluate("() => window.__firstFrame")
         assert seen["drawnAt"] is not None and seen["toolsAtDraw"] is False, seen
@@ -178,14 +178,14 @@ def test_a_fresh_sessions_map_comes_before_its_tools(server, browser):
         assert download.count() == 1
         sent = [data for _, data in logs.frames.sent_data if b"drawn" in data]
         assert len(sent) == 1, f"{len(sent)} drawn reports"
-        e2e.merge_metrics({"latent_tools_after_map_ms": round(seen["toolsAt"] - seen["drawnAt"])})
+        merge_metrics({"latent_tools_after_map_ms": round(seen["toolsAt"] - seen["drawnAt"])})
         _no_error_elements(page)
         # the same session's next visit draws map and tools together, and reports nothing
         nav = page.get_by_test_id("stSidebarNavItems")
         nav.get_by_role("link", name="Home").click()
         page.locator("h1", has_text="CVAE Explorer").first.wait_for()
         nav.get_by_role("link", name="Latent space").click()
-        e2e.open_latent_map(page)
+        open_latent_map(page)
         tools = page.get_by_text("Nearest real test digits")
         tools.wait_for()  # strict: exactly one, and without waiting for a "drawn" report
         assert tools.count() == 1
@@ -203,7 +203,7 @@ def test_browser_decode_matches_python(latent_tab):
     pixels, info = _browser_decode(page, z)
     expected = load_checkpoint(ROOT / "assets" / "pretrained").vae.decode(z)
     diff = float(np.abs(pixels - expected).max())
-    e2e.merge_metrics({"latent_browser_decode_max_abs_diff": diff, "latent_browser_backend": info["backend"]})
+    merge_metrics({"latent_browser_decode_max_abs_diff": diff, "latent_browser_backend": info["backend"]})
     assert diff <= TOLERANCE, diff
 
 
@@ -213,7 +213,7 @@ def test_click_pins_shows_the_caption_and_moves_the_sliders(latent_tab):
     spots = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), CLICKS // 2)
     # (a) empty space: the caption's z and the sliders are the clicked point, no digit is picked
     ex, ey = spots[0]
-    e2e.pin_at(page, ex, ey)
+    pin_at(page, ex, ey)
     cz = _caption_z(page)
     assert abs(cz[0] - ex) < 0.02 and abs(cz[1] - ey) < 0.02, f"caption z {cz} not at the click ({ex:.3f}, {ey:.3f})"
     z1, z2 = page.evaluate("() => window.__lm.sliders()")
@@ -222,20 +222,20 @@ def test_click_pins_shows_the_caption_and_moves_the_sliders(latent_tab):
     assert page.evaluate("() => window.__lm.map().view.pinned.z").__len__() == 2
     # (b) a digit: it is picked, its original and reconstruction appear, the sliders go to its code
     dx, dy, index, _ = _isolated_digits(digits, 1)[0]
-    e2e.pin_at(page, dx, dy)
-    page.get_by_text("Picked test digit #").wait_for(timeout=e2e.STEP_MS)
+    pin_at(page, dx, dy)
+    page.get_by_text("Picked test digit #").wait_for(timeout=STEP_MS)
     assert _picked_index(page) == index
     for caption in ("original", "reconstruction"):
         page.locator('[data-testid="stImageCaption"]', has_text=caption).first.wait_for()
     z1, z2 = page.evaluate("() => window.__lm.sliders()")
     assert abs(z1 - dx) < 0.02 and abs(z2 - dy) < 0.02, f"sliders ({z1}, {z2}) not at digit ({dx}, {dy})"
-    e2e.screenshot(page, "latent_map_digit_picked")
+    screenshot(page, "latent_map_digit_picked")
     # (c) timed pins, alternating empty space and digits: Python's answer, and what it sent
     local, server, sent = [], [], []
     targets = [p for pair in zip(spots[1:], [d[:2] for d in _isolated_digits(digits, CLICKS // 2)]) for p in pair]
     for u, v in targets[:CLICKS]:
         t0 = time.perf_counter()
-        ms_local, ms_server = e2e.pin_at(page, u, v)
+        ms_local, ms_server = pin_at(page, u, v)
         page.wait_for_timeout(300)  # the images of the answer load after it
         t1 = time.perf_counter()
         local.append(ms_local)
@@ -243,14 +243,14 @@ def test_click_pins_shows_the_caption_and_moves_the_sliders(latent_tab):
         ws = sum(n for kind, _, n in logs.frames.between(t0, t1) if kind == "received")
         sent.append(ws + logs.http.bytes_between(t0, t1))
     metrics = {
-        "latent_pin_local_decode_ms_median": round(e2e.percentile(local, 50), 1),
-        "latent_pin_to_server_answer_ms_median": round(e2e.percentile(server, 50), 1),
-        "latent_pin_to_server_answer_ms_p95": round(e2e.percentile(server, 95), 1),
-        "latent_pin_bytes_to_browser_median": int(e2e.percentile(sent, 50)),
+        "latent_pin_local_decode_ms_median": round(percentile(local, 50), 1),
+        "latent_pin_to_server_answer_ms_median": round(percentile(server, 50), 1),
+        "latent_pin_to_server_answer_ms_p95": round(percentile(server, 95), 1),
+        "latent_pin_bytes_to_browser_median": int(percentile(sent, 50)),
         "latent_pin_bytes_to_browser_max": max(sent),
         "latent_pin_n": len(server),
     }
-    e2e.merge_metrics(metrics)
+    merge_metrics(metrics)
     print(f"\nlatent pins: {metrics}")
     assert metrics["latent_pin_bytes_to_browser_median"] <= 30_000, metrics
     _no_error_elements(page)
@@ -271,7 +271,7 @@ def test_zoom_and_pan_survive_a_click(latent_tab):
     )
     (x0, x1), (y0, y1) = zoomed["x"], zoomed["y"]
     for u, v in [(x0 + 0.3 * (x1 - x0), y0 + 0.6 * (y1 - y0)), (x0 + 0.7 * (x1 - x0), y0 + 0.2 * (y1 - y0))]:
-        e2e.pin_at(page, u, v)
+        pin_at(page, u, v)
         page.wait_for_timeout(500)
         assert page.evaluate("() => window.__lm.window()") == zoomed, "the view changed with a click"
     _no_error_elements(page)
@@ -292,7 +292,7 @@ def test_keyboard_moves_and_pins(latent_tab):
     views = page.evaluate("() => window.__lm.map().stats.views")
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => window.__lm.map().stats.views > {views}")
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     assert np.allclose(page.evaluate("() => window.__lm.map().view.pinned.z"), explored, atol=0.006)
     slider = page.get_by_role("slider", name="z1")
     slider.focus()
@@ -321,12 +321,12 @@ def test_teaching_overlays_and_interpolation(latent_tab):
     page.wait_for_function("() => window.__lm.map().view.overlays.some(o => o.name.startsWith('learned prior'))")
     page.get_by_text("Aggregate posterior density").click()
     page.wait_for_function("() => window.__lm.map().canvas.density !== null")
-    e2e.wait_script_idle(page)
-    e2e.screenshot(page, "latent_map_prior_density")
+    wait_script_idle(page)
+    screenshot(page, "latent_map_prior_density")
     page.get_by_text("KL per image (nats)").click()
     page.locator(".lm-colourbar", has_text="KL (nats)").wait_for()
     page.get_by_role("button", name="Current point as A").click()
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     page.get_by_role("slider", name="z1").focus()
     page.keyboard.press("End")
     page.wait_for_function(f"() => Math.abs(window.__lm.map().view.pinned.z[0] - {_slider_max(page)}) < 1e-6")
@@ -335,17 +335,17 @@ def test_teaching_overlays_and_interpolation(latent_tab):
     assert any(name.startswith("learned prior: 10 components") for name in overlay_names())  # the shipped prior
     page.get_by_role("button", name="interpolation").click()  # its legend entry hides it
     assert page.get_by_role("button", name="interpolation").get_attribute("aria-pressed") == "false"
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
     _no_error_elements(page)
-    e2e.screenshot(page, "latent_map_interpolation")
+    screenshot(page, "latent_map_interpolation")
 
 
 def test_a_latent8_model_decodes_in_the_browser(latent_tab, server):
     from cvae.store.checkpoint import load_checkpoint
 
     page, _ = latent_tab()
-    e2e.choose_model(page, LATENT8)
-    page.wait_for_function("() => window.__lm.ready() && window.__lm.map().L === 8", timeout=e2e.LOAD_MS)
+    choose_model(page, LATENT8)
+    page.wait_for_function("() => window.__lm.ready() && window.__lm.map().L === 8", timeout=LOAD_MS)
     assert len(page.evaluate("() => window.__lm.sliders()")) == 8
     page.get_by_text("Projection").first.wait_for()
     z = np.random.default_rng(1).normal(0, 1.5, (200, 8)).astype(np.float32)
@@ -354,12 +354,12 @@ def test_a_latent8_model_decodes_in_the_browser(latent_tab, server):
     assert float(np.abs(pixels - expected).max()) <= TOLERANCE
     digits = page.evaluate("() => window.__lm.digits()")
     ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
-    e2e.pin_at(page, ex, ey)
+    pin_at(page, ex, ey)
     pinned = page.evaluate("() => window.__lm.map().view.pinned.z")
     assert len(pinned) == 8 and abs(pinned[0] - ex) < 0.02 and abs(pinned[1] - ey) < 0.02, pinned
     assert _caption_z(page)[:2] == pytest.approx(pinned[:2], abs=0.006)
     _no_error_elements(page)
-    e2e.screenshot(page, "latent_map_latent8")
+    screenshot(page, "latent_map_latent8")
 
 
 async def _protocol_map_id(url: str) -> str:
@@ -381,7 +381,7 @@ def test_the_protocol_pin_is_the_browsers(latent_tab, server):
 
     from streamlit.proto.BackMsg_pb2 import BackMsg
 
-    from bench.load_test import PIN_KEYS
+    from bench.students import PIN_KEYS
 
     page, logs = latent_tab()
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
@@ -389,7 +389,7 @@ def test_the_protocol_pin_is_the_browsers(latent_tab, server):
     digits = page.evaluate("() => window.__lm.digits()")
     ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
     t0 = time.perf_counter()
-    e2e.pin_at(page, ex, ey)
+    pin_at(page, ex, ey)
     sent = [data for t, data in logs.frames.sent_data if t >= t0]
     assert len(sent) == 1, f"one BackMsg per pin; got {len(sent)}"
     rerun = BackMsg.FromString(sent[0]).rerun_script
@@ -405,13 +405,13 @@ def test_the_protocol_pin_is_the_browsers(latent_tab, server):
 def test_a_latent8_model_through_a_projection(latent_tab, kind, title):
     """The page names the projection, the map decodes through its lift, a click pins, nothing breaks."""
     page, _ = latent_tab()
-    e2e.choose_model(page, LATENT8)
-    page.wait_for_function("() => window.__lm.ready() && window.__lm.map().L === 8", timeout=e2e.LOAD_MS)
+    choose_model(page, LATENT8)
+    page.wait_for_function("() => window.__lm.ready() && window.__lm.map().L === 8", timeout=LOAD_MS)
     page.locator('[data-testid="stRadio"]', has_text="Projection").get_by_text(kind, exact=True).click()
     page.wait_for_function(
-        f"() => window.__lm.ready() && window.__lm.map().header.axis_titles[0] === {title!r}", timeout=e2e.LOAD_MS
+        f"() => window.__lm.ready() && window.__lm.map().header.axis_titles[0] === {title!r}", timeout=LOAD_MS
     )
-    e2e.wait_script_idle(page, timeout_ms=e2e.LOAD_MS)
+    wait_script_idle(page, timeout_ms=LOAD_MS)
     if kind == "UMAP":
         page.get_by_text("inverse is approximate").first.wait_for()
     else:
@@ -419,10 +419,10 @@ def test_a_latent8_model_through_a_projection(latent_tab, kind, title):
     digits = page.evaluate("() => window.__lm.digits()")
     ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
     before = page.evaluate("() => window.__lm.digitHash()")
-    e2e.hover_path(page, 0.5)
+    hover_path(page, 0.5)
     assert page.evaluate("() => window.__lm.digitHash()") != before, "hovering decoded nothing"
-    e2e.pin_at(page, ex, ey)
+    pin_at(page, ex, ey)
     view = page.evaluate("() => window.__lm.map().view")
     assert len(view["pinned"]["z"]) == 8 and view["pinned"]["uv"] == pytest.approx([ex, ey], abs=1e-6)
     _no_error_elements(page)
-    e2e.screenshot(page, f"latent_map_latent8_{kind.lower()}")
+    screenshot(page, f"latent_map_latent8_{kind.lower()}")

@@ -13,13 +13,15 @@ import time
 import numpy as np
 import pytest
 
-from harness import e2e
+from harness.browser import LOAD_MS, STEP_MS, chromium_path, headless_chromium, screenshot, wait_script_idle
+from harness.metrics import merge_metrics
+from harness.server import serving
 
 pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(e2e.chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt-get install chromium)"),
 ]
 
 LESSON = "what-is-a-vae"
@@ -51,7 +53,7 @@ def press(page, text: str) -> None:
     """Tab to the button `text` and press Enter; wait for the rerun."""
     tab_to(page, button_named(text))
     page.keyboard.press("Enter")
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
 
 
 def check_passes(page) -> None:
@@ -61,7 +63,7 @@ def check_passes(page) -> None:
 
 def on_step(page, k: int, n: int = 5) -> None:
     page.get_by_text(f"Step {k} of {n}", exact=False).first.wait_for()
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
 
 
 def choose_option(page, index: int) -> None:
@@ -70,14 +72,14 @@ def choose_option(page, index: int) -> None:
     page.keyboard.press("Space")
     for _ in range(index):
         page.keyboard.press("ArrowDown")
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
 
 
 def type_answer(page, text: str) -> None:
     tab_to(page, answer_box)
     page.keyboard.type(text)
     page.keyboard.press("Enter")
-    e2e.wait_script_idle(page)
+    wait_script_idle(page)
 
 
 @pytest.fixture(scope="module")
@@ -102,22 +104,22 @@ def test_a_student_completes_lesson_1_with_the_keyboard_only(tmp_path, truths):
 
     runs = tmp_path / "runs"
     elsewhere = []
-    with e2e.headless_chromium() as browser:
-        with e2e.serving(runs, tmp_path / "server-1.log", timeout=300) as served:
+    with headless_chromium() as browser:
+        with serving(runs, tmp_path / "server-1.log", timeout=300) as served:
             context = browser.new_context(**ZOOM_200)
-            context.set_default_timeout(e2e.STEP_MS)
+            context.set_default_timeout(STEP_MS)
             context.on("request", lambda r: r.url.startswith((served.url, "data:", "blob:")) or elsewhere.append(r.url))
             page = context.new_page()
             started = time.monotonic()
-            page.goto(served.url + "/lessons", wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
-            page.locator("h1", has_text="Lessons").first.wait_for(timeout=e2e.LOAD_MS)
+            page.goto(served.url + "/lessons", wait_until="domcontentloaded", timeout=LOAD_MS)
+            page.locator("h1", has_text="Lessons").first.wait_for(timeout=LOAD_MS)
             on_step(page, 1)
 
             tab_to(page, lambda f: f["tag"] == "INPUT" and f["label"] == "Your name")
             page.keyboard.type("Kay")
             page.keyboard.press("Enter")  # submits the name form
             page.get_by_text("Your name").first.wait_for(state="detached")
-            e2e.wait_script_idle(page)
+            wait_script_idle(page)
             token = page.evaluate("() => new URL(location.href).searchParams.get('student')")
             assert token
 
@@ -149,9 +151,9 @@ def test_a_student_completes_lesson_1_with_the_keyboard_only(tmp_path, truths):
             press(page, "Finish")
             on_step(page, 1, 6)  # lesson 2 begins
             seconds = time.monotonic() - started
-            e2e.screenshot(page, "lesson-1-done-200pct")
+            screenshot(page, "lesson-1-done-200pct")
             context.close()
-        e2e.merge_metrics({"lesson_1_keyboard_s": round(seconds, 1)})
+        merge_metrics({"lesson_1_keyboard_s": round(seconds, 1)})
         assert not elsewhere, f"requests beyond the server: {elsewhere}"
 
         db = Database(f"sqlite:///{runs / 'cvae.sqlite3'}")
@@ -164,11 +166,11 @@ def test_a_student_completes_lesson_1_with_the_keyboard_only(tmp_path, truths):
             db.dispose()
 
         # a restarted server, the same runs folder: the student's link brings them back to their place
-        with e2e.serving(runs, tmp_path / "server-2.log", timeout=300) as served:
+        with serving(runs, tmp_path / "server-2.log", timeout=300) as served:
             context = browser.new_context(**ZOOM_200)
             page = context.new_page()
-            page.goto(f"{served.url}/lessons?student={token}", wait_until="domcontentloaded", timeout=e2e.LOAD_MS)
-            page.locator("h1", has_text="Lessons").first.wait_for(timeout=e2e.LOAD_MS)
+            page.goto(f"{served.url}/lessons?student={token}", wait_until="domcontentloaded", timeout=LOAD_MS)
+            page.locator("h1", has_text="Lessons").first.wait_for(timeout=LOAD_MS)
             on_step(page, 1, 6)
             assert page.get_by_text("Your name").count() == 0
 

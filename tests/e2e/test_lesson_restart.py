@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from harness import e2e
+from harness.server import serving
 from harness.st_protocol import Session
 
 LESSON = "what-is-a-vae"
@@ -48,11 +48,11 @@ def test_progress_survives_a_server_restart_on_postgresql(tmp_path, postgres_ser
 
     env = {"CVAE_DATABASE_URL": url}
     try:
-        with e2e.serving(tmp_path / "runs-1", tmp_path / "server-1.log", timeout=300, env=env) as served:
+        with serving(tmp_path / "runs-1", tmp_path / "server-1.log", timeout=300, env=env) as served:
             assert "Step 2 of" in asyncio.run(skip_step_one(served.url))  # Skip moves on...
         assert progress.results(db, kay.id, LESSON)[1].status == "skipped"  # ...and server 1 wrote it here
         # another process, another runs folder: only the database is shared
-        with e2e.serving(tmp_path / "runs-2", tmp_path / "server-2.log", timeout=300, env=env) as served:
+        with serving(tmp_path / "runs-2", tmp_path / "server-2.log", timeout=300, env=env) as served:
             line, labels = asyncio.run(place_after_restart(served.url))
         assert "Step 2 of" in line, line
         assert "Your name" not in labels  # the link's token is the student: no name asked again

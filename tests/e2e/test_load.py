@@ -9,16 +9,17 @@ bounded loosely: CI shares its 2 cores with other work.
 
 import pytest
 
-from harness import e2e
+from harness import ARTIFACTS
 
 pytestmark = pytest.mark.slow
 
 
 def test_six_students_pin_while_a_training_runs():
-    from bench.load_test import run_load_test, step_of
+    from bench.load_test import run_load_test
+    from bench.students import step_of
 
     result = run_load_test(
-        sessions=6, interval=1.0, duration=10.0, epochs=200, out=e2e.ARTIFACTS / "load_test_ci.json", log=print
+        sessions=6, interval=1.0, duration=10.0, epochs=200, out=ARTIFACTS / "load_test_ci.json", log=print
     )
     assert result["failures"] == [] and result["dropped_sessions"] == 0
     assert result["server_tracebacks"] == 0

@@ -5,7 +5,8 @@ import json
 import re
 import urllib.request
 
-from harness import e2e
+from harness import ROOT
+from harness.server import serving
 
 STEPS = ("cluster start", "runtime", "imports", "default model", "training workers", "workers warm")
 
@@ -17,7 +18,7 @@ def warm_line(log: str) -> str:
 
 
 def test_a_fresh_server_has_warmed_up_by_the_time_it_answers(tmp_path):
-    with e2e.serving(tmp_path / "runs", tmp_path / "server.log") as server:
+    with serving(tmp_path / "runs", tmp_path / "server.log") as server:
         log = server.log_tail(20_000)  # read at once: health answers only after the lifespan's warm-up
         line = warm_line(log)
         for step in STEPS:
@@ -36,7 +37,7 @@ def test_the_web_servers_numpy_blas_runs_one_thread():
         "_configure_runtime(); print(json.dumps([(i['internal_api'], i['num_threads']) for i in threadpool_info() "
         "if i['user_api'] == 'blas']))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=e2e.ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     blas = json.loads(out.stdout.strip().splitlines()[-1])
     assert blas and all(threads == 1 for _, threads in blas), blas
 
@@ -48,7 +49,7 @@ def test_a_damaged_default_model_is_logged_and_the_server_still_serves(tmp_path)
     (broken / "params.npz").write_bytes(b"not a zip file")
     (broken / "config.json").write_text("{}")
     (runs / "classroom.json").write_text(json.dumps({"default_run": "broken-run"}))
-    with e2e.serving(runs, tmp_path / "server.log") as server:
+    with serving(runs, tmp_path / "server.log") as server:
         log = server.log_tail(20_000)
         assert re.search(r"warm start: default model failed \(\w*Error", log), log
         line = warm_line(log)

@@ -451,19 +451,20 @@ def test_server_limits_uploads_and_keeps_xsrf_protection():
 def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
     """streamlit-drawable-canvas on this Streamlit, in Debian's headless chromium: a stroke drawn
     with the mouse becomes a digit, is encoded and placed on the map, with no error on the page."""
-    from harness import e2e
+    from harness.browser import CHROMIUM_ARGS, chromium_path, open_page, screenshot, wait_script_idle
+    from harness.server import StreamlitServer
 
     sync_api = pytest.importorskip("playwright.sync_api")
-    if e2e.chromium_path() is None:
+    if chromium_path() is None:
         pytest.skip("needs Debian's chromium")
-    server = e2e.StreamlitServer(tmp_path / "runs", tmp_path / "streamlit.log")
+    server = StreamlitServer(tmp_path / "runs", tmp_path / "streamlit.log")
     url = server.start(timeout=120)
     try:
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=e2e.chromium_path(), args=e2e.CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             try:
-                e2e.open_page(browser, url + "/", "CVAE Explorer").context.close()
-                page = e2e.open_page(browser, url + "/your_digit", "Your digit")
+                open_page(browser, url + "/", "CVAE Explorer").context.close()
+                page = open_page(browser, url + "/your_digit", "Your digit")
                 page.get_by_role("tab", name="Draw").click()
                 find_canvas = """() => {
                     const find = (root) => { for (const el of root.querySelectorAll('*')) {
@@ -474,7 +475,7 @@ def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
                 }"""
                 result = page.get_by_text("Nearest test digits in latent space")
                 for attempt in range(4):  # fabric.js may still be wiring its mouse handlers
-                    e2e.wait_script_idle(page)  # a rerun can remount the canvas: find it afresh
+                    wait_script_idle(page)  # a rerun can remount the canvas: find it afresh
                     page.wait_for_timeout(1_000)
                     x, y, w, h = page.wait_for_function(find_canvas, timeout=60_000).json_value()
                     page.mouse.move(x + w * 0.5, y + h * 0.15)
@@ -486,9 +487,9 @@ def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
                         result.wait_for(timeout=30_000)
                         break
                     except sync_api.TimeoutError:
-                        e2e.screenshot(page, f"your_digit_draw_attempt{attempt}")
+                        screenshot(page, f"your_digit_draw_attempt{attempt}")
                 result.wait_for(timeout=30_000)
-                e2e.wait_script_idle(page)
+                wait_script_idle(page)
                 for caption in ("your digit, 28 x 28", "reconstruction (decoded at the mean)"):
                     page.locator('[data-testid="stImageCaption"]', has_text=caption).first.wait_for()
                 errors = page.evaluate("""() => Array.from(document.querySelectorAll(
@@ -496,7 +497,7 @@ def test_drawing_on_the_canvas_in_a_real_browser(tmp_path):
                 assert errors == []
                 page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the latent map
                 assert page.locator(".js-plotly-plot").count() == 1
-                e2e.screenshot(page, "your_digit_drawn")
+                screenshot(page, "your_digit_drawn")
             finally:
                 browser.close()
     finally:
