@@ -36,19 +36,14 @@ What it sets, and why:
   (`cvae.explore.projections.umap`).
 
 The import effect once recorded in `navigation.py` ("that import left the next fit in PyTensor's
-Python thunks, >15 min, not 45 s"): multiprocessing's spawn reruns the parent's `__main__` in each
-child, and after an AppTest run the test process's `__main__` is `navigation.py`, so a test's Dask
-worker ran the whole app script bare before its first fit: it connected the job registry (a second
-embedded cluster, with its own warm-up, started from inside the worker) and ran the Home page.
-Rebuilt at that commit with the import restored, a worker still found g++, ran the C VM and C
-thunks, and fitted an epoch in 6-7 s on both stacks: the import does nothing to PyTensor. The
-speed recorded is what a process without a compiler gives (the 10 steps of
-tests/cluster/test_runtime.py did not finish in 600 s with PYTENSOR_FLAGS=cxx=); PyTensor fixes
-`cxx` once, at import, from whether `g++ -v` runs, and if that fails (an OSError from the fork
-counts) leaves it empty with one line in its log, which in a worker nobody reads. Why it would
-have failed there was not reproduced, so it stays unexplained. Now `navigation.py` runs nothing
-unless it is being served, `configure()` warns when `cxx` is empty, and that test fails if a fit
-on a freshly spawned worker runs Python code.
+Python thunks, >15 min, not 45 s"), explained: PyTensor's `alloc` shape inference wraps a rewrite in
+`config.change_flags(cxx="")`, a process-wide flag saved and restored without a lock. Two threads
+building graphs at once each save the other's "", and the process keeps cxx="" for good: every fit
+after it runs Python code. A test's Dask worker once reran the whole app script bare (spawn reruns
+`__main__`, which after an AppTest run was `navigation.py`), building graphs beside the worker's
+warm-up; deploy/'s worker did the same with two warm-ups, one per replica registering the worker
+plugin (a fit ran at ~5 steps a minute, seen with py-spy). Now `navigation.py` runs nothing unless
+served, a worker warms up once, and every fit first calls `ensure_c()`, which puts the compiler back.
 """
 
 from __future__ import annotations
@@ -57,7 +52,7 @@ import threading
 import warnings
 from dataclasses import dataclass, replace
 
-__all__ = ["FLOAT", "SERVER_BLAS_THREADS", "WORKER_BLAS_THREADS", "Runtime", "configure"]
+__all__ = ["FLOAT", "SERVER_BLAS_THREADS", "WORKER_BLAS_THREADS", "Runtime", "configure", "ensure_c"]
 
 FLOAT = "float32"
 # one thread each: the server's products are small and run on many sessions' threads; a worker
@@ -111,6 +106,24 @@ def configure(*, numpy_blas_threads: int | None = None) -> Runtime:
             threadpool_limits(numpy_blas_threads, user_api="blas")
             _runtime = replace(_runtime, numpy_blas_threads=numpy_blas_threads)
         return _runtime
+
+
+def ensure_c() -> bool:
+    """Put back the C++ compiler PyTensor had at `configure()`, if something cleared it; True if it did.
+
+    PyTensor's `alloc` shape inference runs `config.change_flags(cxx="")` around a rewrite: a
+    process-wide flag, saved and restored without a lock. Two threads building graphs at once (a
+    Dask worker's warm-up and a fit; two warm-ups, one per replica that registers the worker plugin)
+    can each save the other's "", and the process keeps cxx="" for good: every later fit runs
+    Python code (seen in deploy/'s worker: a fit at ~5 steps a minute). Fits call this first."""
+    import pytensor
+
+    lost = _runtime is not None and bool(_runtime.cxx) and not pytensor.config.cxx
+    if lost:
+        pytensor.config.cxx = _runtime.cxx
+        message = "PyTensor's C++ compiler was cleared by a concurrent graph build: restored"
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return lost
 
 
 def _tune_malloc() -> bool:

@@ -31,6 +31,8 @@ def warm_worker() -> None:
     A fresh worker otherwise spends its first fit importing (~5 s) and, on a machine whose cache
     is cold, compiling (~30 s).
     """
+    if _warming.is_set():
+        return  # every replica registers the worker plugin: one warm-up per process, not one each
     _warming.set()
     try:
         _configure_runtime()
@@ -60,9 +62,10 @@ async def wait_until_warm(timeout: float) -> bool:
 
 
 def _configure_runtime() -> None:
-    from cvae.runtime import WORKER_BLAS_THREADS, configure
+    from cvae.runtime import WORKER_BLAS_THREADS, configure, ensure_c
 
     configure(numpy_blas_threads=WORKER_BLAS_THREADS)  # not left to Dask's nanny (OPENBLAS_NUM_THREADS=1)
+    ensure_c()  # a graph build racing the warm-up may have cleared PyTensor's compiler (cvae.runtime.ensure_c)
 
 
 @functools.cache

@@ -75,3 +75,31 @@ def test_without_a_compiler_configure_says_so_and_reports_python_code():
 def test_a_linker_named_in_the_flags_is_left_alone():
     seen = _probe(PYTENSOR_FLAGS="linker=py")
     assert seen["runtime"]["linker"] == "py" and not seen["compiles_c"]
+
+
+@pytest.mark.skipif(not pytensor.config.cxx, reason="no C compiler: PyTensor runs Python code")
+def test_a_compiler_cleared_by_two_concurrent_graph_builds_is_put_back():
+    """PyTensor's alloc shape inference sets cxx="" for a moment, saved and restored without a lock: two
+    threads interleaving that save and restore (here in the order that loses) leave cxx="" for good."""
+    probe = (
+        "import json, warnings, pytensor\n"
+        "from cvae import runtime\n"
+        "before = runtime.configure().cxx\n"
+        "first, second = pytensor.config.change_flags(cxx=''), pytensor.config.change_flags(cxx='')\n"
+        "first.__enter__(); second.__enter__(); first.__exit__(None, None, None); second.__exit__(None, None, None)\n"
+        "cleared = pytensor.config.cxx\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    put_back = runtime.ensure_c()\n"
+        "print(json.dumps({'before': before, 'cleared': cleared, 'put_back': put_back, 'after': pytensor.config.cxx,\n"
+        "    'again': runtime.ensure_c(), 'said': [str(w.message) for w in caught]}))"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "PYTENSOR_FLAGS"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["before"] and seen["cleared"] == "", "PyTensor's race, reproduced"
+    assert seen["put_back"] and seen["after"] == seen["before"] and not seen["again"]
+    assert any("cleared by a concurrent graph build" in said for said in seen["said"])
