@@ -6,11 +6,10 @@ from cvae.viz.map_overlays import projection_prior
 from ui import latent_map
 from ui import session_keys as keys
 from ui.components import active_model_or_stop, downloads_ui
-from ui.latent import first_map
+from ui.latent import first_map, tools
 from ui.latent.controls import map_controls_ui
 from ui.latent.payloads import MAP_KEY, home_range, payload_for
 from ui.latent.projection import HOLD, held_lift, projection_for
-from ui.latent.tools import CRISP_IMAGES, each_label_ui, interpolation_ui, nearest_ui, picked_ui, sample_ui
 from ui.latent.view import MapContext, apply_pin, current_z, init_state, payload_header, view_data
 from ui.model_cache import model_key
 from ui.model_choice import active_path
@@ -39,53 +38,102 @@ x_range, y_range = home_range(path, choice)
 payload = payload_for(path, choice, target=MAP_KEY, density=controls.density)
 conditioning = payload_header(payload)["decoder"].get("conditioning", 0)
 
+# A pin reruns only the fragments below that show the pinned point, never the map's own (its payload is
+# the same bytes every run) nor what does not depend on the point; each fragment rerun costs ~0.8 ms of
+# server CPU by itself (measured), so the left column's tools are one, and the map's view (it draws
+# nothing: hidden, it adds no gap) goes with them. A first map comes alone, with its view.
+POINT, PICKED, PATH, VIEW = "latent_point", "latent_picked", "latent_path", "latent_view"
+VIEWS = VIEW if map_alone else POINT  # the fragment that hands the map its view
+pinned = [VIEWS] if map_alone else [POINT, PICKED]  # what a new pinned point changes
+VIEW_HIDDEN = f"<style>.st-key-{MAP_KEY}_view {{ display: none; }}</style>"
+st.session_state[keys.PIN_REFUSED] = None  # a page run clears a refused pin's warning
 
-@st.fragment
+
+def decode_label() -> int | None:
+    """The label a conditional decoder is given at the pinned point (None: an unconditional decoder)."""
+    return st.session_state[keys.DECODE_LABEL] if conditioning else None
+
+
+def context() -> MapContext:
+    held = current_z(latent_dim) if choice.hold == HOLD[0] else encoded.mu.mean(axis=0)
+    lift = held_lift(projection, held)
+    return MapContext(projection, encoded.mu, encoded.sd, x_range, y_range, lift, conditioning, prior_components)
+
+
+def on_pin() -> None:
+    """The map's pin callback: the browser's pin becomes the session's point, and the fragments that show
+    it rerun (the picked digit's panel only when the pick changed, the map only to say a pin was refused)."""
+    picked, refused = st.session_state[keys.PICKED], st.session_state[keys.PIN_REFUSED]
+    st.session_state[keys.PIN_REFUSED] = apply_pin(latent_map.pin_of(MAP_KEY), context())
+    changed = [tools.MAP_FRAGMENT] if refused or st.session_state[keys.PIN_REFUSED] else []
+    st.rerun([key for key in pinned if key != PICKED or st.session_state[keys.PICKED] != picked] + changed)
+
+
+@st.fragment(key=tools.MAP_FRAGMENT)
 def explorer_ui() -> None:
-    """A pin reruns only this: the map (its payload goes by reference), the tools, the new view."""
+    """The map (and why the browser's last pin was ignored, if it was); its "drawn" report reruns this, which
+    brings the rest of a first page (ui.latent.first_map)."""
     first_map.rerun_page_once_drawn(map_alone)
+    latent_map.map_ui(payload, key=MAP_KEY, on_drawn=first_map.mark_drawn, on_pin=on_pin)
+    if st.session_state[keys.PIN_REFUSED]:
+        st.warning(st.session_state[keys.PIN_REFUSED])
 
-    def context() -> MapContext:
-        held = current_z(latent_dim) if choice.hold == HOLD[0] else encoded.mu.mean(axis=0)
-        lift = held_lift(projection, held)
-        return MapContext(projection, encoded.mu, encoded.sd, x_range, y_range, lift, conditioning, prior_components)
 
-    raw = latent_map.map_ui(payload, key=MAP_KEY, on_drawn=first_map.mark_drawn)
-    refused = apply_pin(raw, context()) if raw is not None else None
-    ctx = context()  # through the new point
+@st.fragment(key=POINT)
+def point_ui() -> None:
+    """The left column's tools at the pinned point: a draw from p(x|z) (and what its pixels mean), the same z
+    as every label (a conditional model), the nearest real digits; then the map's view."""
     z = current_z(latent_dim)
-    if refused:
-        st.warning(refused)
-    draws, path_z = (None, None) if map_alone else tools_ui(z)
+    tools.sample_ui(explorer, z, decode_label())
+    tools.sample_caption_ui(explorer, checkpoint)
+    if explorer.conditional:
+        tools.each_label_title_ui()
+        tools.each_label_ui(explorer, z, encoded.class_names)
+    tools.nearest_title_ui()
+    tools.nearest_ui(encoded, z)
+    view_ui()
+
+
+@st.fragment(key=PICKED)
+def picked_ui() -> None:
+    picked = st.session_state[keys.PICKED]
+    if picked is not None:
+        tools.picked_ui(encoded, explorer, picked, model=model, draws=[PICKED, VIEWS], path=[PATH, VIEWS])
+
+
+@st.fragment(key=PATH)
+def path_ui() -> None:
+    tools.interpolation_ui(explorer, latent_dim, [PATH, VIEWS])
+
+
+def view_ui() -> None:
+    """The map's view: the pinned point, the overlays and what the digit classifier reads at the point."""
+    z = current_z(latent_dim)
     view = view_data(
-        ctx,
+        context(),
         payload,
         colouring=controls.colouring,
         density=controls.density,
         prior=controls.prior,
-        draws=draws,
-        path=path_z,
+        draws=None if map_alone else tools.picked_draws(encoded, explorer, model=model),
+        path=None if map_alone else tools.interpolation_path(latent_dim),
     )
-    # what the digit classifier reads at the pinned point: the map's live region says it (0.6 ms a pin)
-    label = st.session_state[keys.DECODE_LABEL] if conditioning else None
-    view["pinned"]["reading"] = classifier_readings(explorer.decode(z[None], label))[0]
+    # the map's live region says it (0.6 ms a pin)
+    view["pinned"]["reading"] = classifier_readings(explorer.decode(z[None], decode_label()))[0]
     latent_map.view_ui(view, key=MAP_KEY)
 
 
-def tools_ui(z):
-    """The tools below the map, decoding at `z`, and the map's downloads; returns (the picked digit's
-    posterior draws or None, the interpolation path or None) for the map's overlays."""
-    st.html(CRISP_IMAGES)
+def tools_ui() -> None:
+    """The tools below the map, each point-dependent part a fragment of its own, and the map's downloads."""
+    st.html(tools.CRISP_IMAGES + VIEW_HIDDEN)
     left, right = st.columns([2, 3])
     with left:
-        sample_ui(explorer, z, st.session_state[keys.DECODE_LABEL] if conditioning else None, checkpoint)
-        if explorer.conditional:
-            each_label_ui(explorer, z, encoded.class_names)
-        nearest_ui(encoded, z)
+        tools.sample_buttons_ui(explorer, sample=[POINT], pinned=pinned)
+        point_ui()
     with right:
-        picked = st.session_state[keys.PICKED]
-        draws = picked_ui(encoded, explorer, picked, model=model) if picked is not None else None
-    path_z = interpolation_ui(explorer, z)
+        picked_ui()
+    tools.interpolation_buttons_ui(latent_dim, [PATH, VIEWS])
+    path_ui()
     map_prior = projection_prior(prior_components, projection) if controls.prior else None  # where the map draws it
     downloads_ui(
         "latent-map",
@@ -98,7 +146,10 @@ def tools_ui(z):
         ),
         key="latent",
     )
-    return draws, path_z
 
 
 explorer_ui()
+if map_alone:
+    st.fragment(view_ui, key=VIEW)()
+else:
+    tools_ui()

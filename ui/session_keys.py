@@ -36,6 +36,7 @@ __all__ = [
     "N_DRAWS",
     "OWNER_TOKENS",
     "PICKED",
+    "PIN_REFUSED",
     "PIN_UV",
     "PRIOR_DRAWS",
     "PROJECTION",
@@ -78,6 +79,7 @@ CLASS_END_ASKED = "class_end_asked"  # bool: End class's confirmation is open (u
 MAP_DRAWN = "map_drawn"  # bool: this tab's browser has shown a latent map (ui.latent.first_map)
 PICKED = "picked"  # int | None: the index of the test digit pinned on the map
 PIN_UV = "pin_uv"  # list[float] | None: the map point pinned; None when the z sliders set the point
+PIN_REFUSED = "pin_refused"  # str | None: why the browser's last pin was ignored, until the page says it
 DECODE_LABEL = "decode_label"  # int: the label a conditional decoder is given
 SAMPLE_SEED = "sample_seed"  # int: the seed of the p(x|z) draw ("New sample" adds one)
 PRIOR_DRAWS = "prior_draws"  # int: how many codes were drawn from the prior (the next draw's seed)

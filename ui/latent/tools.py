@@ -2,6 +2,12 @@
 digits, the picked digit with its q(z|x), and interpolation. Each `*_ui()` draws and returns
 plain values; images go out at their own 28 x 28 pixels (a few hundred bytes each) and the page's
 CSS enlarges them without blurring.
+
+A pin reruns only the page's fragments that show the pinned point (app_pages/latent.py), so each
+tool is split: what does not depend on the point (titles, buttons, captions) is drawn once per page
+run, and the part that does (`sample_ui`, `each_label_ui`, `nearest_ui`, `picked_ui`,
+`interpolation_ui`) is a fragment's body. A button or slider whose change shows elsewhere reruns
+the fragments it names (`scope`, from its callback).
 """
 
 from __future__ import annotations
@@ -15,10 +21,29 @@ import cvae
 from cvae.viz.alt_text import decoded_alt, digit_alt
 from ui import session_keys as keys
 from ui.images import images_ui
+from ui.latent.view import current_z
 from ui.model_cache import EncodedSet
 
-__all__ = ["CRISP_IMAGES", "each_label_ui", "interpolation_ui", "nearest_ui", "picked_ui", "sample_ui", "strip_ui"]
+__all__ = [
+    "CRISP_IMAGES",
+    "MAP_FRAGMENT",
+    "each_label_title_ui",
+    "each_label_ui",
+    "interpolation_buttons_ui",
+    "interpolation_path",
+    "interpolation_ui",
+    "nearest_title_ui",
+    "nearest_ui",
+    "picked_draws",
+    "picked_ui",
+    "sample_buttons_ui",
+    "sample_caption_ui",
+    "sample_ui",
+    "strip_ui",
+]
 
+MAP_FRAGMENT = "latent_explorer"  # the Latent page's map fragment (its key)
+STEPS = "interp_steps"  # the interpolation's steps slider
 CRISP_IMAGES = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
 
@@ -32,30 +57,53 @@ def strip_ui(images: np.ndarray, captions: list[str], alts: list[str], width: in
     images_ui(images, alts=alts, captions=captions, width=width)
 
 
-def _draw_from_prior(explorer: cvae.Explorer) -> None:
+def _rerun(scope: list[str]) -> None:
+    """From a widget's callback: rerun only the page's fragments in `scope` (their keys), and the map's
+    when it shows a refused pin's warning (which, as before, goes with the next thing the user does)."""
+    if st.session_state.get(keys.PIN_REFUSED):
+        st.session_state[keys.PIN_REFUSED] = None
+        scope = [*scope, MAP_FRAGMENT]
+    st.rerun(scope)
+
+
+def _new_sample(scope: list[str]) -> None:
+    st.session_state[keys.SAMPLE_SEED] += 1
+    _rerun(scope)
+
+
+def _draw_from_prior(explorer: cvae.Explorer, scope: list[str]) -> None:
     """Pin a code drawn from the model's prior p(z) (N(0, I), or the learned mixture)."""
     st.session_state[keys.PRIOR_DRAWS] = st.session_state.get(keys.PRIOR_DRAWS, 0) + 1
     z = explorer.sample_prior(1, seed=st.session_state[keys.PRIOR_DRAWS])[0]
     for d, value in enumerate(z):
         st.session_state[keys.z_key(d)] = float(value)
     st.session_state[keys.PIN_UV] = st.session_state[keys.PICKED] = None
+    _rerun(scope)
 
 
-def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpoint: cvae.Checkpoint) -> None:
-    """One draw from p(x|z) at the pinned point, and what the likelihood's pixels mean."""
+def sample_buttons_ui(explorer: cvae.Explorer, *, sample: list[str], pinned: list[str]) -> None:
+    """ "New sample" (reruns the fragments `sample`) and, for a prior with Gaussian components, a code
+    drawn from the prior (a new pinned point: reruns the fragments `pinned`)."""
     buttons = st.container(horizontal=True)
-    if buttons.button("New sample", key="new_sample"):
-        st.session_state[keys.SAMPLE_SEED] += 1
+    buttons.button("New sample", key="new_sample", on_click=_new_sample, args=(sample,))
     if explorer.prior_components() is not None:  # a kind with a prior of its own samples in its own way
         buttons.button(
             "Draw z from the prior",
             key="prior_draw",
             on_click=_draw_from_prior,
-            args=(explorer,),
+            args=(explorer, pinned),
             help="a new z ~ p(z) (the learned mixture for a mixture prior); its decode is a new digit",
         )
+
+
+def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None) -> None:
+    """One draw from p(x|z) at the pinned point."""
     sample = explorer.sample_pixels(z[None], seed=st.session_state[keys.SAMPLE_SEED], labels=label)
     strip_ui(sample, ["one draw from p(x|z)"], decoded_alt(sample, z[None], "one draw from p(x|z)"), width=110)
+
+
+def sample_caption_ui(explorer: cvae.Explorer, checkpoint: cvae.Checkpoint) -> None:
+    """What the likelihood's pixels mean, under the draw."""
     likelihood = checkpoint.vae.likelihood
     st.caption(
         f"{likelihood.pixel_meaning} The draw is what the likelihood actually generates: "
@@ -63,17 +111,23 @@ def sample_ui(explorer: cvae.Explorer, z: np.ndarray, label: int | None, checkpo
     )
 
 
+def each_label_title_ui() -> None:
+    st.markdown("**The same z as every label**: z carries the style, the label the content")
+
+
 def each_label_ui(explorer: cvae.Explorer, z: np.ndarray, class_names) -> None:
     """A conditional model: the same z decoded under every label, z the style and y the content."""
-    st.markdown("**The same z as every label**: z carries the style, the label the content")
     images = explorer.decode_as_each_label(z)
     whats = [f"decoded as label {name}" for name in class_names]
     strip_ui(images, list(class_names), decoded_alt(images, np.repeat(z[None], len(images), 0), whats), width=44)
 
 
+def nearest_title_ui() -> None:
+    st.markdown("**Nearest real test digits** to this point")
+
+
 def nearest_ui(encoded: EncodedSet, z: np.ndarray) -> None:
     nearest = cvae.Explorer.nearest(encoded.mu, z, k=5)
-    st.markdown("**Nearest real test digits** to this point")
     captions = [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest]
     alts = [f"real test digit #{i}, labelled {encoded.class_names[encoded.labels[i]]}" for i in nearest]
     strip_ui(encoded.images[nearest, 0], captions, alts)
@@ -113,21 +167,53 @@ def _picked(
     return panel
 
 
+def _set_end(end: str, code: list[float] | None, scope: list[str]) -> None:
+    st.session_state[end] = code
+    _rerun(scope)
+
+
+def _set_here(end: str, latent_dim: int, scope: list[str]) -> None:
+    """The pinned point as the interpolation's end `end`."""
+    _set_end(end, current_z(latent_dim).tolist(), scope)
+
+
+def _clear_path(scope: list[str]) -> None:
+    st.session_state[keys.INTERP_A] = st.session_state[keys.INTERP_B] = None
+    _rerun(scope)
+
+
+def _panel(encoded: EncodedSet, explorer: cvae.Explorer, picked: int, model: tuple[str, float]) -> _Picked:
+    label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
+    n = st.session_state.get(keys.N_DRAWS, 6)  # the panel's slider; the panel is cached per value
+    return _picked(model, picked, n, label, encoded, explorer)
+
+
+def picked_draws(encoded: EncodedSet, explorer: cvae.Explorer, *, model: tuple[str, float]) -> np.ndarray | None:
+    """The picked digit's draws from q(z|x) that its panel shows (None: no digit picked, or no draws)."""
+    picked = st.session_state[keys.PICKED]
+    return None if picked is None else _panel(encoded, explorer, picked, model).draws
+
+
 def picked_ui(
-    encoded: EncodedSet, explorer: cvae.Explorer, picked: int, *, model: tuple[str, float]
-) -> np.ndarray | None:
-    """Original, reconstruction and q(z|x) of the picked digit; returns posterior draws to plot.
-    `model`: the `model_key` of the model `encoded` and `explorer` come from."""
+    encoded: EncodedSet,
+    explorer: cvae.Explorer,
+    picked: int,
+    *,
+    model: tuple[str, float],
+    draws: list[str],
+    path: list[str],
+) -> None:
+    """Original, reconstruction and q(z|x) of the picked digit. `model`: the `model_key` of the model
+    `encoded` and `explorer` come from; `draws`, `path`: the fragments to rerun when its number of
+    draws changes (`picked_draws`), and when it is made an end of the interpolation."""
     mu, sd = encoded.mu[picked], encoded.sd[picked]
     st.markdown(
         f"**Picked test digit #{picked}**, label **{encoded.class_names[encoded.labels[picked]]}**. "
         f"q(z|x): mean ({', '.join(f'{v:.2f}' for v in mu)}), sd ({', '.join(f'{v:.2f}' for v in sd)}); "
         "the ellipses on the map are 1 and 2 sd."
     )
-    label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
     pictures, tools = st.columns([1, 2])
-    n = st.session_state.get(keys.N_DRAWS, 6)  # the slider below; read first, the panel is cached per value
-    panel = _picked(model, picked, n, label, encoded, explorer)
+    panel = _panel(encoded, explorer, picked, model)
     with pictures:
         # one element for both: every element of a pin's answer is one more message to the browser
         images_ui(panel.pictures, alts=panel.picture_alts, captions=["original", "reconstruction"], width=96)
@@ -139,32 +225,52 @@ def picked_ui(
             6,
             key=keys.N_DRAWS,
             help="each draw is a plausible code for this digit; all decode to similar images",
+            on_change=_rerun,
+            args=(draws,),
         )
         if panel.drawn is not None:
             strip_ui(panel.drawn, [f"draw {i + 1}" for i in range(n)], panel.drawn_alts, width=56)
     buttons = st.container(horizontal=True)
-    if buttons.button("Use as interpolation start A", key="set_a"):
-        st.session_state[keys.INTERP_A] = mu.tolist()
-    if buttons.button("Use as interpolation end B", key="set_b"):
-        st.session_state[keys.INTERP_B] = mu.tolist()
-    return panel.draws
+    code = mu.tolist()
+    buttons.button("Use as interpolation start A", key="set_a", on_click=_set_end, args=(keys.INTERP_A, code, path))
+    buttons.button("Use as interpolation end B", key="set_b", on_click=_set_end, args=(keys.INTERP_B, code, path))
 
 
-def interpolation_ui(explorer: cvae.Explorer, z: np.ndarray) -> np.ndarray | None:
-    """The straight path from A to B and its decodes; returns the path to draw on the map."""
-    a, b = st.session_state.get(keys.INTERP_A), st.session_state.get(keys.INTERP_B)
+def interpolation_buttons_ui(latent_dim: int, scope: list[str]) -> None:
+    """The interpolation's title and the buttons that set its ends (they rerun the fragments `scope`)."""
     st.markdown("**Interpolation**: pick a digit (or pin a point) and set it as A, then another as B.")
     buttons = st.container(horizontal=True)
-    if buttons.button("Current point as A", key="point_a"):
-        st.session_state[keys.INTERP_A] = a = z.tolist()
-    if buttons.button("Current point as B", key="point_b"):
-        st.session_state[keys.INTERP_B] = b = z.tolist()
-    if buttons.button("Clear path", key="clear_path"):
-        st.session_state[keys.INTERP_A] = st.session_state[keys.INTERP_B] = a = b = None
-    if a is None or b is None or len(a) != len(z) or len(b) != len(z):
+    for label, end, key in (
+        ("Current point as A", keys.INTERP_A, "point_a"),
+        ("Current point as B", keys.INTERP_B, "point_b"),
+    ):
+        buttons.button(label, key=key, on_click=_set_here, args=(end, latent_dim, scope))
+    buttons.button("Clear path", key="clear_path", on_click=_clear_path, args=(scope,))
+
+
+def _ends(latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+    a, b = st.session_state.get(keys.INTERP_A), st.session_state.get(keys.INTERP_B)
+    if a is None or b is None or len(a) != latent_dim or len(b) != latent_dim:
         return None
-    steps = st.slider("Steps", 3, 15, 8, key="interp_steps")
-    path, images = explorer.interpolate(np.array(a), np.array(b), steps)
+    return np.asarray(a, float), np.asarray(b, float)
+
+
+def interpolation_path(latent_dim: int) -> np.ndarray | None:
+    """The straight path (steps, latent) from A to B that `interpolation_ui` decodes (the points of
+    `cvae.Explorer.interpolate`, without decoding them), or None where either end is unset."""
+    ends = _ends(latent_dim)
+    if ends is None:
+        return None
+    t = np.linspace(0.0, 1.0, st.session_state.get(STEPS, 8))[:, None]
+    return ((1 - t) * ends[0] + t * ends[1]).astype(np.float32)
+
+
+def interpolation_ui(explorer: cvae.Explorer, latent_dim: int, scope: list[str]) -> None:
+    """The path's steps and its decodes, where A and B are set; the slider reruns the fragments `scope`."""
+    ends = _ends(latent_dim)
+    if ends is None:
+        return
+    steps = st.slider("Steps", 3, 15, 8, key=STEPS, on_change=_rerun, args=(scope,))
+    path, images = explorer.interpolate(*ends, steps)
     whats = [f"interpolation step {i + 1} of {steps}" for i in range(steps)]
     strip_ui(images, ["A"] + [""] * (steps - 2) + ["B"], decoded_alt(images, path, whats), width=64)
-    return path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-__all__ = ["map_ui", "view_ui"]
+__all__ = ["map_ui", "pin_of", "view_ui"]
 
 _HERE = Path(__file__).resolve().parent
 # registered once per process, on import: the names must be unique in the app
@@ -33,12 +33,18 @@ def _keep() -> None:
     """A trigger needs a callback to be reported at all; a pin's value is read from the result."""
 
 
-def map_ui(payload: bytes, *, key: str, on_drawn=_keep) -> object | None:
+def map_ui(payload: bytes, *, key: str, on_drawn=_keep, on_pin=_keep) -> object | None:
     """Draw the map; returns the raw, unchecked pin of this run (None when this run has none).
 
     `on_drawn` runs (before the rerun it causes) when the browser reports the map shown, which it
-    does once for each view that asks (`report_drawn`)."""
-    return _MAP(key=key, data=payload, on_pin_change=_keep, on_drawn_change=on_drawn).pin
+    does once for each view that asks (`report_drawn`); `on_pin` when the browser sends a pin (it
+    reads it as `pin_of(key)`, and may rerun fragments other than the map's)."""
+    return _MAP(key=key, data=payload, on_pin_change=on_pin, on_drawn_change=on_drawn).pin
+
+
+def pin_of(key: str) -> object | None:
+    """In an `on_pin` callback: the raw, unchecked pin the browser sent to the map with key `key`."""
+    return st.session_state[key].get("pin")
 
 
 def view_ui(view: dict, *, key: str) -> None:
