@@ -90,7 +90,7 @@ def point_ui() -> None:
         tools.each_label_title_ui()
         tools.each_label_ui(explorer, z, encoded.class_names)
     tools.nearest_title_ui()
-    tools.nearest_ui(encoded, z)
+    tools.nearest_ui(encoded, z, model=model)
     view_ui()
 
 

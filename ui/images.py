@@ -21,10 +21,10 @@ def image_ui(image: np.ndarray, *, alt: str, caption: str | None = None, size: i
     st.image(png, caption=caption, alt=alt, output_format="PNG", **({"width": width} if width else {}))
 
 
-def images_ui(images: np.ndarray, *, alts: Sequence[str], captions: Sequence[str], width: int) -> None:
-    """A row of grey images (N, H, W), each with its alt text and caption."""
+def images_ui(images, *, alts: Sequence[str], captions: Sequence[str], width: int) -> None:
+    """A row of grey images (N, H, W), or their PNG data URLs (`cvae.viz.images.to_data_url`: sent inside the
+    element, no media file to store and serve), each with its alt text and caption."""
     if len(alts) != len(images) or any(not a.strip() for a in alts):
         raise ValueError(f"{len(images)} images need {len(images)} text alternatives")
-    st.image(
-        [to_png(image) for image in images], caption=list(captions), alt=list(alts), width=width, output_format="PNG"
-    )
+    pictures = [image if isinstance(image, str) else to_png(image) for image in images]
+    st.image(pictures, caption=list(captions), alt=list(alts), width=width, output_format="PNG")

@@ -1,7 +1,8 @@
 """The Latent page's teaching tools around the pinned point: a p(x|z) draw, the nearest real
 digits, the picked digit with its q(z|x), and interpolation. Each `*_ui()` draws and returns
-plain values; images go out at their own 28 x 28 pixels (a few hundred bytes each) and the page's
-CSS enlarges them without blurring.
+plain values; images go out at their own 28 x 28 pixels, as PNG data URLs inside the element (about
+1 KB each, no media file to store, hash and serve per pin), and the page's CSS enlarges them
+without blurring; a real digit's is made once per model, a picked digit's panel once per pick.
 
 A pin reruns only the page's fragments that show the pinned point (app_pages/latent.py), so each
 tool is split: what does not depend on the point (titles, buttons, captions) is drawn once per page
@@ -12,6 +13,8 @@ the fragments it names (`scope`, from its callback).
 
 from __future__ import annotations
 
+import collections
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +22,7 @@ import streamlit as st
 
 import cvae
 from cvae.viz.alt_text import decoded_alt, digit_alt
+from cvae.viz.images import to_data_url
 from ui import session_keys as keys
 from ui.images import images_ui
 from ui.latent.view import current_z
@@ -53,8 +57,15 @@ def decode(explorer: cvae.Explorer, z: np.ndarray, label: int | None = None) -> 
     return explorer.decode(z, label)
 
 
-def strip_ui(images: np.ndarray, captions: list[str], alts: list[str], width: int = 64) -> None:
-    images_ui(images, alts=alts, captions=captions, width=width)
+def strip_ui(images, captions: list[str], alts: list[str], width: int = 64) -> None:
+    """A row of grey images (N, H, W) in [0, 1], or their data URLs, each with its alt text and caption; as
+    data URLs (`to_data_url`), inside the element: no media file to hash, store and serve per pin."""
+    images_ui(
+        [image if isinstance(image, str) else to_data_url(image) for image in images],
+        alts=alts,
+        captions=captions,
+        width=width,
+    )
 
 
 def _rerun(scope: list[str]) -> None:
@@ -126,45 +137,68 @@ def nearest_title_ui() -> None:
     st.markdown("**Nearest real test digits** to this point")
 
 
-def nearest_ui(encoded: EncodedSet, z: np.ndarray) -> None:
+class _Memo:
+    """A small server-wide cache, least recently used out, like `st.cache_resource`: a pin looks up 2-3 values,
+    and st.cache_resource's own argument hashing cost ~0.1-0.2 ms a call (measured). Its values are the same
+    for every session and are never mutated by one."""
+
+    def __init__(self, size: int):
+        self._size, self._items, self._lock = size, collections.OrderedDict(), threading.Lock()
+
+    def get(self, key, make):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()  # outside the lock: two sessions may both make it, and keep one
+        with self._lock:
+            value = self._items.setdefault(key, value)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_DIGIT_URLS = _Memo(8)  # model_key -> {test digit index: its data URL}, filled as digits are shown
+_PANELS = _Memo(512)  # (model_key, digit, draws, label) -> _Picked
+
+
+def nearest_ui(encoded: EncodedSet, z: np.ndarray, *, model: tuple[str, float]) -> None:
+    """The 5 real test digits whose codes are nearest to z; `model`: the `model_key` `encoded` is of."""
     nearest = cvae.Explorer.nearest(encoded.mu, z, k=5)
     captions = [f"{encoded.class_names[encoded.labels[i]]} (#{i})" for i in nearest]
     alts = [f"real test digit #{i}, labelled {encoded.class_names[encoded.labels[i]]}" for i in nearest]
-    strip_ui(encoded.images[nearest, 0], captions, alts)
+    known = _DIGIT_URLS.get(model, dict)
+    urls = [known.get(i) or known.setdefault(i, to_data_url(encoded.images[i, 0])) for i in nearest.tolist()]
+    strip_ui(urls, captions, alts)
 
 
 @dataclass(frozen=True)
 class _Picked:
     """What the picked digit's panel shows, computed once per (model, digit, draws, label)."""
 
-    pictures: np.ndarray  # (2, 28, 28): the digit and its reconstruction
+    pictures: list[str]  # the digit and its reconstruction, as data URLs
     picture_alts: list[str]
     draws: np.ndarray | None  # (n, latent) codes from q(z|x)
-    drawn: np.ndarray | None  # (n, 28, 28) their decodes
+    drawn: list[str] | None  # their decodes, as data URLs
     drawn_alts: list[str]
 
 
-# A pin on a digit otherwise decoded it, drew from q(z|x) through the encoder, decoded the draws and ran
-# the alt texts' classifier on all of them on every pin: the same answer for every student who picks it.
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _picked(
-    model: tuple[str, float], picked: int, n: int, label: int | None, _encoded: EncodedSet, _explorer: cvae.Explorer
-) -> _Picked:
-    """`model` is the explored model's `model_key`: the cache key of `_encoded` and `_explorer`."""
-    mu, image = _encoded.mu[picked], _encoded.images[picked : picked + 1]
-    reconstruction = decode(_explorer, mu[None], label)[0]
-    alts = [digit_alt(image[0, 0], f"test digit #{picked}")]
+def _picked(picked: int, n: int, label: int | None, encoded: EncodedSet, explorer: cvae.Explorer) -> _Picked:
+    """The panel of test digit `picked` with `n` draws from q(z|x [, y = label])."""
+    mu, sd, image = encoded.mu[picked], encoded.sd[picked], encoded.images[picked, 0]
+    reconstruction = decode(explorer, mu[None], label)[0]
+    alts = [digit_alt(image, f"test digit #{picked}")]
     alts += decoded_alt(reconstruction, mu[None], "its reconstruction")
-    draws = _explorer.sample_posterior(image, n, seed=picked, labels=label)[0] if n else None
-    drawn, drawn_alts = None, []
-    if draws is not None:
-        drawn = decode(_explorer, draws, label)
-        drawn_alts = decoded_alt(drawn, draws, [f"decode of draw {i + 1} from q(z|x)" for i in range(n)])
-    panel = _Picked(np.stack([image[0, 0], reconstruction]), alts, draws, drawn, drawn_alts)
-    for array in (panel.pictures, draws, drawn):  # shared by every session: read-only
-        if array is not None:
-            array.setflags(write=False)
-    return panel
+    draws, drawn, drawn_alts = None, None, []
+    if n:
+        # `cvae.Explorer.sample_posterior`'s draws, from the q(z|x [, y]) the encoded set already holds
+        eps = np.random.default_rng(picked).standard_normal((1, n, len(mu)))
+        draws = (mu[None, None, :] + sd[None, None, :] * eps).astype(mu.dtype)[0]  # (n, latent)
+        decoded = decode(explorer, draws, label)
+        drawn = [to_data_url(x) for x in decoded]
+        drawn_alts = decoded_alt(decoded, draws, [f"decode of draw {i + 1} from q(z|x)" for i in range(n)])
+        draws.setflags(write=False)  # shared by every session: read-only
+    return _Picked([to_data_url(image), to_data_url(reconstruction)], alts, draws, drawn, drawn_alts)
 
 
 def _set_end(end: str, code: list[float] | None, scope: list[str]) -> None:
@@ -185,7 +219,9 @@ def _clear_path(scope: list[str]) -> None:
 def _panel(encoded: EncodedSet, explorer: cvae.Explorer, picked: int, model: tuple[str, float]) -> _Picked:
     label = int(encoded.labels[picked]) if explorer.vae.conditional else None  # q(z|x, y) knows the label
     n = st.session_state.get(keys.N_DRAWS, 6)  # the panel's slider; the panel is cached per value
-    return _picked(model, picked, n, label, encoded, explorer)
+    # a pin on a digit otherwise decoded it, drew from q(z|x), decoded the draws and ran the alt texts'
+    # classifier on all of them on every pin: the same answer for every student who picks it
+    return _PANELS.get((model, picked, n, label), lambda: _picked(picked, n, label, encoded, explorer))
 
 
 def picked_draws(encoded: EncodedSet, explorer: cvae.Explorer, *, model: tuple[str, float]) -> np.ndarray | None:
@@ -216,7 +252,7 @@ def picked_ui(
     panel = _panel(encoded, explorer, picked, model)
     with pictures:
         # one element for both: every element of a pin's answer is one more message to the browser
-        images_ui(panel.pictures, alts=panel.picture_alts, captions=["original", "reconstruction"], width=96)
+        strip_ui(panel.pictures, ["original", "reconstruction"], panel.picture_alts, width=96)
     with tools:
         n = st.slider(
             "Draws from q(z|x)",
