@@ -41,6 +41,7 @@ class TrainingJob:
     first_point_s: float | None = None
     saved: bool = False
     dispatched: bool = False  # handed to the cluster (by this process or another)
+    published: bool = False  # its future published under its topic: any process can follow it
     live: LiveRun = field(default_factory=LiveRun)
     future: Any = field(default=None, repr=False)  # the Dask future, while this process follows it
 
@@ -95,7 +96,7 @@ class TrainingJob:
         """Take what the database says, except a status this process has seen move further on."""
         if _rank(row.status) >= _rank(self.status):
             self.status, self.message = row.status, row.message
-        self.saved, self.dispatched = row.saved, row.dispatched_at is not None
+        self.saved, self.dispatched, self.published = row.saved, row.dispatched_at is not None, row.published
         self.first_point_s = self.first_point_s if row.first_point_s is None else row.first_point_s
 
 

@@ -203,6 +203,7 @@ class JobRegistry:
                     self._records.end(job)
                     continue
                 self._records.published(job.id)
+                job.published = True
 
     def _submit(self, client, job: TrainingJob) -> None:
         from cvae.jobs.fit_task import run_fit
@@ -223,11 +224,8 @@ class JobRegistry:
     def _follow(self, client) -> None:
         """Follow the dispatched jobs this process does not follow yet; mark lost the ones the cluster lost."""
         for job in self.jobs():
-            if not job.active or not job.dispatched or job.future is not None:
-                continue
-            row = self._records.one(job.id)
-            if row is None or not row.published:
-                continue  # its process is still submitting it (or died doing so: see below)
+            if not job.active or not job.published or job.future is not None:
+                continue  # not on the cluster yet, or its process is still submitting it (or died doing so: below)
             try:
                 future = client.get_dataset(job.topic)
             except KeyError:
