@@ -89,8 +89,7 @@ class TrainingJob:
             self.status, self.message = "running", "training"
 
     def fail(self, message: str) -> None:
-        self.status = "interrupted" if message.startswith("interrupted") else "failed"
-        self.message = message
+        self.status, self.message = _failed_status(message), message
 
     def adopt(self, row: JobRecord) -> None:
         """Take what the database says, except a status this process has seen move further on."""
@@ -98,6 +97,10 @@ class TrainingJob:
             self.status, self.message = row.status, row.message
         self.saved, self.dispatched, self.published = row.saved, row.dispatched_at is not None, row.published
         self.first_point_s = self.first_point_s if row.first_point_s is None else row.first_point_s
+
+
+def _failed_status(message: str) -> str:
+    return "interrupted" if message.startswith("interrupted") else "failed"
 
 
 def _rank(status: str) -> int:
@@ -197,6 +200,12 @@ class JobRecords:
         """Record the job's end (its status is one of the ends); unless another process ended it first."""
         when = {"status": ACTIVE} if only_if_active else {}
         return self._change(job.id, when, status=job.status, message=job.message, saved=job.saved)
+
+    def fail(self, job: TrainingJob, message: str) -> None:
+        """End an active job with `message`: the table first, then this process's copy, so whoever sees
+        it ended here finds it ended for every other replica too."""
+        self._change(job.id, {"status": ACTIVE}, status=_failed_status(message), message=message, saved=job.saved)
+        job.fail(message)
 
     def stop_queued(self, job_id: str) -> bool:
         """Stop a job no process has dispatched yet: it never starts."""

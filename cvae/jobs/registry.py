@@ -199,8 +199,7 @@ class JobRegistry:
                 try:
                     self._submit(client, job)
                 except Exception as err:
-                    job.fail(f"failed: the cluster refused the training ({type(err).__name__}: {err})")
-                    self._records.end(job)
+                    self._records.fail(job, f"failed: the cluster refused the training ({type(err).__name__}: {err})")
                     continue
                 self._records.published(job.id)
                 job.published = True
@@ -229,8 +228,7 @@ class JobRegistry:
             try:
                 future = client.get_dataset(job.topic)
             except KeyError:
-                job.fail(INTERRUPTED)
-                self._records.end(job)
+                self._records.fail(job, INTERRUPTED)
                 continue
             job.future, job.live = future, LiveRun()  # the stream replays from the start
             with contextlib.suppress(Exception):
@@ -243,8 +241,7 @@ class JobRegistry:
             future.add_done_callback(partial(self._finished, job))
         for job_id in self._records.unpublished(UNPUBLISHED_S):
             if (job := self._jobs.get(job_id)) is not None:
-                job.fail(INTERRUPTED)
-                self._records.end(job)
+                self._records.fail(job, INTERRUPTED)
 
     # ---- what the cluster tells us ----------------------------------------------------------
 
