@@ -69,6 +69,7 @@ def _warm_worker() -> None:
 
     # This thread only (Linux schedules threads): the warm-up takes CPU time no one else wants, so a
     # fresh server's first visitors (the page runs and their browsers, on the same cores) never wait on it.
+    # A fit that arrives meanwhile raises it back (fit_task.run_fit): then someone is waiting on it.
     with contextlib.suppress(AttributeError, OSError):  # no SCHED_IDLE (not Linux): it warms at the worker's priority
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     fit_task.warm_worker()

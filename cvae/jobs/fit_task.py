@@ -8,6 +8,7 @@ itself: workers need no shared file system with the app.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import tempfile
@@ -20,8 +21,9 @@ __all__ = ["JobSpec", "run_fit", "wait_until_warm", "warm_worker"]
 
 JobSpec = dict  # {"id", "name", "config": TrainConfig.to_dict(), "topic", "stop", "catch_up"}: plain data
 WARM_WAIT_S = 60.0  # a fit that arrives during the worker's warm-up waits for it: it compiles what the fit needs
-# (at idle priority, `cvae.jobs.cluster`: on cores the web server keeps busy, the fit stops waiting after this)
+# (at idle priority until then, `cvae.jobs.cluster`; where it cannot be raised, the fit stops waiting after this)
 _warming, _warm = threading.Event(), threading.Event()
+_warm_thread: int | None = None  # the warming thread's Linux id, for `_hurry_warm_up`
 
 
 def warm_worker() -> None:
@@ -31,8 +33,10 @@ def warm_worker() -> None:
     A fresh worker otherwise spends its first fit importing (~5 s) and, on a machine whose cache
     is cold, compiling (~30 s).
     """
+    global _warm_thread
     if _warming.is_set():
         return  # every replica registers the worker plugin: one warm-up per process, not one each
+    _warm_thread = threading.get_native_id()
     _warming.set()
     try:
         _configure_runtime()
@@ -68,6 +72,13 @@ def _configure_runtime() -> None:
     ensure_c()  # a graph build racing the warm-up may have cleared PyTensor's compiler (cvae.runtime.ensure_c)
 
 
+def _hurry_warm_up() -> None:
+    """Give the warm-up (idle priority until now) the worker's priority: a fit waits on it."""
+    # Leaving SCHED_IDLE needs root or an RLIMIT_NICE that allows the worker's nice level; else it stays
+    with contextlib.suppress(AttributeError, OSError, TypeError):  # ... and not Linux, or the thread has ended
+        os.sched_setscheduler(_warm_thread, os.SCHED_OTHER, os.sched_param(0))
+
+
 @functools.cache
 def _trainers():
     from cvae.training.trainer_cache import TrainerCache
@@ -83,7 +94,8 @@ def run_fit(job: JobSpec) -> dict:
     from cvae.store.bundle import export_bundle
     from cvae.training.run import TrainingRun
 
-    if _warming.is_set():
+    if _warming.is_set() and not _warm.is_set():
+        _hurry_warm_up()
         _warm.wait(WARM_WAIT_S)
     _configure_runtime()  # the warm-up's did it, unless it has not run (a worker without the FitWorker plugin)
     worker = get_worker()

@@ -80,6 +80,31 @@ def _thread_policies(after_warm_up: bool) -> dict[str, int]:
     return {t.name: os.sched_getscheduler(t.native_id) for t in threading.enumerate()}
 
 
+def _warm_policy_before_and_after_a_fit_arrives() -> tuple[int, int]:
+    """In a worker, during its warm-up: the warming thread's policy, then after `run_fit`'s hurry."""
+    import os
+    import threading
+
+    from cvae.jobs import fit_task
+
+    (warming,) = [t for t in threading.enumerate() if t.name == "cvae-warm"]
+    before = os.sched_getscheduler(warming.native_id)
+    fit_task._hurry_warm_up()  # what a fit arriving now does before it waits for the warm-up
+    return before, os.sched_getscheduler(warming.native_id)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_fit_that_arrives_during_the_warm_up_raises_it_to_the_workers_priority():
+    """Until a fit arrives, the warm-up takes only CPU no one wants; once a fit waits on it, at idle
+    priority it waited behind the web server and browsers for up to a minute (Start to saved 58-72 s)."""
+    client = connect(settings(), workers=1)
+    try:
+        before, after = client.submit(_warm_policy_before_and_after_a_fit_arrives, pure=False).result(timeout=60)
+        assert (before, after) == (os.SCHED_IDLE, os.SCHED_OTHER)
+    finally:
+        shutdown(client)
+
+
 @pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
 def test_a_workers_warm_up_runs_at_idle_priority_and_its_fits_threads_do_not():
     """The warm-up (imports, compiles: ~10 s of CPU) must not slow a fresh server's first pages, and
