@@ -75,8 +75,8 @@ if job is None:
 waiting = job.active and len(job.history) == 0  # poll briskly until the first point is drawn, then once a second
 # A live job's latent map and manifold change with each snapshot (every 3 s, `cvae.training.timeline`),
 # so they rerun on their own, that often, instead of being sent with the chart every second (Plotly.react
-# redraws a figure sent again unchanged). Measured after: a headless Chromium showing the live page
-# still used ~0.37 of a core (0.08 with no job): where that goes is not found yet (bench/README.md).
+# redraws a figure sent again unchanged). Where a headless Chromium's ~0.35 of a core on the live page
+# went (docs/benchmarks.md): the ELBO chart ~0.16, the map as a Plotly figure ~0.13 (now a PNG: ~0.01).
 SNAPSHOT_S = 3.0
 
 

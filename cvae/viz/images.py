@@ -10,7 +10,7 @@ from PIL import Image
 
 from cvae.data.datasets import to_uint8
 
-__all__ = ["to_data_url", "to_png"]
+__all__ = ["png_data_url", "to_data_url", "to_png"]
 
 
 def to_png(image: np.ndarray, size: int | None = None) -> bytes:
@@ -27,4 +27,9 @@ def to_png(image: np.ndarray, size: int | None = None) -> bytes:
 def to_data_url(image: np.ndarray) -> str:
     """A (H, W) image in [0, 1] as a PNG data URL: a page shows it with no request of its own (a 28 x 28
     digit is about 1 KB of text)."""
-    return "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
+    return png_data_url(to_png(image))
+
+
+def png_data_url(png: bytes) -> str:
+    """PNG bytes as a data URL."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
