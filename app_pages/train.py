@@ -72,15 +72,19 @@ if job is None:
     st.stop()
 
 
-waiting = job.active and len(job.history) == 0  # poll briskly until the first point is drawn, then once a second
+waiting = job.active and len(job.history) == 0  # poll briskly until the first point is drawn, then every LIVE_S
 # A live job's latent map and manifold change with each snapshot (every 3 s, `cvae.training.timeline`),
 # so they rerun on their own, that often, instead of being sent with the chart every second (Plotly.react
 # redraws a figure sent again unchanged). Where a headless Chromium's ~0.35 of a core on the live page
 # went (docs/benchmarks.md): the ELBO chart ~0.16, the map as a Plotly figure ~0.13 (now a PNG: ~0.01).
 SNAPSHOT_S = 3.0
+# The chart and progress redraw every 2 s, not every second: each redraw cost the watching browser ~0.1
+# of a core (React and Plotly.react), on the fit's cores when it runs on the server's machine (measured:
+# a headless Chromium on the live page 0.28 -> 0.17 of a core; docs/benchmarks.md).
+LIVE_S = 2.0
 
 
-@st.fragment(run_every=(0.25 if waiting else 1.0) if job.active else None)
+@st.fragment(run_every=(0.25 if waiting else LIVE_S) if job.active else None)
 def live_ui() -> None:
     """Redraws from what the worker's stream delivered; a rerun does no training work."""
     progress = job.progress()
@@ -124,7 +128,7 @@ def live_ui() -> None:
         st.session_state[keys.JOB_DRAWN_FINAL] = job.id
         st.rerun()  # the whole page: the sidebar's model picker shows the new run
     elif waiting and len(job.history) > 0:
-        st.rerun()  # the first point is drawn: the whole page, so this fragment goes on once a second
+        st.rerun()  # the first point is drawn: the whole page, so this fragment goes on every LIVE_S
 
 
 @st.fragment(run_every=SNAPSHOT_S if job.active else None)

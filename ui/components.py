@@ -54,7 +54,7 @@ def digit_ui(image: np.ndarray, caption: str, size: int = 140, *, z: np.ndarray 
     image_ui(image, alt=alt, caption=caption, size=size, width=size)
 
 
-LIVE_POINTS = 400  # a live ELBO chart's points per line: the browser redraws it every second (1,200
+LIVE_POINTS = 400  # a live ELBO chart's points per line: the browser redraws it every 2 s (1,200
 # points per line took Chromium ~2x the CPU, with no curve a reader can tell apart at this width)
 
 

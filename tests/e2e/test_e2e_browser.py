@@ -185,11 +185,11 @@ JS_TRAIN_SAMPLER = """() => {
 def test_train_shows_live_elbo(open_tab, server):
     page = open_tab("/train", "Train")
     epochs = page.get_by_label("Epochs", exact=True)
-    # 3 epochs (120 steps, a few seconds even warm): the chart redraws once a second, and the test needs
+    # 6 epochs (240 steps, ~8 s warm): the chart redraws every 2 s (train.LIVE_S), and the test needs
     # at least two redraws while the fit runs (one epoch, 40 steps, took ~1.3 s once fits ran at their nice)
-    epochs.fill("3")
+    epochs.fill("6")
     epochs.press("Tab")
-    assert epochs.input_value() == "3"
+    assert epochs.input_value() == "6"
     page.evaluate(JS_TRAIN_SAMPLER)
     page.get_by_role("button", name="Start training").click()
 
@@ -218,7 +218,7 @@ def test_train_shows_live_elbo(open_tab, server):
     )
 
     total = int(re.search(r"step (\d+)/(\d+)", track["text"]).group(2))
-    assert total == 120, f"Epochs=3 should give 120 steps of 100 images: {track['text']}"
+    assert total == 240, f"Epochs=6 should give 240 steps of 100 images: {track['text']}"
     counts = [n for _, n, _ in track["samples"]]
     assert counts == sorted(counts), f"ELBO point count went down: {counts}"
     assert counts[-1] == total, f"final chart has {counts[-1]} points, expected {total}"
