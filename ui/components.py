@@ -16,7 +16,7 @@ from cvae.viz.latent_figures import latent_map
 from cvae.viz.scatter_image import scatter_png
 from ui import model_choice
 from ui import session_keys as keys
-from ui.images import image_ui
+from ui.images import image_ui, picture_ui
 from ui.model_cache import EncodedSet, explorer_for
 
 
@@ -107,7 +107,7 @@ def snapshot_ui(shown, labels: np.ndarray, class_names: tuple[str, ...], *, live
         return
     alt = f"latent map at step {shown.step}: the test digits' q(z|x) means, a colour and shape per class"
     if live:  # a picture: the browser only decodes it (a Plotly figure every 3 s took ~0.1 of its core)
-        st.image(_live_map(key, shown.step, shown, labels, class_names), alt=alt, output_format="PNG")
+        picture_ui(_live_map(key, shown.step, shown, labels, class_names), alt=alt)
     else:
         st.plotly_chart(
             _snapshot_map(key, shown.step, shown, labels, class_names), width="stretch", key=f"snapmap-{key}", alt=alt

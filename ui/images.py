@@ -10,7 +10,7 @@ import streamlit as st
 
 from cvae.viz.images import to_png
 
-__all__ = ["image_ui", "images_ui"]
+__all__ = ["image_ui", "images_ui", "picture_ui"]
 
 
 def image_ui(image: np.ndarray, *, alt: str, caption: str | None = None, size: int | None = None, width=None) -> None:
@@ -28,3 +28,10 @@ def images_ui(images, *, alts: Sequence[str], captions: Sequence[str], width: in
         raise ValueError(f"{len(images)} images need {len(images)} text alternatives")
     pictures = [image if isinstance(image, str) else to_png(image) for image in images]
     st.image(pictures, caption=list(captions), alt=list(alts), width=width, output_format="PNG")
+
+
+def picture_ui(picture: str | bytes, *, alt: str) -> None:
+    """A picture drawn elsewhere (PNG bytes, or a PNG data URL: `cvae.viz.images.png_data_url`), with its alt text."""
+    if not alt.strip():
+        raise ValueError("an image needs a text alternative")
+    st.image(picture, alt=alt, output_format="PNG")
