@@ -135,6 +135,8 @@ class JobRecord(Base):
     first_point_s: Mapped[float | None] = mapped_column(Float)
     dispatched_at: Mapped[float | None] = mapped_column(Float)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
+    saving_at: Mapped[float | None] = mapped_column(Float)  # when a process claimed the save (another takes
+    # it over if that process dies before the job ends: `JobRecords.reclaim_save`)
 
 
 class GateRecord(Base):

@@ -194,7 +194,17 @@ class JobRecords:
 
     def claim_save(self, job_id: str) -> bool:
         """Whether this process saves the finished job's run (exactly one process does)."""
-        return self._change(job_id, {"status": ACTIVE[:3]}, status="saving", message="saving the trained model")
+        return self._change(
+            job_id, {"status": ACTIVE[:3]}, status="saving", message="saving the trained model", saving_at=time.time()
+        )
+
+    def reclaim_save(self, job_id: str, stale_s: float) -> bool:
+        """Whether this process takes over a save claimed over `stale_s` ago and never ended (its saver died)."""
+        query = update(JobRecord).where(
+            JobRecord.id == job_id, JobRecord.status == "saving", JobRecord.saving_at < time.time() - stale_s
+        )
+        with self.db.transaction() as session:
+            return session.execute(query.values(saving_at=time.time())).rowcount == 1
 
     def end(self, job: TrainingJob, *, only_if_active: bool = True) -> bool:
         """Record the job's end (its status is one of the ends); unless another process ended it first."""

@@ -30,14 +30,15 @@ from cvae.config import ConfigError, TrainConfig
 from cvae.db import Database, DatabaseError
 from cvae.jobs import cluster
 from cvae.jobs.connection import Connection
-from cvae.jobs.records import ACTIVE, WORKER_LOST, JobRecords, TrainingJob
+from cvae.jobs.records import ACTIVE, JobRecords, TrainingJob
+from cvae.jobs.saving import save_result
 from cvae.jobs.stream import LiveRun, forget_stream
-from cvae.store.bundle import BundleError, import_bundle
 from cvae.store.checkpoint import CheckpointError, run_dir
 
 __all__ = ["ACTIVE", "BusyError", "JobRegistry", "NotAllowed", "TrainingJob"]
 PUMP_S = 1.0  # how often each process reads the jobs table and looks for free workers
 UNPUBLISHED_S = 60.0  # a job claimed for the cluster but not published by then: its process died
+SAVE_STALE_S = 60.0  # a save claimed this long ago and not ended: its process died (a save takes ~1 s)
 INTERRUPTED = "interrupted: the cluster lost this training (its scheduler or the server restarted); nothing was saved"
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,7 @@ class JobRegistry:
                     client = self._connection.try_client()  # a restarted scheduler: reconnect, learn what it lost
                 if client is not None and client.status == "running":
                     self._follow(client)
+                    self._rescue_saves()
                     self._dispatch(client)
             except Exception:  # the database or the cluster is unreachable just now: next second
                 log.debug("job pump", exc_info=True)
@@ -249,6 +251,21 @@ class JobRegistry:
         """A message of the job's stream (on the Dask client's thread: quick, no I/O)."""
         job.receive(event[1])
 
+    def _save(self, job: TrainingJob, future) -> None:
+        """Save the run (this process claimed it) and record the job's end; the stream is done with."""
+        save_result(job, future, self.runs_root)
+        self._records.end(job, only_if_active=False)
+        if (client := self._connection.current()) is not None:
+            forget_stream(client, job.topic)
+
+    def _rescue_saves(self) -> None:
+        """Save the runs whose saver died between claiming and finishing (its claim is SAVE_STALE_S old)."""
+        for job in self.jobs():
+            done = job.future is not None and job.future.done() and not job.future.cancelled()
+            if job.status == "saving" and done and self._records.reclaim_save(job.id, SAVE_STALE_S):
+                log.warning("job %s: its saver stopped answering; saving it here", job.id)
+                self._save(job, job.future)
+
     def _finished(self, job: TrainingJob, future) -> None:
         """The task ended, or this client lost it (on Dask's callback thread): save its run once."""
         if future.cancelled() and job.active:
@@ -260,9 +277,6 @@ class JobRegistry:
                 self._records.end(job)  # said so already (a second worker, or a cancelled duplicate)
             elif self._records.claim_save(job.id):  # of every process following it, this one saves
                 self._save(job, future)
-                self._records.end(job, only_if_active=False)
-                if (client := self._connection.current()) is not None:
-                    forget_stream(client, job.topic)
             elif (client := self._connection.current()) is not None:  # another process saves it
                 with contextlib.suppress(Exception):
                     client.unsubscribe_topic(job.topic)
@@ -272,22 +286,3 @@ class JobRegistry:
             if (client := self._connection.current()) is not None:
                 with contextlib.suppress(Exception):
                     self._dispatch(client)  # a worker is free: the next in line starts now
-
-    def _save(self, job: TrainingJob, future) -> None:
-        from distributed.scheduler import KilledWorker
-
-        try:
-            result = future.result()
-        except KilledWorker:
-            job.fail(WORKER_LOST)
-            return
-        except Exception as err:
-            job.fail(f"failed: {type(err).__name__}: {err}")
-            return
-        try:
-            import_bundle(result["bundle"], self.runs_root, job.name)  # validated like any import
-        except (BundleError, KeyError, TypeError) as err:
-            job.fail(f"failed: the worker's result was refused ({err}); nothing was saved")
-            return
-        job.saved = True
-        job.status, job.message = result["status"], result["message"]

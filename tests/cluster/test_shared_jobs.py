@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pytest
 from distributed import Client
@@ -85,6 +86,41 @@ def test_the_replica_that_started_a_job_dying_loses_nothing(tmp_path, replicas):
     assert seen.status == "finished" and seen.saved, seen.message
     assert len(load_checkpoint(tmp_path / "orphan").history) == 120, "every step of 3 epochs of 40"
     assert [p.name for p in tmp_path.iterdir() if "orphan" in p.name] == ["orphan"], "saved exactly once"
+
+
+@pytest.mark.parametrize("dies", ["before-writing", "after-writing"])
+def test_a_replica_that_dies_while_saving_loses_nothing(tmp_path, replicas, database_url, monkeypatch, dies):
+    """A claims the save and dies before writing the run, or after writing it but before saying so: the
+    claim goes stale and B saves the run, exactly once (a run already written is kept, not written again)."""
+    from cvae.jobs import registry as registry_module
+    from cvae.jobs.saving import save_result
+
+    monkeypatch.setattr(registry_module, "SAVE_STALE_S", 3.0)
+    (a,) = replicas(1)
+    last_words = {"before-writing": lambda job, future: None, "after-writing": partial(save_result, runs_root=tmp_path)}
+    a._save = lambda job, future: (last_words[dies](job, future), a.close())  # claimed, then gone
+    job, _ = a.start(TrainConfig(epochs=2, batch_size=100), "half-saved", session="tab-on-a")
+    _wait_for(lambda: _row(database_url, job.id).status == "saving", timeout=300, what="A to claim the save")
+    (b,) = replicas(1)  # B comes after A's claim: B cannot claim first
+    _wait_for(lambda: b.get(job.id) is not None, what="B to list the job")
+    seen = b.get(job.id)
+    wait_until_done(seen, timeout=120)
+    assert seen.status == "finished" and seen.saved, seen.message
+    assert len(load_checkpoint(tmp_path / "half-saved").history) == 80, "every step of 2 epochs of 40"
+    assert [p.name for p in tmp_path.iterdir() if "half-saved" in p.name] == ["half-saved"], "saved exactly once"
+    row = _row(database_url, job.id)  # what every replica reads
+    assert (row.status, row.saved) == ("finished", True)
+
+
+def _row(database_url: str, job_id: str):
+    from cvae.db.schema import JobRecord
+
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            return session.get(JobRecord, job_id)
+    finally:
+        db.dispose()
 
 
 def test_a_replica_that_comes_late_catches_up_on_the_whole_stream(replicas, dask_client):
