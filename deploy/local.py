@@ -1,9 +1,9 @@
 """A department's deployment on one machine: `deploy/run-local.sh PORT [REPLICAS]` runs this.
 
-On 127.0.0.1: a throwaway PostgreSQL, a Dask scheduler with TLS and one worker, REPLICAS Streamlit
-servers of this checkout sharing the database, the scheduler, the runs folder and one cookie secret,
-and HAProxy on PORT keeping each browser on its replica. It waits until every part answers, prints
-one line per process and "ready", and stops them all on SIGTERM, SIGINT or SIGHUP, or when a part
+On 127.0.0.1: a throwaway PostgreSQL (or the one `--database URL` names, kept), a Dask scheduler with TLS
+and one worker, REPLICAS Streamlit servers of this checkout sharing the database, the scheduler, the runs
+folder and one cookie secret, and HAProxy on PORT keeping each browser on its replica. It waits until every
+part answers, prints one line per process and "ready", and stops them all on SIGTERM, SIGINT or SIGHUP, or when a part
 other than a replica dies; a part that fails to start stops the rest. docs/teacher/serving-a-department.md
 explains the parts.
 """
@@ -53,6 +53,12 @@ class PostgresPart:
         pass
 
 
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="deploy/run-local.sh", description=__doc__.split("\n\n")[0])
     parser.add_argument("port", type=int, help="the proxy's port on 127.0.0.1: students' browsers open it")
@@ -60,6 +66,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state", type=Path, help="folder for certificates, logs, runs (default: a new temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temp state folder after stopping")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds for the replicas' warm start")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="the class's database, kept (an SQLAlchemy URL: postgresql+psycopg://...); without it, a "
+        "throwaway PostgreSQL that is gone when the deployment stops",
+    )
     parser.add_argument(
         "--no-sticky",
         action="store_true",
@@ -94,9 +106,13 @@ class Deployment:
         proxy.haproxy_binary()
         base = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
 
-        database = PostgresPart(self.logs)
-        self.tiers.append([database])
-        url = database.server.url()
+        if args.database:  # the department's own: migrated below, never stopped or removed
+            url = args.database
+            print(f"{'database':<10} {_without_password(url)}  kept", flush=True)
+        else:
+            database = PostgresPart(self.logs)
+            self.tiers.append([database])
+            url = database.server.url()
         _write_private(self.state / "database-url", url + "\n")
         from cvae.db import Database
 

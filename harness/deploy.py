@@ -42,6 +42,7 @@ class LocalDeployment:
     port: int
     replicas: int = 2
     sticky: bool = True
+    options: list[str] = field(default_factory=list)  # more of run-local.sh's options, e.g. ["--database", URL]
     proc: subprocess.Popen | None = None
     lines: list[str] = field(default_factory=list)  # everything it printed, stdout and stderr
     parts: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> (where, pid)
@@ -70,7 +71,7 @@ class LocalDeployment:
         command = [str(SCRIPT), str(self.port), str(self.replicas), "--state", str(self.state)]
         self._began = time.monotonic()
         self.proc = subprocess.Popen(
-            command + ([] if self.sticky else ["--no-sticky"]),
+            command + ([] if self.sticky else ["--no-sticky"]) + self.options,
             cwd=ROOT,
             env=script_env(),
             stdin=subprocess.DEVNULL,

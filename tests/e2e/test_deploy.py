@@ -305,3 +305,35 @@ def test_a_replica_that_dies_during_start_up_stops_everything_it_started(tmp_pat
     assert {pid: cmd for pid, cmd in started.items() if not gone(pid)} == {}
     database_port = int(deployment.database_url.split("@127.0.0.1:")[1].split("/")[0])
     assert not _listening(database_port)  # PostgreSQL (started detached) was stopped too
+
+
+def test_a_kept_database_is_used_migrated_and_outlives_the_deployment(tmp_path, postgres_server):
+    """`--database URL`: the department's own PostgreSQL, not a throwaway one; what the class wrote there is
+    still there after the deployment stops (and its password is never printed)."""
+    from sqlalchemy import inspect, text
+
+    from cvae.db import Database
+
+    url = postgres_server.create_database(f"kept_{uuid.uuid4().hex[:8]}")
+    password = url.split("://cvae:")[1].split("@")[0]
+    before = Database(url)
+    with before.engine.begin() as connection:  # a table of the department's, before any migration
+        connection.execute(text("CREATE TABLE earlier (note TEXT)"))
+        connection.execute(text("INSERT INTO earlier VALUES ('written before the deployment')"))
+    before.dispose()
+    deployment = LocalDeployment(tmp_path / "state", free_port(), replicas=1, options=["--database", url])
+    try:
+        deployment.start()
+        assert "postgres" not in deployment.parts, deployment.output()
+        assert deployment.database_url == url
+        assert password not in deployment.output() and "database" in deployment.output(), deployment.output()
+        assert _get(f"{deployment.proxy_url}/_stcore/health")[0] == 200
+    finally:
+        assert deployment.stop() == 0, deployment.output()
+    kept = Database(url)
+    try:
+        assert {"jobs", "students", "earlier"} <= set(inspect(kept.engine).get_table_names())
+        with kept.engine.connect() as connection:
+            assert connection.execute(text("SELECT note FROM earlier")).scalar_one() == "written before the deployment"
+    finally:
+        kept.dispose()
