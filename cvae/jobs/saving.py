@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cvae.jobs.records import WORKER_LOST, TrainingJob
-from cvae.store.bundle import BundleError, import_bundle
-from cvae.store.checkpoint import CheckpointError, load_checkpoint, run_dir
+from cvae.store.bundle import BundleError, import_bundle, read_bundle
+from cvae.store.checkpoint import CheckpointError, run_dir
 
 __all__ = ["save_result"]
 
@@ -24,7 +24,7 @@ def save_result(job: TrainingJob, future, runs_root: Path) -> None:
         job.fail(f"failed: {type(err).__name__}: {err}")
         return
     try:
-        if not _saved_already(runs_root, job.name):  # a saver that died after writing it, before saying so
+        if not _written_already(result["bundle"], runs_root, job.name):  # by a saver that died before saying so
             import_bundle(result["bundle"], runs_root, job.name)  # validated like any import
     except (BundleError, KeyError, TypeError) as err:
         job.fail(f"failed: the worker's result was refused ({err}); nothing was saved")
@@ -33,11 +33,11 @@ def save_result(job: TrainingJob, future, runs_root: Path) -> None:
     job.status, job.message = result["status"], result["message"]
 
 
-def _saved_already(runs_root: Path, name: str) -> bool:
-    """Whether run `name` exists, whole: a job's name is its own (Start refuses a taken one), and a run
-    appears only complete (`cvae.atomic`), so it is this job's, saved by a process that then died."""
+def _written_already(bundle: bytes, runs_root: Path, name: str) -> bool:
+    """Whether run `name` holds exactly this bundle's files (a run appears only whole: `cvae.atomic`);
+    a run of that name with other contents (say, one imported meanwhile) is not this job's."""
     try:
-        load_checkpoint(run_dir(runs_root, name))
-    except (CheckpointError, OSError):
+        target = run_dir(runs_root, name)
+        return target.is_dir() and all((target / file).read_bytes() == content for file, content in read_bundle(bundle).items())
+    except (BundleError, CheckpointError, OSError):
         return False
-    return True

@@ -9,8 +9,10 @@ import time
 import pytest
 
 from cvae.config import TrainConfig
+from cvae.jobs.records import WORKER_LOST
 from cvae.jobs.registry import BusyError, NotAllowed
 from cvae.store.checkpoint import load_checkpoint
+from harness.metrics import merge_metrics
 from tests.conftest import wait_until_done
 
 pytestmark = pytest.mark.slow
@@ -82,9 +84,11 @@ def test_a_worker_killed_mid_fit_fails_its_job_and_saves_nothing(tmp_path, regis
     _wait_for(lambda: len(doomed.history) >= 2, what="the fit to be running")
     os.kill(doomed.live.pid, signal.SIGKILL)
     killed = time.monotonic()
-    _wait_for(lambda: not doomed.active, timeout=30, what="the job to fail")
-    assert time.monotonic() - killed <= 5.0, "a lost worker must show within 5 s"
-    assert doomed.status == "failed" and "worker lost" in doomed.message
+    _wait_for(lambda: not doomed.active, timeout=30, what="the job to fail")  # a bound on loaded cores
+    # How it was found, not how fast (a wall-clock bound flaked on two loaded cores): the worker's loss itself
+    # (the scheduler's KilledWorker, or the fit started again elsewhere), not a timeout of the registry's
+    merge_metrics({"worker_killed_to_job_failed_s": round(time.monotonic() - killed, 2)})
+    assert doomed.status == "failed" and doomed.message == WORKER_LOST, doomed.message
     assert not (tmp_path / "doomed").exists()
     assert not [p for p in tmp_path.iterdir() if "doomed" in p.name]  # nothing half-saved
     wait_until_done(other)
