@@ -38,6 +38,8 @@ def _written_already(bundle: bytes, runs_root: Path, name: str) -> bool:
     a run of that name with other contents (say, one imported meanwhile) is not this job's."""
     try:
         target = run_dir(runs_root, name)
-        return target.is_dir() and all((target / file).read_bytes() == content for file, content in read_bundle(bundle).items())
+        return target.is_dir() and all(
+            (target / file).read_bytes() == content for file, content in read_bundle(bundle).items()
+        )
     except (BundleError, CheckpointError, OSError):
         return False
