@@ -87,8 +87,12 @@ class Explorer:
 
     def sample_posterior(self, images: np.ndarray, n: int, seed: int = 0, labels=None) -> np.ndarray:
         """n draws from q(z|x) per image: (N, n, latent)."""
-        mu, sd = self.encode(images, labels)
-        eps = np.random.default_rng(seed).standard_normal((len(mu), n, self.latent_dim))
+        return self.posterior_draws(*self.encode(images, labels), n, seed)
+
+    @staticmethod
+    def posterior_draws(mu: np.ndarray, sd: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+        """n draws from each N(mu, sd^2) of q(z|x), means and sds (N, latent) already encoded: (N, n, latent)."""
+        eps = np.random.default_rng(seed).standard_normal((len(mu), n, mu.shape[1]))
         return (mu[:, None, :] + sd[:, None, :] * eps).astype(mu.dtype)
 
     def sample_prior(self, n: int, seed: int = 0) -> np.ndarray:
@@ -124,11 +128,16 @@ class Explorer:
         self, z_a: np.ndarray, z_b: np.ndarray, steps: int = 10, label: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Straight path from z_a to z_b: points (steps, latent) and their decodes (steps, 28, 28)."""
+        path = self.interpolation_path(z_a, z_b, steps)
+        return path, self.decode(path, label)
+
+    @staticmethod
+    def interpolation_path(z_a: np.ndarray, z_b: np.ndarray, steps: int = 10) -> np.ndarray:
+        """The points (steps, latent) of the straight path from z_a to z_b, ends included."""
         if steps < 2:
             raise ValueError(f"steps must be >= 2; got {steps}")
         t = np.linspace(0.0, 1.0, steps)[:, None]
-        path = ((1 - t) * np.asarray(z_a, float) + t * np.asarray(z_b, float)).astype(np.float32)
-        return path, self.decode(path, label)
+        return ((1 - t) * np.asarray(z_a, float) + t * np.asarray(z_b, float)).astype(np.float32)
 
     @staticmethod
     def nearest(codes: np.ndarray, z: np.ndarray, k: int = 5) -> np.ndarray:

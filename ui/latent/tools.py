@@ -191,9 +191,7 @@ def _picked(picked: int, n: int, label: int | None, encoded: EncodedSet, explore
     alts += decoded_alt(reconstruction, mu[None], "its reconstruction")
     draws, drawn, drawn_alts = None, None, []
     if n:
-        # `cvae.Explorer.sample_posterior`'s draws, from the q(z|x [, y]) the encoded set already holds
-        eps = np.random.default_rng(picked).standard_normal((1, n, len(mu)))
-        draws = (mu[None, None, :] + sd[None, None, :] * eps).astype(mu.dtype)[0]  # (n, latent)
+        draws = cvae.Explorer.posterior_draws(mu[None], sd[None], n, seed=picked)[0]  # (n, latent): the encoded set's q
         decoded = decode(explorer, draws, label)
         drawn = [to_data_url(x) for x in decoded]
         drawn_alts = decoded_alt(decoded, draws, [f"decode of draw {i + 1} from q(z|x)" for i in range(n)])
@@ -292,13 +290,10 @@ def _ends(latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def interpolation_path(latent_dim: int) -> np.ndarray | None:
-    """The straight path (steps, latent) from A to B that `interpolation_ui` decodes (the points of
-    `cvae.Explorer.interpolate`, without decoding them), or None where either end is unset."""
+    """The straight path (steps, latent) from A to B that `interpolation_ui` decodes, or None where either
+    end is unset."""
     ends = _ends(latent_dim)
-    if ends is None:
-        return None
-    t = np.linspace(0.0, 1.0, st.session_state.get(STEPS, 8))[:, None]
-    return ((1 - t) * ends[0] + t * ends[1]).astype(np.float32)
+    return None if ends is None else cvae.Explorer.interpolation_path(*ends, st.session_state.get(STEPS, 8))
 
 
 def interpolation_ui(explorer: cvae.Explorer, latent_dim: int, scope: list[str]) -> None:
