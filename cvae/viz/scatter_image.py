@@ -61,9 +61,7 @@ def scatter_png(
     draw.text((2, top + size / 2), "z2", fill=_INK, font=font, anchor="lm")
 
     z, labels = np.asarray(z), np.asarray(labels)
-    inside = (np.abs(z[:, 0] - np.mean(x_range)) <= np.ptp(x_range) / 2) & (
-        np.abs(z[:, 1] - np.mean(y_range)) <= np.ptp(y_range) / 2
-    )
+    inside = (x_range[0] <= z[:, 0]) & (z[:, 0] <= x_range[1]) & (y_range[0] <= z[:, 1]) & (z[:, 1] <= y_range[1])
     px, py = to_px(z[:, 0], z[:, 1])
     half = _MARK // 2
     for i in np.flatnonzero(inside):  # in data order: no class is always drawn on top
