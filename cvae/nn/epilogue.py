@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 from cvae.nn.parallel import parallel
-from cvae.settings import settings
+from cvae.nn.winograd import native_loops
 
 __all__ = ["FUSED", "BiasActivationGrad", "bias_activation", "epilogue"]
 
@@ -33,25 +31,9 @@ _p, _i, _n = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
 
 @functools.cache
 def native():
-    """The C loops of `epilogue.c` (compiled like `cvae.nn.winograd`), or None without a compiler,
-    with CVAE_WINOGRAD=0, or if they disagree with NumPy."""
-    import pytensor
-
-    if not pytensor.config.cxx or not settings().winograd:
-        return None
-    from cvae.nn.winograd import compiled
-
-    try:
-        lib = ctypes.CDLL(str(compiled(Path(pytensor.config.compiledir), pytensor.config.cxx, SOURCE)))
-    except (OSError, subprocess.SubprocessError) as err:
-        warnings.warn(f"C bias/activation loops unavailable ({err}); using NumPy", RuntimeWarning, stacklevel=2)
-        return None
-    lib.bias_act.argtypes, lib.bias_act.restype = [_p, _n, _i, _p, _i], None
-    lib.bias_act_backward.argtypes, lib.bias_act_backward.restype = [_p, _p, _n, _i, _i, _p, _p], None
-    if not _agrees_with_numpy(lib):
-        warnings.warn("C bias/activation loops failed their known-answer test", RuntimeWarning, stacklevel=2)
-        return None
-    return lib
+    """The C loops of `epilogue.c`, or None (NumPy does the work): see `native_loops`."""
+    signatures = {"bias_act": [_p, _n, _i, _p, _i], "bias_act_backward": [_p, _p, _n, _i, _i, _p, _p]}
+    return native_loops(SOURCE, "C bias/activation loops", signatures, _agrees_with_numpy)
 
 
 def epilogue(bias: np.ndarray, activation: str, lib=None):

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
-
-from cvae.settings import settings
 
 __all__ = ["col2im", "im2col", "native", "one_channel", "shifted", "unshift"]
 
@@ -42,21 +38,9 @@ class _Native:
 @functools.cache
 def native() -> _Native | None:
     """The C loops, or None without a compiler, with CVAE_WINOGRAD=0, or if they disagree with NumPy."""
-    import pytensor
+    from cvae.nn.winograd import native_loops
 
-    if not pytensor.config.cxx or not settings().winograd:
-        return None
-    from cvae.nn.winograd import compiled
-
-    try:
-        lib = _Native(ctypes.CDLL(str(compiled(Path(pytensor.config.compiledir), pytensor.config.cxx, SOURCE))))
-    except (OSError, subprocess.SubprocessError) as err:
-        warnings.warn(f"C patch loops unavailable ({err}); using NumPy", RuntimeWarning, stacklevel=2)
-        return None
-    if not _agrees_with_numpy(lib):
-        warnings.warn("C patch loops failed their known-answer test; using NumPy", RuntimeWarning, stacklevel=2)
-        return None
-    return lib
+    return native_loops(SOURCE, "C patch loops", {}, _agrees_with_numpy, _Native)
 
 
 def _ready(*arrays: np.ndarray) -> bool:

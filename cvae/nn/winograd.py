@@ -130,6 +130,31 @@ def load(sgemm_address: int, cache_dir: Path, compiler: str) -> Winograd | None:
     return kernels
 
 
+def native_loops(source: Path, what: str, signatures: dict[str, list], agrees, wrap=lambda lib: lib):
+    """`wrap(library)` of `source` compiled like these kernels, its functions declared with
+    `signatures` (name -> argtypes, all returning void), or None (warned: the caller then uses
+    NumPy) without a compiler, with CVAE_WINOGRAD=0, if it fails to build, or if `agrees`, its
+    known-answer test against NumPy, says no."""
+    import pytensor
+
+    from cvae.settings import settings
+
+    if not pytensor.config.cxx or not settings().winograd:
+        return None
+    try:
+        lib = ctypes.CDLL(str(compiled(Path(pytensor.config.compiledir), pytensor.config.cxx, source)))
+        for name, argtypes in signatures.items():
+            getattr(lib, name).argtypes, getattr(lib, name).restype = argtypes, None
+        lib = wrap(lib)
+    except (OSError, subprocess.SubprocessError) as err:
+        warnings.warn(f"{what} unavailable ({err}); using NumPy", RuntimeWarning, stacklevel=3)
+        return None
+    if not agrees(lib):
+        warnings.warn(f"{what} failed their known-answer test; using NumPy", RuntimeWarning, stacklevel=3)
+        return None
+    return lib
+
+
 def compiled(cache_dir: Path, compiler: str, source: Path = SOURCE) -> Path:
     """Build `source` as a shared library once per source, flags, compiler and CPU; atomic, so
     concurrent processes never load a half-written file."""

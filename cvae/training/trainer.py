@@ -30,6 +30,7 @@ from cvae.model.kinds import Batch
 from cvae.model.pymc_model import build_model, training_side_graphs
 from cvae.model.vae import VAE, one_hot
 from cvae.nn import FLOAT
+from cvae.nn.adam import adam
 from cvae.training.history import History, Plan, Progress, steps_per_epoch
 from cvae.training.recipe import Validation, beta_at, lr_at, shift_images
 
@@ -165,10 +166,11 @@ class Trainer:
             self._labels.set_value(self.labels[rows])
 
     def _objective_args(self) -> dict:
-        """What PyMC's fit compiles into the step: Adam over q's and the model's parameters, the
-        batch's KL stored on the side for the history, and BatchNorm's running statistics."""
+        """What PyMC's fit compiles into the step: Adam over q's and the model's parameters (pm.adam's
+        updates, one fused Op a parameter: `cvae.nn.adam`), the batch's KL stored on the side for the
+        history, and BatchNorm's running statistics."""
         return {
-            "obj_optimizer": pm.adam(learning_rate=self.learning_rate),
+            "obj_optimizer": adam(learning_rate=self.learning_rate),
             "more_obj_params": self.vae.params,
             "more_updates": {self._kl: self._batch_kl.mean().astype(FLOAT), **self._running_stats},
         }
