@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.signal import lfilter
 
-__all__ = ["RUN_COLOURS", "elbo_figure", "runs_elbo_figure", "smooth"]
+__all__ = ["LINES", "RUN_COLOURS", "elbo_figure", "noise_band", "runs_elbo_figure", "smooth"]
 
 # Paul Tol's "bright" scheme: one colour per compared run, distinct from the digit palette's order
 RUN_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB")
@@ -21,6 +21,21 @@ def smooth(values: list[float] | np.ndarray, span: int = 25) -> np.ndarray:
     return acc / weight
 
 
+# The chart's lines: (history key, name, colour, width, smoothed, axis), Paul Tol's colours
+LINES = (
+    ("neg_elbo", "-ELBO (raw)", "#BBBBBB", 1, False, "y"),
+    ("neg_elbo", "-ELBO (smoothed)", "#332288", 3, True, "y"),
+    ("reconstruction", "reconstruction (smoothed)", "#117733", 2, True, "y"),
+    ("kl", "KL (smoothed, right axis)", "#CC6677", 2, True, "y2"),
+)
+
+
+def noise_band(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(centre, spread): the smoothed -ELBO and the rolling sd of the raw one around it."""
+    centre = smooth(raw)
+    return centre, np.sqrt(smooth((raw - centre) ** 2))
+
+
 def elbo_figure(
     history: dict, *, height: int = 380, max_points: int = 3000, marker_step: int | None = None
 ) -> go.Figure:
@@ -33,14 +48,8 @@ def elbo_figure(
     fig = go.Figure()
     if len(steps):
         keep = np.unique(np.linspace(0, len(steps) - 1, min(len(steps), max_points)).astype(int))
-        lines = (
-            ("neg_elbo", "-ELBO (raw)", "#BBBBBB", 1, False, "y"),
-            ("neg_elbo", "-ELBO (smoothed)", "#332288", 3, True, "y"),
-            ("reconstruction", "reconstruction (smoothed)", "#117733", 2, True, "y"),
-            ("kl", "KL (smoothed, right axis)", "#CC6677", 2, True, "y2"),
-        )
         raw = np.asarray(history["neg_elbo"], dtype=float)
-        centre, spread = smooth(raw), np.sqrt(smooth((raw - smooth(raw)) ** 2))
+        centre, spread = noise_band(raw)
         fig.add_trace(
             go.Scatter(
                 x=np.r_[steps[keep], steps[keep][::-1]],
@@ -52,7 +61,7 @@ def elbo_figure(
                 hoverinfo="skip",
             )
         )
-        for key, name, colour, width, smoothed, axis in lines:
+        for key, name, colour, width, smoothed, axis in LINES:
             values = np.asarray(history[key], dtype=float)
             values = smooth(values) if smoothed else values
             fig.add_trace(

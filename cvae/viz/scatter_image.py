@@ -18,12 +18,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cvae.viz.palette import CLASS_COLOURS, CLASS_SYMBOLS, PLOT_BACKGROUND
 
-__all__ = ["scatter_png"]
+__all__ = ["INK", "label_font", "scatter_png"]
 
 _MARK = 9  # marker size in pixels
 _SUPER = 4  # markers are drawn this many times larger, then shrunk: smooth edges
 _RIM = "#333333"  # the same thin dark rim as the Plotly markers (yellow on white needs an edge)
-_INK = "#444444"  # axes, ticks and text
+INK = "#444444"  # axes, ticks and text
 
 
 def scatter_png(
@@ -37,7 +37,7 @@ def scatter_png(
 ) -> bytes:
     """Points z (N, >=2; columns 0 and 1 drawn) with class `labels` (N,) on a `size` x `size` plot
     area with integer ticks, and a legend of the classes present on the right; PNG bytes."""
-    font = _font()
+    font = label_font()
     margin_left, margin_bottom, legend_w = 34, 30, 12 + _MARK + max(font.getlength(n) for n in class_names)
     picture = Image.new("RGB", (int(margin_left + size + 8 + legend_w), size + margin_bottom + 8), PLOT_BACKGROUND)
     draw = ImageDraw.Draw(picture)
@@ -48,17 +48,17 @@ def scatter_png(
         py = top + (y_range[1] - np.asarray(y)) / (y_range[1] - y_range[0]) * size
         return px, py
 
-    draw.rectangle((left, top, left + size, top + size), outline=_INK)
+    draw.rectangle((left, top, left + size, top + size), outline=INK)
     for tick in range(math.ceil(x_range[0]), math.floor(x_range[1]) + 1):
         px, _ = to_px(tick, 0)
-        draw.line((px, top + size, px, top + size + 4), fill=_INK)
-        draw.text((px, top + size + 5), str(tick), fill=_INK, font=font, anchor="mt")
+        draw.line((px, top + size, px, top + size + 4), fill=INK)
+        draw.text((px, top + size + 5), str(tick), fill=INK, font=font, anchor="mt")
     for tick in range(math.ceil(y_range[0]), math.floor(y_range[1]) + 1):
         _, py = to_px(0, tick)
-        draw.line((left - 4, py, left, py), fill=_INK)
-        draw.text((left - 6, py), str(tick), fill=_INK, font=font, anchor="rm")
-    draw.text((left + size / 2, top + size + 18), "z1", fill=_INK, font=font, anchor="mt")
-    draw.text((2, top + size / 2), "z2", fill=_INK, font=font, anchor="lm")
+        draw.line((left - 4, py, left, py), fill=INK)
+        draw.text((left - 6, py), str(tick), fill=INK, font=font, anchor="rm")
+    draw.text((left + size / 2, top + size + 18), "z1", fill=INK, font=font, anchor="mt")
+    draw.text((2, top + size / 2), "z2", fill=INK, font=font, anchor="lm")
 
     z, labels = np.asarray(z), np.asarray(labels)
     inside = (x_range[0] <= z[:, 0]) & (z[:, 0] <= x_range[1]) & (y_range[0] <= z[:, 1]) & (z[:, 1] <= y_range[1])
@@ -73,14 +73,14 @@ def scatter_png(
         stamp = _stamp(label % len(CLASS_COLOURS))
         picture.paste(stamp, (left + size + 10, y), stamp)
         name = class_names[label] if label < len(class_names) else str(label)
-        draw.text((left + size + 14 + _MARK, y + half), name, fill=_INK, font=font, anchor="lm")
+        draw.text((left + size + 14 + _MARK, y + half), name, fill=INK, font=font, anchor="lm")
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", optimize=False, compress_level=1)  # fast: it is drawn every 3 s
     return buffer.getvalue()
 
 
 @functools.cache
-def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def label_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=11)
 
 

@@ -1,4 +1,4 @@
-"""A training's snapshot on the Train page: a picture while it is live, an interactive map after."""
+"""A training on the Train page: its snapshot and ELBO chart are pictures while it is live, interactive after."""
 
 from streamlit.testing.v1 import AppTest
 
@@ -34,3 +34,31 @@ def test_a_finished_trainings_snapshot_is_the_interactive_map():
     assert not at.exception, at.exception
     (chart,) = at.get("plotly_chart")
     assert not any(img.alt.startswith("latent map") for img in _images(at))
+
+
+def _elbo_page(live: bool):
+    """An app that shows a 120-step history's ELBO chart the way the Train page does."""
+    from cvae.training.history import History
+    from ui.components import elbo_ui
+
+    history = History()
+    for step in range(1, 121):
+        history.append(step, 300.0 - step, 4.0, 1.0, step * 0.03)
+    elbo_ui(history, live=live, key="job")
+
+
+def test_a_live_elbo_chart_is_a_png_that_says_how_far_the_fit_is():
+    at = AppTest.from_function(_elbo_page, args=(True,), default_timeout=60).run()
+    assert not at.exception, at.exception
+    (chart,) = [img for img in _images(at) if img.alt.startswith("line chart of -ELBO")]
+    assert chart.url.startswith("data:image/png;base64,")
+    assert "120 steps so far" in chart.alt and "at step 120" in chart.alt
+    assert not at.get("plotly_chart"), "no Plotly figure while the chart changes every 2 s"
+
+
+def test_a_finished_trainings_elbo_chart_is_interactive():
+    at = AppTest.from_function(_elbo_page, args=(False,), default_timeout=60).run()
+    assert not at.exception, at.exception
+    (chart,) = at.get("plotly_chart")
+    assert '"-ELBO (raw)"' in chart.proto.spec
+    assert not [img for img in _images(at) if img.alt.startswith("line chart of -ELBO")]

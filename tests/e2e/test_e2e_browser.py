@@ -151,10 +151,10 @@ def test_manifold_page_renders(open_tab):
 
 JS_TRAIN_SAMPLER = """() => {
   // Records the Start click and every change of the job's ELBO chart point count, in page time.
-  // The ELBO chart is the plot with a trace named "-ELBO (raw)" that was mounted after the click
-  // (the page may show the active model's saved curve before a job exists). Streamlit 1.67 gives
-  // a changed figure a new element id, so each redraw mounts a new plot div; old and new briefly
-  // coexist and the new one starts empty: take the largest count and skip a remount's empty moment.
+  // While the job runs the chart is a picture whose text alternative says "N steps so far"
+  // (ui.components.elbo_ui); when it ends, the plot with a trace named "-ELBO (raw)" mounted after
+  // the click (the page may show the active model's saved curve before a job exists). Old and new
+  // briefly coexist and a new plot starts empty: take the largest count, skip an empty moment.
   const s = window.__train = {t0: null, first: null, samples: [], last: -1, mounts: 0};
   window.addEventListener('mouseup', () => {
     if (s.t0 !== null) return;
@@ -169,6 +169,10 @@ JS_TRAIN_SAMPLER = """() => {
       if (!gd.__seen) { gd.__seen = true; s.mounts += 1; }
       const raw = gd._fullData.find(t => t.name === '-ELBO (raw)');
       if (raw && raw.x) n = Math.max(n, raw.x.length);
+    }
+    for (const img of document.querySelectorAll('img[alt^="line chart of -ELBO"]')) {
+      const steps = img.alt.match(/(\\d+) steps so far/);
+      if (steps) n = Math.max(n, Number(steps[1]));
     }
     const bar = document.querySelector('[data-testid="stProgress"]');
     const text = bar ? bar.innerText.trim() : '';
