@@ -69,6 +69,11 @@ def parallel(part, n: int, work: float, item_bytes: int = 0) -> list:
     step = -(-n // workers)  # at least one piece per thread, even when the scratch is small
     if item_bytes:
         step = max(1, min(step, _chunk_bytes() // item_bytes))
+    # then as many equal pieces as the next multiple of the threads: 3 pieces on 2 threads (the classroom
+    # network's 28x28 layers) left one thread idle for a third of the Op (-1.5% a training step, A/B)
+    n_pieces = -(-n // step)
+    n_pieces = min(n, -(-n_pieces // workers) * workers)
+    step = -(-n // n_pieces)
     pieces = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, n)]
     workers = min(workers, len(pieces))
     if workers <= 1 or _on_idle_thread():
