@@ -67,7 +67,9 @@ class Settings:
         "AVX-512 kernels where the CPU has them",
         "OpenBLAS kernel family of the private BLAS, e.g. Haswell",
     )
-    winograd: bool = _var("CVAE_WINOGRAD", "1", "0: 3x3 convolutions by im2col instead of Winograd")
+    winograd: bool = _var(
+        "CVAE_WINOGRAD", "1", "0: no compiled C loops (Winograd, patch copies, bias/activation, Adam): im2col and NumPy"
+    )
     malloc_tuning: bool = _var("CVAE_MALLOC_TUNING", "1", "0: glibc's own mmap and trim thresholds")
     lessons_dir: Path = _var(
         "CVAE_LESSONS_DIR", "lessons/ beside app.py", "the lesson files the Lessons page offers (a class's own set)"
