@@ -156,5 +156,6 @@ class Explorer:
 def _pixel_means(output: str, logits: np.ndarray) -> np.ndarray:
     """The likelihood's E[x|z] from the decoder's logits, as the export names it (see decoder_export)."""
     t = logits.astype(np.float64)
-    means = 1 / (1 + np.exp(-t)) if output == "sigmoid" else cb_mean_numpy(t)
+    with np.errstate(over="ignore"):  # exp(-t) overflows to inf for t < -709: the sigmoid is then 0, as it should be
+        means = 1 / (1 + np.exp(-t)) if output == "sigmoid" else cb_mean_numpy(t)
     return means.astype(np.float32)

@@ -56,13 +56,16 @@ class StreamPublisher:
 
     def __call__(self, approx, losses, i) -> None:
         now = time.monotonic()
+        self._answer_a_late_reader()
+        if self._points == 0 or now - self._last >= PUBLISH_S:
+            self._flush()
+            self._last = now
+
+    def _answer_a_late_reader(self) -> None:
         if self._catch_up_asked.is_set():
             self._catch_up_asked.clear()
             self._flush()
             self._catch_up()
-        if self._points == 0 or now - self._last >= PUBLISH_S:
-            self._flush()
-            self._last = now
 
     def _catch_up(self) -> None:
         """Everything a late reader needs at once: the start, every point so far, the newest snapshot."""
@@ -72,8 +75,10 @@ class StreamPublisher:
         self.send({"kind": "catchup", **self._started, "columns": columns, **_snapshot(snapshots[-1:])})
 
     def finish(self, run) -> None:
-        """Send what is left (the last points, the final snapshot) before the result returns."""
+        """Send what is left (the last points, the final snapshot) before the result returns; a reader
+        that asked to catch up during the last steps is answered too (no step is left to answer it)."""
         self._run = run
+        self._answer_a_late_reader()
         self._flush()
 
     def _flush(self) -> None:

@@ -127,7 +127,7 @@ def test_a_replica_that_comes_late_catches_up_on_the_whole_stream(replicas, dask
     """The scheduler keeps only a topic's last events: a replica that starts following mid-fit (a new
     one, a restarted one, the survivor of a killed one) asks the worker for the whole stream."""
     (a,) = replicas(1)
-    job, _ = a.start(TrainConfig(epochs=6, batch_size=100), "late", session="s")
+    job, token = a.start(LONG, "late", session="s")  # still running when B comes, however fast the fit
     _wait_for(lambda: len(job.history) >= 40, what="an epoch of points")
     topic = job.topic
 
@@ -139,6 +139,7 @@ def test_a_replica_that_comes_late_catches_up_on_the_whole_stream(replicas, dask
     seen = b.get(job.id)
     _wait_for(lambda: seen.live.complete, timeout=120, what="B to have the whole stream")
     assert len(seen.history) >= 40 and seen.plan == job.plan and seen.live.labels is not None
+    a.stop(job.id, token=token)
     wait_until_done(job)
     wait_until_done(seen)
     assert seen.live.gaps == 0 and seen.history.to_dict() == job.history.to_dict(), "every point, once, in order"
