@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.metrics import percentile
 
-__all__ = ["cpu_s", "loadavg", "rss_mb", "settle", "summary", "tree_cpu_s"]
+__all__ = ["cpu_s", "loadavg", "rss_mb", "settle", "summary", "thread_cpu_s", "tree_cpu_s"]
 
 
 def loadavg() -> list[float]:
@@ -20,6 +20,16 @@ def loadavg() -> list[float]:
 def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds of each live thread of `pid`, by thread id (a thread that has ended is not listed)."""
+    threads = {}
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # a thread that just ended
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            threads[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return threads
 
 
 def rss_mb(pid: int) -> float:

@@ -7,12 +7,15 @@ A fresh `streamlit run app.py` on 127.0.0.1; `--sessions` protocol-level tabs (b
 `Student`: the websocket messages Chromium sends) open /latent, the server settles, then they pin
 every `--interval` s for `--duration` s. Reported: the web server's CPU per answered pin (its own
 process, not the training workers), gross and net of what it spends without pins (measured for
-IDLE_S s before), p50/p95 latency, the load average. Then, with py-spy (`pip install py-spy`), the
-same tabs pin `--profile-duration` s more while py-spy samples the thread holding the GIL (`--gil`:
-where the CPU goes, no idle threads); its stacks are folded into `bench/results/pin_profile.folded`
-and the functions with the most samples printed. The CPU per pin is measured without py-spy: its
-sampling stops the process 200 times a second, which doubled the measured CPU of a page whose pin
-starts two script runs (16.7 -> 28.8 ms); `profiled_cpu_ms_per_pin` says what it was with it.
+IDLE_S s before), split between the threads there throughout (the event loop, which sends what the
+runs write) and Streamlit's script threads (one per run); the script runs a pin starts (a keyed
+rerun from a callback is a second run after the cut-short first); p50/p95 latency; the load
+average. Then, with py-spy (`pip install py-spy`), the same tabs pin `--profile-duration` s more
+while py-spy samples the thread holding the GIL (`--gil`: where the CPU goes, no idle threads); its
+stacks are folded into `bench/results/pin_profile.folded` and the functions with the most samples
+printed. The CPU per pin is measured without py-spy: its sampling stops the process 200 times a
+second, which doubled the measured CPU of a page whose pin starts two script runs (16.7 -> 28.8
+ms); `profiled_cpu_ms_per_pin` says what it was with it.
 
 The tabs fetch no /media files: a page whose images are media files costs a real browser's server
 ~0.45 ms more per image a pin shows (the Latent page's tools send theirs as data URLs).
@@ -31,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.load_stats import cpu_s, loadavg, settle, summary
+from bench.load_stats import cpu_s, loadavg, settle, summary, thread_cpu_s
 from bench.students import Student, open_latent
 from harness.metrics import percentile
 from harness.server import StreamlitServer
@@ -53,9 +56,13 @@ async def _pins(url: str, pid: int, args) -> dict:
     idle0 = cpu_s(pid)
     await asyncio.sleep(IDLE_S)  # the server's own background CPU (job pump, heartbeats), with no pins
     idle_share = (cpu_s(pid) - idle0) / IDLE_S
-    cpu0, wall0 = cpu_s(pid), time.monotonic()
+    cpu0, threads0, runs0, wall0 = cpu_s(pid), thread_cpu_s(pid), _runs(students), time.monotonic()
     await asyncio.gather(*(s.pin_until("pins", wall0 + args.duration, args.interval) for s in students))
-    wall, cpu = time.monotonic() - wall0, cpu_s(pid) - cpu0
+    wall, cpu, threads1 = time.monotonic() - wall0, cpu_s(pid) - cpu0, thread_cpu_s(pid)
+    # threads there throughout: the event loop (websockets, sending the runs' messages), the job pump, the
+    # Dask client; the rest: Streamlit's script threads, one per run (they end when it does)
+    lasting = sum(threads1[t] - threads0[t] for t in threads0.keys() & threads1.keys())
+    runs = _runs(students) - runs0
     profiled = await _profile(pid, students, args) if args.py_spy and shutil.which("py-spy") else None
     result = summary([x for s in students for x in s.latencies.get("pins", [])])
     result |= {
@@ -64,6 +71,11 @@ async def _pins(url: str, pid: int, args) -> dict:
         "server_cpu_ms_per_pin": round(1000 * cpu / max(result["n"], 1), 1),
         # less the CPU the server spends without pins over the same time: what each pin adds
         "server_cpu_ms_per_pin_net": round(1000 * (cpu - idle_share * wall) / max(result["n"], 1), 1),
+        "server_cpu_ms_per_pin_threads": {
+            "lasting (event loop, job pump, Dask client)": round(1000 * lasting / max(result["n"], 1), 1),
+            "script runs": round(1000 * (cpu - lasting) / max(result["n"], 1), 1),
+        },
+        "script_runs_per_pin": round(runs / max(result["n"], 1), 2),  # new_session messages, cut-short runs too
         "server_idle_cpu_share": round(idle_share, 3),
         "server_cpu_share": round(cpu / wall, 2),
         "pins_per_s": round(result["n"] / wall, 1),
@@ -76,6 +88,10 @@ async def _pins(url: str, pid: int, args) -> dict:
     for student in students:
         await student.tab.close()
     return result
+
+
+def _runs(students: list[Student]) -> int:
+    return sum(student.tab.runs_started for student in students)
 
 
 async def _profile(pid: int, students: list[Student], args) -> float:

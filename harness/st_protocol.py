@@ -61,6 +61,7 @@ class Session:
         self._widgets: dict[str, WidgetState] = {}  # the browser's WidgetStateManager
         self._cache: dict[str, list] = {}  # hash -> [ForwardMsg bytes, run count when last used, fragment id]
         self._runs, self._max_age, self._saw_new_session = 0, 2, False  # the cache's clock
+        self.runs_started = 0  # new_session messages: one per script run or fragment run the server began
         self._pending, self._outbox, self._timers = [], [], {}  # sent, held back; fragment id -> run_every timer
         self._ws = self._reader = None
         self.cookies: dict[str, str] = {}  # name -> value, as set by the first request
@@ -226,6 +227,7 @@ class Session:
         self.page_script_hash = new_session.page_script_hash or self.page_script_hash
         self._max_age = new_session.config.max_cached_message_age or self._max_age
         self.run_id, self._saw_new_session = run.script_run_id, True
+        self.runs_started += 1  # cut-short runs included: what the server started for this tab
         if not run.fragment_ids:  # a full run: the browser drops its timers, the run sends them again
             self._stop_timers(list(self._timers))
         for interaction in self._pending:  # a run answers all requests sent before it (held ones wait);
