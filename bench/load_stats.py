@@ -17,9 +17,14 @@ def loadavg() -> list[float]:
     return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _stat_cpu_s(stat: Path) -> float:
+    """User + system CPU seconds from a /proc .../stat file (a process's or a thread's)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    return _stat_cpu_s(Path(f"/proc/{pid}/stat"))
 
 
 def thread_cpu_s(pid: int) -> dict[int, float]:
@@ -27,8 +32,7 @@ def thread_cpu_s(pid: int) -> dict[int, float]:
     threads = {}
     for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):  # a thread that just ended
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            threads[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            threads[int(stat.parent.name)] = _stat_cpu_s(stat)
     return threads
 
 

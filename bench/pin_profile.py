@@ -65,17 +65,18 @@ async def _pins(url: str, pid: int, args) -> dict:
     runs = _runs(students) - runs0
     profiled = await _profile(pid, students, args) if args.py_spy and shutil.which("py-spy") else None
     result = summary([x for s in students for x in s.latencies.get("pins", [])])
+    pins = max(result["n"], 1)
     result |= {
         "sessions": args.sessions,
         "interval_s": args.interval,
-        "server_cpu_ms_per_pin": round(1000 * cpu / max(result["n"], 1), 1),
+        "server_cpu_ms_per_pin": round(1000 * cpu / pins, 1),
         # less the CPU the server spends without pins over the same time: what each pin adds
-        "server_cpu_ms_per_pin_net": round(1000 * (cpu - idle_share * wall) / max(result["n"], 1), 1),
+        "server_cpu_ms_per_pin_net": round(1000 * (cpu - idle_share * wall) / pins, 1),
         "server_cpu_ms_per_pin_threads": {
-            "lasting (event loop, job pump, Dask client)": round(1000 * lasting / max(result["n"], 1), 1),
-            "script runs": round(1000 * (cpu - lasting) / max(result["n"], 1), 1),
+            "lasting (event loop, job pump, Dask client)": round(1000 * lasting / pins, 1),
+            "script runs": round(1000 * (cpu - lasting) / pins, 1),
         },
-        "script_runs_per_pin": round(runs / max(result["n"], 1), 2),  # new_session messages, cut-short runs too
+        "script_runs_per_pin": round(runs / pins, 2),  # new_session messages, cut-short runs too
         "server_idle_cpu_share": round(idle_share, 3),
         "server_cpu_share": round(cpu / wall, 2),
         "pins_per_s": round(result["n"] / wall, 1),

@@ -73,6 +73,7 @@ def test_a_reader_that_asks_during_the_last_steps_is_answered_when_the_fit_finis
     asked.set()  # the late reader's request reaches the worker after the last step
     publisher.finish(run)
     assert [m["kind"] for m in sent].count("catchup") == 1 and not asked.is_set()
-    for message in sent[sent.index(next(m for m in sent if m["kind"] == "catchup")) :]:
+    first = next(k for k, message in enumerate(sent) if message["kind"] == "catchup")
+    for message in sent[first:]:
         late.receive(message)
     assert late.complete and list(late.history.step) == list(range(60)) and late.plan.total_steps == 60
