@@ -38,15 +38,13 @@ x_range, y_range = home_range(path, choice)
 payload = payload_for(path, choice, target=MAP_KEY, density=controls.density)
 conditioning = payload_header(payload)["decoder"].get("conditioning", 0)
 
-# A pin reruns only the fragments below that show the pinned point, never the map's own (its payload is
-# the same bytes every run) nor what does not depend on the point; each fragment rerun costs ~0.8 ms of
-# server CPU by itself (measured), so the left column's tools are one, and the map's view (it draws
-# nothing: hidden, it adds no gap) goes with them. A first map comes alone, with its view.
-POINT, PICKED, PATH, VIEW = "latent_point", "latent_picked", "latent_path", "latent_view"
-VIEWS = VIEW if map_alone else POINT  # the fragment that hands the map its view
-pinned = [VIEWS] if map_alone else [POINT, PICKED]  # what a new pinned point changes
-VIEW_HIDDEN = f"<style>.st-key-{MAP_KEY}_view {{ display: none; }}</style>"
-st.session_state[keys.PIN_REFUSED] = None  # a page run clears a refused pin's warning
+# A pin is the map view's trigger (ui.latent_map), so it reruns the fragment the view is in, in one script
+# run: the tools at the pinned point, which are all that depends on it. The map's fragment never reruns for
+# a pin (its payload is the same bytes every run). The view draws nothing (hidden, it adds no gap). A first
+# map comes alone, with its view in a fragment of its own.
+MAP, POINT, PATH, VIEW = "latent_explorer", "latent_point", "latent_path", "latent_view"
+VIEWS = VIEW if map_alone else POINT  # the fragment that holds the map's view, which a pin reruns
+VIEW_HIDDEN = f"<style>.st-key-{latent_map.view_key(MAP_KEY)} {{ display: none; }}</style>"
 
 
 def decode_label() -> int | None:
@@ -61,44 +59,45 @@ def context() -> MapContext:
 
 
 def on_pin() -> None:
-    """The map's pin callback: the browser's pin becomes the session's point, and the fragments that show
-    it rerun (the picked digit's panel only when the pick changed, the map only to say a pin was refused)."""
-    picked, refused = st.session_state[keys.PICKED], st.session_state[keys.PIN_REFUSED]
+    """The view's pin callback: the browser's pin becomes the session's point (or the reason it did not)."""
     st.session_state[keys.PIN_REFUSED] = apply_pin(latent_map.pin_of(MAP_KEY), context())
-    changed = [tools.MAP_FRAGMENT] if refused or st.session_state[keys.PIN_REFUSED] else []
-    st.rerun([key for key in pinned if key != PICKED or st.session_state[keys.PICKED] != picked] + changed)
 
 
-@st.fragment(key=tools.MAP_FRAGMENT)
+@st.fragment(key=MAP)
 def explorer_ui() -> None:
-    """The map (and why the browser's last pin was ignored, if it was); its "drawn" report reruns this, which
-    brings the rest of a first page (ui.latent.first_map)."""
+    """The map; its "drawn" report reruns this, which brings the rest of a first page (ui.latent.first_map)."""
     first_map.rerun_page_once_drawn(map_alone)
-    latent_map.map_ui(payload, key=MAP_KEY, on_drawn=first_map.mark_drawn, on_pin=on_pin)
-    if st.session_state[keys.PIN_REFUSED]:
-        st.warning(st.session_state[keys.PIN_REFUSED])
+    latent_map.map_ui(payload, key=MAP_KEY, on_drawn=first_map.mark_drawn)
+
+
+def refused_ui() -> None:
+    """Why the browser's last pin was ignored, once: the next rerun of the view's fragment clears it."""
+    if refused := st.session_state.pop(keys.PIN_REFUSED, None):
+        st.warning(refused)
 
 
 @st.fragment(key=POINT)
 def point_ui() -> None:
-    """The left column's tools at the pinned point: a draw from p(x|z) (and what its pixels mean), the same z
-    as every label (a conditional model), the nearest real digits; then the map's view."""
-    z = current_z(latent_dim)
-    tools.sample_ui(explorer, z, decode_label())
-    tools.sample_caption_ui(explorer, checkpoint)
-    if explorer.conditional:
-        tools.each_label_title_ui()
-        tools.each_label_ui(explorer, z, encoded.class_names)
-    tools.nearest_title_ui()
-    tools.nearest_ui(encoded, z, model=model)
+    """Everything at the pinned point, which a pin reruns. Left: a draw from p(x|z) (and what its pixels mean),
+    the same z as every label (a conditional model), the nearest real digits. Right: the picked digit, if any.
+    Then the map's view."""
+    refused_ui()
+    left, right = st.columns([2, 3])
+    with left:
+        tools.sample_buttons_ui(explorer, sample=[POINT], pinned=[POINT])
+        z = current_z(latent_dim)
+        tools.sample_ui(explorer, z, decode_label())
+        tools.sample_caption_ui(explorer, checkpoint)
+        if explorer.conditional:
+            tools.each_label_title_ui()
+            tools.each_label_ui(explorer, z, encoded.class_names)
+        tools.nearest_title_ui()
+        tools.nearest_ui(encoded, z, model=model)
+    with right:
+        picked = st.session_state[keys.PICKED]
+        if picked is not None:
+            tools.picked_ui(encoded, explorer, picked, model=model, draws=[POINT], path=[PATH, POINT])
     view_ui()
-
-
-@st.fragment(key=PICKED)
-def picked_ui() -> None:
-    picked = st.session_state[keys.PICKED]
-    if picked is not None:
-        tools.picked_ui(encoded, explorer, picked, model=model, draws=[PICKED, VIEWS], path=[PATH, VIEWS])
 
 
 @st.fragment(key=PATH)
@@ -120,18 +119,13 @@ def view_ui() -> None:
     )
     # the map's live region says it (0.6 ms a pin)
     view["pinned"]["reading"] = classifier_readings(explorer.decode(z[None], decode_label()))[0]
-    latent_map.view_ui(view, key=MAP_KEY)
+    latent_map.view_ui(view, key=MAP_KEY, on_pin=on_pin)
 
 
 def tools_ui() -> None:
-    """The tools below the map, each point-dependent part a fragment of its own, and the map's downloads."""
+    """The tools below the map, the parts that depend on the point in fragments, and the map's downloads."""
     st.html(tools.CRISP_IMAGES + VIEW_HIDDEN)
-    left, right = st.columns([2, 3])
-    with left:
-        tools.sample_buttons_ui(explorer, sample=[POINT], pinned=pinned)
-        point_ui()
-    with right:
-        picked_ui()
+    point_ui()
     tools.interpolation_buttons_ui(latent_dim, [PATH, VIEWS])
     path_ui()
     map_prior = projection_prior(prior_components, projection) if controls.prior else None  # where the map draws it
@@ -150,6 +144,12 @@ def tools_ui() -> None:
 
 explorer_ui()
 if map_alone:
-    st.fragment(view_ui, key=VIEW)()
+
+    @st.fragment(key=VIEW)
+    def alone_view_ui() -> None:
+        refused_ui()
+        view_ui()
+
+    alone_view_ui()
 else:
     tools_ui()

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_stats import settle  # noqa: E402
-from bench.students import open_latent  # noqa: E402
+from bench.students import VIEW_KEY, open_latent  # noqa: E402
 from harness.browser import CHROMIUM_ARGS, LOAD_MS, chromium_path, open_page, wait_script_idle  # noqa: E402
 from harness.latent_map import choose_model, hover_path, open_latent_map, save_random_model  # noqa: E402
 from harness.metrics import FrameLog  # noqa: E402
@@ -117,7 +117,7 @@ async def pins(url: str, pid: int, count: int) -> dict:
             v = header["y_range"][0] + (header["y_range"][1] - header["y_range"][0]) * ((k * 0.291) % 1)
             value = {"uv": [u, v], "z": [u, v], "index": None, "label": None}
         before = cpu_s(pid)
-        step = await tab.click("latent_map", event="pin", value=value)
+        step = await tab.click(VIEW_KEY, event="pin", value=value)
         await asyncio.sleep(0.05)  # let the server finish sending before reading its CPU
         cpu.append(cpu_s(pid) - before)
         ws.append(step.bytes_received)

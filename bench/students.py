@@ -1,8 +1,8 @@
 """Protocol-level tabs for the load benchmarks: students pinning points on the Latent page's map, a training tab.
 
 Each tab is a harness/st_protocol.py session, not a browser. A pin is exactly the BackMsg the map component
-sends on a click: a v2 trigger "pin" with {uv, z, index, label} (PIN_KEYS), checked against Chromium's by
-tests/e2e/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers.
+sends on a click: the map view's v2 trigger "pin" with {uv, z, index, label} (PIN_KEYS), checked against
+Chromium's by tests/e2e/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from websockets.exceptions import ConnectionClosed
 from bench.load_stats import cpu_s, loadavg, summary
 from harness.st_protocol import Session
 
-__all__ = ["PIN_KEYS", "Student", "open_latent", "pin_phase", "progress", "start_training", "step_of"]
+__all__ = ["PIN_KEYS", "VIEW_KEY", "Student", "open_latent", "pin_phase", "progress", "start_training", "step_of"]
 
 MAP_KEY = "latent_map"
-PIN_KEYS = ("uv", "z", "index", "label")  # the value of the map component's "pin" trigger (latent_map.js)
+VIEW_KEY = f"{MAP_KEY}_view"  # the element whose trigger carries the map's pins (ui.latent_map.view_key)
+PIN_KEYS = ("uv", "z", "index", "label")  # the value of the "pin" trigger (latent_map.js)
 
 
 async def open_latent(tab: Session) -> None:
     """Open a /latent tab as Chromium does, the map's "drawn" report included (latent_map.js sends it
     once a session's first map shows; the page then adds its tools: a real student's page)."""
     await tab.connect()
-    waits = lambda: json.loads(tab.find(f"{MAP_KEY}_view").proto.bytes).get("report_drawn")
+    waits = lambda: json.loads(tab.find(VIEW_KEY).proto.bytes).get("report_drawn")
     if waits():
         await tab.click(MAP_KEY, event="drawn", value=True)
         if waits():
@@ -74,7 +75,7 @@ class Student:
             started = time.monotonic()
             self.sent += 1
             try:
-                step = await self.tab.click(MAP_KEY, event="pin", value=self.pin_message(k))
+                step = await self.tab.click(VIEW_KEY, event="pin", value=self.pin_message(k))
             except (TimeoutError, LookupError, ConnectionError, ConnectionClosed) as err:
                 self.failures.append(f"student {self.number} {phase} pin {k}: {type(err).__name__} {err}")
                 return

@@ -119,8 +119,8 @@ def form_key(field: str) -> str:
 def step_keys(lesson_id: str, step: int) -> dict[str, str]:
     """A lesson step's keys (and its widgets'); "Reset step" removes every key with its "prefix":
     seed (int, the decoder draws'), z (list[float], the step's point), uv (its map point), pinned
-    (bool), typed (+ d: the typed point's dimension d), answer (the answer widget), result
-    (CheckResult), another and chart (widgets)."""
+    (bool), refused (str: why the map's last pin was ignored, until shown), typed (+ d: the typed
+    point's dimension d), answer (the answer widget), result (CheckResult), another and chart (widgets)."""
     prefix = f"lesson-{lesson_id}-{step}-"
-    names = ("seed", "z", "uv", "pinned", "typed", "answer", "result", "another", "chart")
+    names = ("seed", "z", "uv", "pinned", "refused", "typed", "answer", "result", "another", "chart")
     return {"prefix": prefix, **{name: prefix + name for name in names}}

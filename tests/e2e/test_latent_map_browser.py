@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import math
 import re
 import time
@@ -362,21 +363,24 @@ def test_a_latent8_model_decodes_in_the_browser(latent_tab, server):
     screenshot(page, "latent_map_latent8")
 
 
-async def _protocol_map_id(url: str) -> str:
+async def _protocol_view(url: str) -> tuple[str, str]:
+    """The id of the element that carries the map's pins, and its fragment's, as a protocol client sees them."""
+    from bench.students import VIEW_KEY, open_latent
     from harness.st_protocol import Session
 
     tab = Session(url, page="latent", timeout=120)
-    await tab.connect()
+    await open_latent(tab)
     try:
-        return tab.find("latent_map").id
+        view = tab.find(VIEW_KEY)
+        return view.id, view.fragment_id
     finally:
         await tab.close()
 
 
 def test_the_protocol_pin_is_the_browsers(latent_tab, server):
     """bench/load_test.py sends, per pin, what Chromium sends for a click on the map: one BackMsg that
-    reruns the map's fragment with the trigger harness/st_protocol.py builds (same id, event and value
-    keys); this is the load test's validation against a real browser."""
+    reruns the fragment of the map's view with the trigger harness/st_protocol.py builds (same id, event
+    and value keys); this is the load test's validation against a real browser."""
     import json
 
     from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -385,7 +389,7 @@ def test_the_protocol_pin_is_the_browsers(latent_tab, server):
 
     page, logs = latent_tab()
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
-        map_id = pool.submit(asyncio.run, _protocol_map_id(server.url)).result()
+        view_id, view_fragment = pool.submit(asyncio.run, _protocol_view(server.url)).result()
     digits = page.evaluate("() => window.__lm.digits()")
     ex, ey = _empty_spots(digits, page.evaluate("() => window.__lm.window()"), 1)[0]
     t0 = time.perf_counter()
@@ -393,12 +397,56 @@ def test_the_protocol_pin_is_the_browsers(latent_tab, server):
     sent = [data for t, data in logs.frames.sent_data if t >= t0]
     assert len(sent) == 1, f"one BackMsg per pin; got {len(sent)}"
     rerun = BackMsg.FromString(sent[0]).rerun_script
-    assert rerun.fragment_id, "a pin must rerun only the map's fragment"
+    assert rerun.fragment_id == view_fragment, "a pin must rerun only the fragment of the map's view"
     (trigger,) = [w for w in rerun.widget_states.widgets if w.WhichOneof("value") == "json_trigger_value"]
-    # the trigger id st_protocol's Session.click builds from the map element it received (ids follow the key)
-    assert trigger.id == f"$$STREAMLIT_INTERNAL_KEY_{map_id}__events"
+    # the trigger id st_protocol's Session.click builds from the view element it received (ids follow the key)
+    assert trigger.id == f"$$STREAMLIT_INTERNAL_KEY_{view_id}__events"
     (event,) = json.loads(trigger.json_trigger_value)
     assert event["event"] == "pin" and set(event["value"]) == set(PIN_KEYS), event
+
+
+async def _pin_sequence(url: str) -> list[dict]:
+    """Over the protocol: a digit pinned, a forged pin (an index past the last digit), an empty spot; after
+    each, the script runs it started, the page's texts and the point the map's view shows."""
+    from bench.students import MAP_KEY, VIEW_KEY, open_latent
+    from cvae.viz.map_payload import read_payload
+    from harness.st_protocol import Session
+
+    tab = Session(url, page="latent", timeout=120)
+    await open_latent(tab)
+    try:
+        header, arrays = read_payload(tab.find(MAP_KEY).proto.bytes)
+        uv = [float(v) for v in arrays["coords"].reshape(-1, 2)[7]]
+        corner = [header["x_range"][0], header["y_range"][0]]
+        steps = []
+        for pin in (
+            {"uv": uv, "z": uv, "index": 7, "label": None},
+            {"uv": uv, "z": uv, "index": 10**6, "label": None},
+            {"uv": corner, "z": corner, "index": None, "label": None},
+        ):
+            runs = tab.runs_started
+            step = await tab.click(VIEW_KEY, event="pin", value=pin)
+            view = json.loads(tab.find(VIEW_KEY).proto.bytes)["pinned"]
+            steps.append({"runs": tab.runs_started - runs, "texts": tab.texts(), "view": view, "step": step})
+        return steps
+    finally:
+        await tab.close()
+
+
+def test_a_pin_is_one_script_run_and_a_forged_one_is_refused(server):
+    """A pin reruns the tools at the point in one script run (the view's fragment, never the map's); a pin
+    naming no digit of the map is refused with the reason, the point kept, and the next pin clears it."""
+    with ThreadPoolExecutor(1) as pool:
+        picked, forged, spot = pool.submit(asyncio.run, _pin_sequence(server.url)).result()
+    assert [s["runs"] for s in (picked, forged, spot)] == [1, 1, 1]
+    assert all(s["step"].latency_s is not None for s in (picked, forged, spot))
+    assert picked["view"]["index"] == 7 and any("Picked test digit #7" in t for t in picked["texts"])
+    refusals = [t for t in forged["texts"] if t.startswith("Ignored a point the browser sent")]
+    assert refusals and "index" in refusals[0], forged["texts"]
+    assert forged["view"] == picked["view"]  # the pinned point is unchanged
+    assert any("Picked test digit #7" in t for t in forged["texts"])
+    assert not any(t.startswith("Ignored a point") for t in spot["texts"]), spot["texts"]
+    assert spot["view"]["index"] is None and not any("Picked test digit" in t for t in spot["texts"])
 
 
 @pytest.mark.parametrize("kind, title", [("PCA", "PC1"), ("UMAP", "UMAP 1")])

@@ -4,10 +4,10 @@ plain values; images go out at their own 28 x 28 pixels, as PNG data URLs inside
 1 KB each, no media file to store, hash and serve per pin), and the page's CSS enlarges them
 without blurring; a real digit's is made once per model, a picked digit's panel once per pick.
 
-A pin reruns only the page's fragments that show the pinned point (app_pages/latent.py), so each
+A pin reruns only the page's fragment that shows the pinned point (app_pages/latent.py), so each
 tool is split: what does not depend on the point (titles, buttons, captions) is drawn once per page
-run, and the part that does (`sample_ui`, `each_label_ui`, `nearest_ui`, `picked_ui`,
-`interpolation_ui`) is a fragment's body. A button or slider whose change shows elsewhere reruns
+run where it can be, and the part that does (`sample_ui`, `each_label_ui`, `nearest_ui`, `picked_ui`,
+`interpolation_ui`) is in a fragment. A button or slider whose change shows elsewhere reruns
 the fragments it names (`scope`, from its callback).
 """
 
@@ -30,7 +30,6 @@ from ui.model_cache import EncodedSet
 
 __all__ = [
     "CRISP_IMAGES",
-    "MAP_FRAGMENT",
     "each_label_title_ui",
     "each_label_ui",
     "interpolation_buttons_ui",
@@ -46,7 +45,6 @@ __all__ = [
     "strip_ui",
 ]
 
-MAP_FRAGMENT = "latent_explorer"  # the Latent page's map fragment (its key)
 STEPS = "interp_steps"  # the interpolation's steps slider
 CRISP_IMAGES = "<style>[data-testid='stImage'] img { image-rendering: pixelated; }</style>"
 
@@ -69,11 +67,7 @@ def strip_ui(images, captions: list[str], alts: list[str], width: int = 64) -> N
 
 
 def _rerun(scope: list[str]) -> None:
-    """From a widget's callback: rerun only the page's fragments in `scope` (their keys), and the map's
-    when it shows a refused pin's warning (which, as before, goes with the next thing the user does)."""
-    if st.session_state.get(keys.PIN_REFUSED):
-        st.session_state[keys.PIN_REFUSED] = None
-        scope = [*scope, MAP_FRAGMENT]
+    """From a widget's callback: rerun only the page's fragments in `scope` (their keys)."""
     st.rerun(scope)
 
 

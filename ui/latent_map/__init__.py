@@ -2,9 +2,12 @@
 
 Two elements so that a pin re-sends only the small view: `map_ui` carries the payload (scatter,
 colourings, decoder weights: the same bytes every rerun, so Streamlit sends them by reference
-after the first time) and returns the pin the browser sent in this run; `view_ui` carries the
-pinned point and the teaching overlays as JSON. The JavaScript is built from ui/latent_map/src
-into dist/ (see build.mjs) and sent inline: no CDN, no file served from a user-given path.
+after the first time); `view_ui` carries the pinned point and the teaching overlays as JSON, and
+brings back the browser's pins. A pin is the view's trigger, not the map's: it reruns by default
+the fragment the view is in, which is the one that shows the pinned point, in one script run (a
+callback's keyed rerun starts a second run after the interrupted first: ~35% more server CPU).
+The JavaScript is built from ui/latent_map/src into dist/ (see build.mjs) and sent inline: no
+CDN, no file served from a user-given path.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-__all__ = ["map_ui", "pin_of", "view_ui"]
+__all__ = ["map_ui", "pin_of", "view_key", "view_ui"]
 
 _HERE = Path(__file__).resolve().parent
 # registered once per process, on import: the names must be unique in the app
@@ -33,21 +36,26 @@ def _keep() -> None:
     """A trigger needs a callback to be reported at all; a pin's value is read from the result."""
 
 
-def map_ui(payload: bytes, *, key: str, on_drawn=_keep, on_pin=_keep) -> object | None:
-    """Draw the map; returns the raw, unchecked pin of this run (None when this run has none).
+def map_ui(payload: bytes, *, key: str, on_drawn=_keep) -> None:
+    """Draw the map. `on_drawn` runs (before the rerun it causes) when the browser reports the map
+    shown, which it does once for each view that asks (`report_drawn`)."""
+    _MAP(key=key, data=payload, on_drawn_change=on_drawn)
 
-    `on_drawn` runs (before the rerun it causes) when the browser reports the map shown, which it
-    does once for each view that asks (`report_drawn`); `on_pin` when the browser sends a pin (it
-    reads it as `pin_of(key)`, and may rerun fragments other than the map's)."""
-    return _MAP(key=key, data=payload, on_pin_change=on_pin, on_drawn_change=on_drawn).pin
+
+def view_key(key: str) -> str:
+    """The Streamlit key of the view of the map with key `key`."""
+    return f"{key}_view"
 
 
 def pin_of(key: str) -> object | None:
     """In an `on_pin` callback: the raw, unchecked pin the browser sent to the map with key `key`."""
-    return st.session_state[key].get("pin")
+    return st.session_state[view_key(key)].get("pin")
 
 
-def view_ui(view: dict, *, key: str) -> None:
-    """Hand the map with Streamlit key `key` its view (see ui.latent.view.view_data)."""
+def view_ui(view: dict, *, key: str, on_pin=_keep) -> None:
+    """Hand the map with Streamlit key `key` its view (see ui.latent.view.view_data). `on_pin` runs
+    when the browser sends a pin (it reads it as `pin_of(key)`); the fragment this is drawn in then
+    reruns, or the whole page where it is in none."""
     # as UTF-8 JSON bytes: a dict would be scanned for dataframes value by value first (~2 ms a pin)
-    _VIEW(key=f"{key}_view", data=json.dumps({**view, "target": key}, separators=(",", ":")).encode())
+    data = json.dumps({**view, "target": key}, separators=(",", ":")).encode()
+    _VIEW(key=view_key(key), data=data, on_pin_change=on_pin)

@@ -119,16 +119,19 @@ def _map_ui(step, model, keys, digit) -> None:
     if step.digit is not None:  # the digit the task is about, beside the map that hides it among the others
         _image(model.images[digit, 0], f"test digit {digit} ({a_digit(int(model.labels[digit]))})")
     st.caption("Tab to the map: the arrow keys move the point, Enter pins it; or type the point below.")
-    raw = latent_map.map_ui(payload, key=LESSON_MAP, on_drawn=first_map.mark_drawn)
-    if raw is not None:
-        refused = apply_pin(raw, context())
-        if refused:
-            st.warning(refused)
-        else:
+
+    def on_pin() -> None:
+        """The view's pin callback (before this step's rerun): the pin becomes the step's point."""
+        st.session_state[keys["refused"]] = refused = apply_pin(latent_map.pin_of(LESSON_MAP), context())
+        if not refused:
             pin_point(keys, [float(v) for v in current_z(model.latent_dim)], st.session_state[PIN_UV])
+
+    latent_map.map_ui(payload, key=LESSON_MAP, on_drawn=first_map.mark_drawn)
+    if refused := st.session_state.pop(keys["refused"], None):
+        st.warning(refused)
     view = view_data(context(), payload, colouring="label", density=False, prior=False)
     view["overlays"].extend(_answer_overlays(step, keys, context()))
-    latent_map.view_ui(view, key=LESSON_MAP)
+    latent_map.view_ui(view, key=LESSON_MAP, on_pin=on_pin)
     if model.latent_dim <= 8:
         _typed_point_ui(model, keys)
     _decode_pair_ui(model, keys)

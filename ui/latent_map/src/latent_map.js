@@ -1,8 +1,8 @@
 // The latent map component (st.components.v2): the scatter of encoded digits plus the active
 // model's decoder, both from one byte payload that Python sends once per model and projection.
 // Hover, slider drags and keyboard moves decode here, in the browser, and send nothing; a click
-// (or a released slider, or Enter) pins: it sends one trigger, "pin", with the coordinates, and
-// Python answers with a small view (see view_component.js). A session's first map also sends
+// (or a released slider, or Enter) pins: it sends one trigger, "pin", with the coordinates, through
+// the view's element (bus.js), and Python answers with a small view (see view_component.js). A session's first map also sends
 // "drawn" once it shows (or cannot), and Python then adds the page's tools. Zoom and pan live
 // here, so they survive every pin; they reset only when the map's frame (model and projection)
 // changes.
@@ -118,6 +118,12 @@ class LatentMap extends MapState {
     this.canvas.hidden = new Set([...this.hidden].filter((k) => k.startsWith("class:")).map((k) => Number(k.slice(6))));
     this.canvas.dirty = true;
     this.schedule();
+  }
+
+  /** Send a pin to Python as the view's trigger (bus.js); before the view has come, there is nowhere to send it. */
+  sendPin(value) {
+    const send = this.target !== undefined && entry(this.target).send;
+    if (send) send("pin", value);
   }
 
   destroy() {

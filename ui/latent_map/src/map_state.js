@@ -1,7 +1,7 @@
 // What the latent map shows and how that changes, apart from where the changes come from: the
 // explored point (pointer, keyboard or sliders) or else the pinned one, decoded and painted once
 // per animation frame with the cursor, pin and teaching overlays; exploring, pinning (which sends
-// the "pin" trigger to Python), sliders, zoom and the tooltip. LatentMap (latent_map.js) extends
+// the pin to Python: `sendPin`), sliders, zoom and the tooltip. LatentMap (latent_map.js) extends
 // it with the component's wiring; map_input.js turns pointer and key events into these calls.
 
 import { paintDigit } from "./paint_digit.js";
@@ -155,14 +155,12 @@ export class MapState {
     this.hover = null;
     this.stats.pins++;
     this.schedule();
-    if (this.trigger) {
-      this.trigger("pin", {
-        uv: uv ? [uv[0], uv[1]] : null,
-        z: Array.from(this.pinned.z),
-        index: index ?? null,
-        label: this.decoder.conditioning ? this.label : null,
-      });
-    }
+    this.sendPin({
+      uv: uv ? [uv[0], uv[1]] : null,
+      z: Array.from(this.pinned.z),
+      index: index ?? null,
+      label: this.decoder.conditioning ? this.label : null,
+    });
   }
 
   slide(d, value) {
