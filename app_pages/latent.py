@@ -84,7 +84,6 @@ def point_ui() -> None:
     refused_ui()
     left, right = st.columns([2, 3])
     with left:
-        tools.sample_buttons_ui(explorer, sample=[POINT], pinned=[POINT])
         z = current_z(latent_dim)
         tools.sample_ui(explorer, z, decode_label())
         tools.sample_caption_ui(explorer, checkpoint)
@@ -125,6 +124,7 @@ def view_ui() -> None:
 def tools_ui() -> None:
     """The tools below the map, the parts that depend on the point in fragments, and the map's downloads."""
     st.html(tools.CRISP_IMAGES + VIEW_HIDDEN)
+    tools.sample_buttons_ui(explorer, sample=[POINT], pinned=[POINT])  # above the fragment: not redrawn by a pin
     point_ui()
     tools.interpolation_buttons_ui(latent_dim, [PATH, VIEWS])
     path_ui()
