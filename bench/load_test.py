@@ -6,8 +6,8 @@ A real `streamlit run app.py` on 127.0.0.1 (temporary CVAE_RUNS_DIR). Every stud
 at the websocket level (bench/students.py, on harness/st_protocol.py), not a browser, so the machine's
 CPU goes to the server: each opens /latent, reads the map's payload from its own component element (the
 digits' map points) and then pins a point every --interval seconds (+-25% jitter, staggered starts),
-alternating empty space and a digit: exactly the BackMsg the map component sends on a click, a v2
-trigger "pin" with {uv, z, index, label}. A pin's latency runs from sending it to the end of the
+alternating empty space and a digit: exactly the BackMsg the map component sends on a click, the map
+view's v2 trigger "pin" with {uv, z, index, label}. A pin's latency runs from sending it to the end of the
 fragment run that answers it. Phase 1 ("idle"): no training. Phase 2 ("training"): one more tab opens
 the Train page, sets the epochs and presses Start training, as a student would, and stays open (its
 live fragment reruns every 0.5 s); the students pin for --duration more seconds while the training runs
@@ -16,8 +16,8 @@ the server log must hold no traceback, and the training must still be fitting at
 stopped).
 
 Validated against a real browser: tests/e2e/test_latent_map_browser.py::test_the_protocol_pin_is_the_browsers
-captures the BackMsg Chromium sends for a click on the map and checks that it reruns the map's fragment
-with the trigger st_protocol builds (widget id, event, the value's keys bench/students.PIN_KEYS);
+captures the BackMsg Chromium sends for a click on the map and checks that it reruns the fragment of the
+map's view with the trigger st_protocol builds (widget id, event, the value's keys bench/students.PIN_KEYS);
 harness/st_protocol.py itself was checked against Chromium's frames (same BackMsgs, same bytes back; its
 docstring). Results go to artifacts/load_test.json, with the load average (the machine is shared) and
 the server's CPU and memory.
