@@ -142,14 +142,15 @@ def tools_ui() -> None:
     )
 
 
+@st.fragment(key=VIEW)
+def alone_view_ui() -> None:
+    """A first map's view, alone (no tools yet), and why a pin was ignored."""
+    refused_ui()
+    view_ui()
+
+
 explorer_ui()
 if map_alone:
-
-    @st.fragment(key=VIEW)
-    def alone_view_ui() -> None:
-        refused_ui()
-        view_ui()
-
     alone_view_ui()
 else:
     tools_ui()

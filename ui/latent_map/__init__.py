@@ -33,7 +33,7 @@ _VIEW = st.components.v2.component(
 
 
 def _keep() -> None:
-    """A trigger needs a callback to be reported at all; a pin's value is read from the result."""
+    """A trigger needs a callback to be reported at all."""
 
 
 def map_ui(payload: bytes, *, key: str, on_drawn=_keep) -> None:

@@ -2,10 +2,10 @@
 // model's decoder, both from one byte payload that Python sends once per model and projection.
 // Hover, slider drags and keyboard moves decode here, in the browser, and send nothing; a click
 // (or a released slider, or Enter) pins: it sends one trigger, "pin", with the coordinates, through
-// the view's element (bus.js), and Python answers with a small view (see view_component.js). A session's first map also sends
-// "drawn" once it shows (or cannot), and Python then adds the page's tools. Zoom and pan live
-// here, so they survive every pin; they reset only when the map's frame (model and projection)
-// changes.
+// the view's element (bus.js), and Python answers with a small view (see view_component.js). A
+// session's first map also sends "drawn" once it shows (or cannot), and Python then adds the
+// page's tools. Zoom and pan live here, so they survive every pin; they reset only when the map's
+// frame (model and projection) changes.
 //
 // Here: the Streamlit entry point and the wiring (the DOM, the canvases, the input, the page-wide
 // registry), and the data from Python (the payload, the view). What is shown and how it changes
