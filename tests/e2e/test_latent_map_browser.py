@@ -449,6 +449,42 @@ def test_a_pin_is_one_script_run_and_a_forged_one_is_refused(server):
     assert spot["view"]["index"] is None and not any("Picked test digit" in t for t in spot["texts"])
 
 
+async def _lesson_pins(url: str) -> list[dict]:
+    """Over the protocol, on lesson 2's "Find a seven" (the map in a lesson step): a pin, a forged one (a map
+    point far off the map), another pin; after each, the script runs it started and the page's texts."""
+    from harness.st_protocol import Session
+
+    tab = Session(url, page="lessons", query="lesson=latent-space&step=2", timeout=120)
+    await tab.connect()
+    try:
+        steps = []
+        for uv in ([1.0, 0.5], [1e9, 0.0], [-0.5, 0.25]):
+            runs = tab.runs_started
+            step = await tab.click(
+                "lesson_map_view", event="pin", value={"uv": uv, "z": uv, "index": None, "label": None}
+            )
+            steps.append({"runs": tab.runs_started - runs, "texts": tab.texts(), "step": step})
+        return steps
+    finally:
+        await tab.close()
+
+
+def test_a_lesson_maps_pin_is_the_steps_point_and_a_forged_one_is_refused(server):
+    """The lesson map takes its pins through the same view trigger: a pin becomes the step's point in one
+    script run; a point far off the map is refused with the reason, the step's point kept; the next pin
+    clears the warning."""
+    with ThreadPoolExecutor(1) as pool:
+        pinned, forged, again = pool.submit(asyncio.run, _lesson_pins(server.url)).result()
+    assert [s["runs"] for s in (pinned, forged, again)] == [1, 1, 1]
+    assert all(s["step"].latency_s is not None for s in (pinned, forged, again))
+    assert "Your point: (1.00, 0.50)" in pinned["texts"], pinned["texts"]
+    refusals = [t for t in forged["texts"] if t.startswith("Ignored a point the browser sent")]
+    assert refusals and "outside the map" in refusals[0], forged["texts"]
+    assert "Your point: (1.00, 0.50)" in forged["texts"]
+    assert "Your point: (-0.50, 0.25)" in again["texts"]
+    assert not any(t.startswith("Ignored a point") for t in again["texts"])
+
+
 @pytest.mark.parametrize("kind, title", [("PCA", "PC1"), ("UMAP", "UMAP 1")])
 def test_a_latent8_model_through_a_projection(latent_tab, kind, title):
     """The page names the projection, the map decodes through its lift, a click pins, nothing breaks."""
