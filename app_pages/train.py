@@ -110,17 +110,19 @@ def live_ui() -> None:
     )
     if job.first_point_s is not None:
         st.caption(f"First ELBO point {job.first_point_s:.1f} s after Start (model compilation included).")
-    if job.live.labels is not None:
-        if job.active:  # in the page's left column; live_snapshot_ui draws the right one
-            elbo_ui(job.history, live=True, key=job.id)
-        else:
-            names = class_names(job.config.dataset)
-            timeline_ui(job.history, job.live.snapshots, job.live.labels, names, live=False, key=job.id)
+    if job.active:
+        history = job.history
+        if job.live.labels is not None:  # in the page's left column; live_snapshot_ui draws the right one
+            elbo_ui(history, live=True, key=job.id)
+    else:
+        history, snapshots, labels = jobs.finished_timeline(job)
+        if labels is not None:
+            timeline_ui(history, snapshots, labels, class_names(job.config.dataset), live=False, key=job.id)
     if job.status in ("diverged", "failed", "interrupted"):
         st.error(job.message)
     elif job.status in ("finished", "stopped") and job.saved:
         st.success(f"{job.message}. Saved as `{job.name}`" + (" and made the active model." if jobs.owns(job) else "."))
-    if warning := job.history.collapse_warning():
+    if warning := history.collapse_warning():
         st.warning(warning)
     else:
         st.caption(job.message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 import cvae
@@ -14,14 +15,18 @@ from cvae.jobs.cluster import ClusterError, connect
 from cvae.jobs.registry import JobRegistry
 from cvae.settings import settings
 from cvae.training import warmup
+from cvae.training.history import History
+from cvae.training.timeline import Snapshot, load_timeline
 from ui import session_keys as keys
 from ui.access import is_teacher
+from ui.model_cache import model_for
 from ui.model_choice import runs_root, set_active
 
 __all__ = [
     "adopt_finished_job",
     "cluster_client",
     "cluster_problem",
+    "finished_timeline",
     "follow_job",
     "followed_job",
     "job_registry",
@@ -145,3 +150,18 @@ def adopt_finished_job() -> None:
     if job.saved and job.status in ("finished", "stopped") and st.session_state.get(keys.ADOPTED) != job.id:
         st.session_state[keys.ADOPTED] = job.id
         set_active(job.checkpoint)
+
+
+def finished_timeline(job) -> tuple[History, list[Snapshot], np.ndarray | None]:
+    """A finished job's history, snapshots and probe labels (None: none to show): its saved run's, whole
+    whatever part of the fit's stream this server received (a replica that came late while the run was
+    being saved never gets the start), else what the stream delivered."""
+    if job.saved:
+        try:
+            saved = load_timeline(job.checkpoint)
+            history = model_for(job.checkpoint).history if saved else None
+        except cvae.CheckpointError:  # replaced or damaged since: the stream's record still says what it saw
+            saved = None
+        if saved:
+            return history, *saved
+    return job.history, job.live.snapshots, job.live.labels

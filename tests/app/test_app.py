@@ -1,5 +1,6 @@
 """Every page under Streamlit's AppTest with the shipped model; a tiny training to completion."""
 
+import base64
 import json
 
 import numpy as np
@@ -86,6 +87,21 @@ def test_train_page_trains_a_tiny_model_to_completion(app):
     history = job.history
     assert len(history) == 20 and np.all(np.isfinite(history.neg_elbo)) and np.all(np.isfinite(history.kl))
     assert app.session_state["active_run"].endswith(job.name)
+    assert _elbo_points(app) == 20
+    # a replica that came late, while the run was being saved, has none of the stream: the page shows the
+    # saved run, which is whole
+    from cvae.jobs.stream import LiveRun
+
+    job.live = LiveRun()
+    app.run()
+    assert not app.exception and _elbo_points(app) == 20
+
+
+def _elbo_points(at) -> int:
+    """The points of the -ELBO line on the Train page's chart of a finished job."""
+    traces = [t for chart in at.get("plotly_chart") for t in json.loads(chart.proto.spec)["data"]]
+    (x,) = [t["x"] for t in traces if t.get("name") == "-ELBO (raw)"]
+    return len(np.frombuffer(base64.b64decode(x["bdata"]), x["dtype"]) if isinstance(x, dict) else x)
 
 
 def test_classroom_preset_fills_the_form(app):
