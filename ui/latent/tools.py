@@ -153,7 +153,9 @@ class _Memo:
 
 
 _DIGIT_URLS = _Memo(8)  # model_key -> {test digit index: its data URL}, filled as digits are shown
-_PANELS = _Memo(512)  # (model_key, digit, draws, label) -> _Picked
+# (model_key, digit, draws, label) -> _Picked, ~6 KB each (measured): room for every digit of a few models'
+# maps (mnist-5k's has 1,000), so a class picking digits for an hour does not rebuild evicted panels
+_PANELS = _Memo(4096)
 
 
 def nearest_ui(encoded: EncodedSet, z: np.ndarray, *, model: tuple[str, float]) -> None:
