@@ -124,7 +124,7 @@ def view_ui() -> None:
 def tools_ui() -> None:
     """The tools below the map, the parts that depend on the point in fragments, and the map's downloads."""
     st.html(tools.CRISP_IMAGES + VIEW_HIDDEN)
-    tools.sample_buttons_ui(explorer, sample=[POINT], pinned=[POINT])  # above the fragment: not redrawn by a pin
+    tools.sample_buttons_ui(explorer, [POINT])  # above the fragment: not redrawn by a pin
     point_ui()
     tools.interpolation_buttons_ui(latent_dim, [PATH, VIEWS])
     path_ui()

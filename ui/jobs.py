@@ -156,12 +156,9 @@ def finished_timeline(job) -> tuple[History, list[Snapshot], np.ndarray | None]:
     """A finished job's history, snapshots and probe labels (None: none to show): its saved run's, whole
     whatever part of the fit's stream this server received (a replica that came late while the run was
     being saved never gets the start), else what the stream delivered."""
-    if job.saved:
+    if job.saved and (saved := load_timeline(job.checkpoint)):
         try:
-            saved = load_timeline(job.checkpoint)
-            history = model_for(job.checkpoint).history if saved else None
+            return model_for(job.checkpoint).history, *saved
         except cvae.CheckpointError:  # replaced or damaged since: the stream's record still says what it saw
-            saved = None
-        if saved:
-            return history, *saved
+            pass
     return job.history, job.live.snapshots, job.live.labels

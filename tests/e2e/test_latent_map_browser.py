@@ -405,9 +405,21 @@ def test_the_protocol_pin_is_the_browsers(latent_tab, server):
     assert event["event"] == "pin" and set(event["value"]) == set(PIN_KEYS), event
 
 
+async def _send_pins(tab, view_key: str, pins: list[dict]) -> list[dict]:
+    """Send each pin as the map's view `view_key` does; after each, the script runs it started, the page's
+    texts, the point the view shows and the interaction (its latency)."""
+    steps = []
+    for pin in pins:
+        runs = tab.runs_started
+        step = await tab.click(view_key, event="pin", value=pin)
+        view = json.loads(tab.find(view_key).proto.bytes)["pinned"]
+        steps.append({"runs": tab.runs_started - runs, "texts": tab.texts(), "view": view, "step": step})
+    return steps
+
+
 async def _pin_sequence(url: str) -> list[dict]:
-    """Over the protocol: a digit pinned, a forged pin (an index past the last digit), an empty spot; after
-    each, the script runs it started, the page's texts and the point the map's view shows."""
+    """Over the protocol, on the Latent page: a digit pinned, a forged pin (an index past the last digit),
+    an empty spot (`_send_pins`)."""
     from bench.students import MAP_KEY, VIEW_KEY, open_latent
     from cvae.viz.map_payload import read_payload
     from harness.st_protocol import Session
@@ -418,17 +430,12 @@ async def _pin_sequence(url: str) -> list[dict]:
         header, arrays = read_payload(tab.find(MAP_KEY).proto.bytes)
         uv = [float(v) for v in arrays["coords"].reshape(-1, 2)[7]]
         corner = [header["x_range"][0], header["y_range"][0]]
-        steps = []
-        for pin in (
+        pins = [
             {"uv": uv, "z": uv, "index": 7, "label": None},
             {"uv": uv, "z": uv, "index": 10**6, "label": None},
             {"uv": corner, "z": corner, "index": None, "label": None},
-        ):
-            runs = tab.runs_started
-            step = await tab.click(VIEW_KEY, event="pin", value=pin)
-            view = json.loads(tab.find(VIEW_KEY).proto.bytes)["pinned"]
-            steps.append({"runs": tab.runs_started - runs, "texts": tab.texts(), "view": view, "step": step})
-        return steps
+        ]
+        return await _send_pins(tab, VIEW_KEY, pins)
     finally:
         await tab.close()
 
@@ -451,20 +458,14 @@ def test_a_pin_is_one_script_run_and_a_forged_one_is_refused(server):
 
 async def _lesson_pins(url: str) -> list[dict]:
     """Over the protocol, on lesson 2's "Find a seven" (the map in a lesson step): a pin, a forged one (a map
-    point far off the map), another pin; after each, the script runs it started and the page's texts."""
+    point far off the map), another pin (`_send_pins`)."""
     from harness.st_protocol import Session
 
     tab = Session(url, page="lessons", query="lesson=latent-space&step=2", timeout=120)
     await tab.connect()
     try:
-        steps = []
-        for uv in ([1.0, 0.5], [1e9, 0.0], [-0.5, 0.25]):
-            runs = tab.runs_started
-            step = await tab.click(
-                "lesson_map_view", event="pin", value={"uv": uv, "z": uv, "index": None, "label": None}
-            )
-            steps.append({"runs": tab.runs_started - runs, "texts": tab.texts(), "step": step})
-        return steps
+        pins = [{"uv": uv, "z": uv, "index": None, "label": None} for uv in ([1.0, 0.5], [1e9, 0.0], [-0.5, 0.25])]
+        return await _send_pins(tab, "lesson_map_view", pins)
     finally:
         await tab.close()
 

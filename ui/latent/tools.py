@@ -86,17 +86,17 @@ def _draw_from_prior(explorer: cvae.Explorer, scope: list[str]) -> None:
     _rerun(scope)
 
 
-def sample_buttons_ui(explorer: cvae.Explorer, *, sample: list[str], pinned: list[str]) -> None:
-    """ "New sample" (reruns the fragments `sample`) and, for a prior with Gaussian components, a code
-    drawn from the prior (a new pinned point: reruns the fragments `pinned`)."""
+def sample_buttons_ui(explorer: cvae.Explorer, scope: list[str]) -> None:
+    """ "New sample" and, for a prior with Gaussian components, a code drawn from the prior (a new pinned
+    point); each reruns the fragments `scope`, those that show the pinned point."""
     buttons = st.container(horizontal=True)
-    buttons.button("New sample", key="new_sample", on_click=_new_sample, args=(sample,))
+    buttons.button("New sample", key="new_sample", on_click=_new_sample, args=(scope,))
     if explorer.prior_components() is not None:  # a kind with a prior of its own samples in its own way
         buttons.button(
             "Draw z from the prior",
             key="prior_draw",
             on_click=_draw_from_prior,
-            args=(explorer, pinned),
+            args=(explorer, scope),
             help="a new z ~ p(z) (the learned mixture for a mixture prior); its decode is a new digit",
         )
 
