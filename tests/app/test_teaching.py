@@ -90,6 +90,14 @@ def test_decoder_mean_beside_a_sample_and_nearest_digits(latent):
     assert before != after
 
 
+def test_a_code_drawn_from_the_prior_becomes_the_pinned_point(latent):
+    before = _view(latent)["pinned"]["z"]
+    next(b for b in latent.button if b.label == "Draw z from the prior").click().run()
+    assert not latent.exception
+    pinned = _view(latent)["pinned"]
+    assert pinned["z"] != before and pinned["index"] is None  # a new code, no test digit picked
+
+
 def test_posterior_draws_and_interpolation_between_two_digits(latent):
     latent.session_state["picked"] = 3
     latent.run()
