@@ -57,15 +57,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)  # a fork (e.g. crash tests) must not inherit a dead pool
 
 
-def parallel(part, n: int, work: float, item_bytes: int = 0) -> list:
-    """[part(lo, hi) for pieces covering range(n)], run by `threads()` threads (one for small
-    `work`, in multiply-adds, where a hand-off costs more). Each piece's scratch
+def parallel(part, n: int, work: float, item_bytes: int = 0, min_work: float = 2**21) -> list:
+    """[part(lo, hi) for pieces covering range(n)], run by `threads()` threads (one for `work`, in
+    multiply-adds, under `min_work`, where a hand-off costs more than it saves). Each piece's scratch
     (`item_bytes` per item) fits in the cache, so im2col's patches are still there when
     the matrix multiply reads them; threads take pieces as they come free, so a thread
     the OS preempts (a busy machine) delays the Op by one piece, not by half of it."""
     global _pool
     count = threads()
-    workers = min(count, n) if work >= 2**21 else 1
+    workers = min(count, n) if work >= min_work else 1
     step = -(-n // workers)  # at least one piece per thread, even when the scratch is small
     if item_bytes:
         step = max(1, min(step, _chunk_bytes() // item_bytes))
