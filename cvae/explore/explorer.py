@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import functools
+import threading
 
 import numpy as np
 
@@ -13,6 +15,8 @@ from cvae.model.vae import N_LABELS, VAE, as_latents, grid_points, mosaic, one_h
 from cvae.nn.networks import summary_rows
 
 __all__ = ["Explorer"]
+
+RECENT_DECODES, RECENT_MAX_CODES = 64, 4  # how many small decodes (of at most this many codes) are kept
 
 
 class Explorer:
@@ -29,6 +33,10 @@ class Explorer:
 
     def __init__(self, vae: VAE):
         self.vae = vae
+        # the last few small decodes' logits: a pin decodes its point for the p(x|z) draw and again for the
+        # map's reading of E[x|z] (two sessions may share one Explorer: under a lock)
+        self._recent: collections.OrderedDict = collections.OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @functools.cached_property
     def _numpy_decoder(self) -> NumpyDecoder | None:
@@ -43,7 +51,23 @@ class Explorer:
         if decoder is None:
             return self.vae.decode_logits(z, labels)
         z = as_latents(z, self.latent_dim)
-        return decoder.logits(z, one_hot(labels, len(z)) if self.conditional else None)
+        if len(z) > RECENT_MAX_CODES:
+            return decoder.logits(z, one_hot(labels, len(z)) if self.conditional else None)
+        given = None if labels is None or not self.conditional else np.asarray(labels)
+        key = (z.tobytes(), z.shape, z.dtype.str)
+        if given is not None:
+            key += (given.tobytes(), given.shape, given.dtype.str)
+        with self._recent_lock:
+            if (logits := self._recent.get(key)) is not None:
+                self._recent.move_to_end(key)
+                return logits
+        logits = decoder.logits(z, one_hot(labels, len(z)) if self.conditional else None)
+        logits.setflags(write=False)  # shared by the callers that asked for the same codes
+        with self._recent_lock:
+            self._recent[key] = logits
+            while len(self._recent) > RECENT_DECODES:
+                self._recent.popitem(last=False)
+        return logits
 
     @property
     def latent_dim(self) -> int:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from cvae.config import TrainConfig
-from cvae.explore.explorer import Explorer
+from cvae.explore.explorer import RECENT_MAX_CODES, Explorer
 from cvae.model.vae import VAE
 
 
@@ -99,3 +99,29 @@ def test_nearest_codes_in_order():
     codes = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 3.0], [0.5, 0.1]])
     assert list(Explorer.nearest(codes, np.array([0.9, 0.0]), k=2)) == [1, 3]
     assert list(Explorer.nearest(codes, np.array([0.0, 0.0]), k=10)) == [0, 3, 1, 2]
+
+
+def test_a_pinned_point_is_decoded_once_for_its_draw_and_its_mean():
+    """A pin asks for one draw from p(x|z) and for E[x|z] at the same z: the decoder runs once, and
+    both answers equal a fresh Explorer's (a conditional model keys on the label too)."""
+    explorer = Explorer(VAE(TrainConfig(seed=2)))
+    decoder = explorer._numpy_decoder
+    calls = []
+    run = decoder.logits
+    decoder.logits = lambda *args: calls.append(1) or run(*args)
+    z = np.array([[0.3, -1.2]], np.float32)
+    draw, mean = explorer.sample_pixels(z, seed=5), explorer.decode(z)
+    assert len(calls) == 1
+    fresh = Explorer(VAE(TrainConfig(seed=2)))
+    np.testing.assert_array_equal(draw, fresh.sample_pixels(z, seed=5))
+    np.testing.assert_array_equal(mean, fresh.decode(z))
+    explorer.decode(z + 0.5)
+    assert len(calls) == 2  # another point is decoded
+    explorer.decode(np.zeros((RECENT_MAX_CODES + 1, 2)))
+    explorer.decode(np.zeros((RECENT_MAX_CODES + 1, 2)))
+    assert len(calls) == 4  # many codes at once (a map, a grid) are not kept
+
+    conditional = Explorer(VAE(TrainConfig(seed=2, conditional=True)))
+    three, four = conditional.decode(z, 3), conditional.decode(z, 4)
+    assert not np.array_equal(three, four)  # the label is part of the key
+    np.testing.assert_array_equal(three, conditional.decode(z, 3))
