@@ -119,6 +119,7 @@ void unshift(const float *q, int nb, int h, int w, int o, int k, int top, int le
 
 #define LANES 16 /* one AVX-512 register of floats; the compiler splits it where registers are narrower */
 #define BLOCK 8     /* independent accumulators: enough to hide a multiply-add's latency */
+#define MAX_K 16    /* kernels up to this size take the blocked loops; larger ones the one-pixel loops */
 typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
 
 static inline lanes load(const float *p) {
@@ -184,13 +185,14 @@ static inline void block_sums(const lanes *acc, float *out) {
 }
 #endif
 
-/* out[p] = sum over kernel rows u of x's run for output pixel p (runs `step` apart) . wk's run u */
-static void forward_block(const float *xr0, size_t row, const int *rows, int n_rows, const float *wk, size_t run,
+/* out[p] = sum over the kernel rows inside the image of x's run for output pixel p (x_runs[q] + p * step)
+ * times the kernel's run (w_runs[q]), each `run` floats */
+static void forward_block(const float *const *x_runs, const float *const *w_runs, int n_rows, size_t run,
                           size_t step, float *out) {
     lanes acc[BLOCK] = {{0}};
     float tail[BLOCK] = {0};
     for (int q = 0; q < n_rows; q++) {
-        const float *xr = xr0 + rows[q] * row, *wu = wk + rows[q] * run;
+        const float *xr = x_runs[q], *wu = w_runs[q];
         size_t e = 0;
         for (; e + LANES <= run; e += LANES) {
             lanes wv = load(wu + e);
@@ -206,19 +208,23 @@ static void forward_block(const float *xr0, size_t row, const int *rows, int n_r
 /* y (nb, h_out, w_out) = conv(x (nb, h, w, c), wk (k, k, c, 1)) */
 void conv1_forward(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
                    int w_out, const float *wk, float *y) {
-    size_t run = (size_t)k * c, step = (size_t)stride * c, row = (size_t)w * c;
-    int rows[64];
+    size_t run = (size_t)k * c, step = (size_t)stride * c;
+    const float *x_runs[MAX_K], *w_runs[MAX_K];
     for (int b = 0; b < nb; b++)
         for (int i = 0; i < h_out; i++) {
-            int n_rows = 0; /* the kernel rows u inside the image for this output row */
-            for (int u = 0; u < k && u < 64; u++)
-                if (i * stride + u - top >= 0 && i * stride + u - top < h) rows[n_rows++] = u;
+            int n_rows = 0; /* the kernel rows inside the image for this output row */
+            for (int u = 0; u < k && k <= MAX_K; u++) {
+                int r = i * stride + u - top;
+                if (r >= 0 && r < h) w_runs[n_rows++] = wk + (size_t)u * run;
+            }
             for (int j = 0; j < w_out;) {
                 float *out = y + ((size_t)b * h_out + i) * w_out + j;
-                if (k <= 64 && inner_block(j, w_out, w, k, stride, left)) {
-                    /* x's row i * stride - top, at the block's first run; kernel row u is `row` further */
-                    const float *xr0 = x + (((size_t)b * h + i * stride - top) * w + j * stride - left) * c;
-                    forward_block(xr0, row, rows, n_rows, wk, run, step, out);
+                if (k <= MAX_K && inner_block(j, w_out, w, k, stride, left)) {
+                    for (int q = 0, u = 0; u < k; u++) { /* the block's first run in each of those rows */
+                        int r = i * stride + u - top;
+                        if (r >= 0 && r < h) x_runs[q++] = x + (((size_t)b * h + r) * w + j * stride - left) * c;
+                    }
+                    forward_block(x_runs, w_runs, n_rows, run, step, out);
                     j += BLOCK;
                     continue;
                 }
