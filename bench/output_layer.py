@@ -1,8 +1,9 @@
-"""The decoders' last layer (28x28, 32 channels -> 1, 3x3, stride 1, 'same'), its three maps, against PyTorch.
+"""The classroom decoder's last layer (28x28, 16 channels -> 1, 3x3, stride 1, 'same'), its three maps, against PyTorch.
 
-    python3 -m bench.output_layer [--repeats 200] [--rounds 3]
+    python3 -m bench.output_layer [--repeats 200] [--rounds 3] [--channels 16]
 
-Batch 100, float32, 2 threads, the inputs of one classroom training step. Times, each the median of
+Batch 100, float32, 2 threads; the channels are the classroom network's (`dec.out.W`, read from it),
+or `--channels`. Times, each the median of
 `--repeats` calls, in turns for `--rounds` rounds:
 
 - ours: `cvae.nn.conv_kernels` as a training step calls them (the direct one-channel C loops,
@@ -10,7 +11,7 @@ Batch 100, float32, 2 threads, the inputs of one classroom training step. Times,
 - the matrix-multiply route the other convolutions take (`gemm` of the input by the kernel's 9
   taps, then the shifted outputs added; the kernel gradient from the shifted output gradient), for
   the same three maps;
-- PyTorch as its users write this layer: `nn.Conv2d(32, 1, 3, padding=1)` in channels_last (the
+- PyTorch as its users write this layer: `nn.Conv2d(16, 1, 3, padding=1)` in channels_last (the
   faster layout for it here) and NCHW, the forward and `torch.autograd.grad` of `<y, dy>` for the
   input and kernel gradients (one backward gives both: timed together), `torch.set_num_threads(2)`.
 
@@ -29,7 +30,16 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent / "results" / "output_layer.json"
-B, H, W, C = 100, 28, 28, 32
+B, H, W = 100, 28, 28
+
+
+def classroom_channels() -> int:
+    """The input channels of the classroom decoder's last layer."""
+    from cvae.config import TrainConfig
+    from cvae.model.vae import VAE
+
+    weights = {p.name: p.get_value() for p in VAE(TrainConfig(arch="classroom")).networks.params}
+    return weights["dec.out.W"].shape[2]
 
 
 def _median_ms(f, repeats: int) -> float:
@@ -42,7 +52,7 @@ def _median_ms(f, repeats: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def ours(repeats: int) -> dict[str, float]:
+def ours(C: int, repeats: int) -> dict[str, float]:
     from cvae.nn import conv_kernels
     from cvae.nn.blas import gemm
     from cvae.nn.layers import _geometry
@@ -81,14 +91,14 @@ def ours(repeats: int) -> dict[str, float]:
     }
 
 
-def pytorch(repeats: int) -> dict[str, float]:
+def pytorch(C: int, repeats: int) -> dict[str, float]:
     import torch
 
     torch.set_num_threads(2)
-    return {key: ms for layout in ("channels_last", "nchw") for key, ms in _pytorch_layout(layout, repeats).items()}
+    return {key: ms for layout in ("channels_last", "nchw") for key, ms in _pytorch_layout(C, layout, repeats).items()}
 
 
-def _pytorch_layout(layout: str, repeats: int) -> dict[str, float]:
+def _pytorch_layout(C: int, layout: str, repeats: int) -> dict[str, float]:
     import torch
     from torch import nn
 
@@ -106,13 +116,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--channels", type=int, default=0, help="input channels (default: the classroom network's)")
     args = parser.parse_args(argv)
+    channels = args.channels or classroom_channels()
     load_before = os.getloadavg()
-    rounds = [ours(args.repeats) | pytorch(args.repeats) for _ in range(args.rounds)]
+    rounds = [ours(channels, args.repeats) | pytorch(channels, args.repeats) for _ in range(args.rounds)]
     medians = {key: round(statistics.median(r[key] for r in rounds), 3) for key in rounds[0]}
     ours_all = sum(medians[f"ours {m}"] for m in ("forward", "input gradient", "kernel gradient"))
     torch_all = min(medians[f"PyTorch {layout} forward + both gradients"] for layout in ("channels_last", "nchw"))
     result = {
+        "layer": f"{B} x {H} x {W} x {channels} -> 1, 3x3, stride 1, 'same'",
         "ms_medians": medians,
         "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rounds],
         # a training step runs all three maps: ours against PyTorch's faster layout doing the same

@@ -18,7 +18,8 @@ GEOMETRIES = [  # (in_hw, c, o, k, stride, padding): both strides, both paddings
     ((9, 8), 5, 1, 3, 1, "same"),
     ((8, 8), 4, 3, 2, 2, "same"),
     # one channel, wide enough for the direct loops' blocks of 8 pixels beside the borders' one-pixel loops:
-    ((28, 28), 32, 1, 3, 1, "same"),  # the classroom decoder's last layer
+    ((28, 28), 16, 1, 3, 1, "same"),  # the classroom decoder's last layer
+    ((28, 28), 32, 1, 3, 1, "same"),
     ((12, 13), 20, 1, 3, 1, "same"),  # channels not a multiple of the 16 vector lanes
     ((13, 21), 3, 1, 3, 2, "same"),  # stride 2
     ((10, 19), 17, 1, 3, 1, "valid"),
