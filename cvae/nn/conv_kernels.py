@@ -86,9 +86,10 @@ def winograd():
 
 
 # A bare matrix multiply splits over threads only from this many multiply-adds: below it the hand-off
-# costs more than the second thread saves (measured: the classroom network's 5M-MAC dense layers took
-# 0.21-0.24 ms split, 0.13-0.16 ms whole; 20M MACs 0.35 split, 0.43 whole)
-MATMUL_MIN_WORK = 2**23
+# costs more than the second thread saves (measured, batch 100: the classroom network's dense products,
+# 10M multiply-adds, 0.23-0.28 ms split against 0.22-0.24 whole; 5M 0.21-0.24 against 0.13-0.16;
+# 20M 0.35 split against 0.43 whole)
+MATMUL_MIN_WORK = 2**24
 
 
 def matmul_kernel(a: np.ndarray, b: np.ndarray, epilogue: Epilogue = None) -> np.ndarray:
