@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cvae.nn import direct
 from cvae.nn.blas import gemm, private_blas
 from cvae.nn.parallel import parallel
 from cvae.nn.patches import col2im, im2col, native, one_channel, shifted, unshift
@@ -159,6 +160,12 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry, epilogue: Epilog
             wino.forward(x[lo:hi], u, g.top, g.left, out[lo:hi])
 
         item = 16 * wino.tiles(g.h_out, g.w_out) * (c + o) * 4
+    elif direct.fits(o, c, k, x, w):  # 16 or 32 output channels: no patch matrix (cvae.nn.direct)
+
+        def part(lo, hi):
+            direct.forward(x[lo:hi], w, g, out[lo:hi])
+
+        item = 0
     elif g.shift_path(c, o):  # every input pixel times the whole kernel, then add the shifted outputs
         wm = np.ascontiguousarray(w.transpose(2, 0, 1, 3).reshape(c, k * k * o))
 
@@ -188,7 +195,14 @@ def conv_adjoint(y: np.ndarray, w: np.ndarray, g: ConvGeometry, epilogue: Epilog
     b, (k, _, c, o) = y.shape[0], w.shape
     out = np.empty((b, g.h_in, g.w_in, c), dtype=y.dtype)
     work = b * g.h_out * g.w_out * k * k * c * o
-    if g.shift_path(c, o):
+    if direct.fits(c, o, k, y, w):  # 16 or 32 input channels: gathered in registers (cvae.nn.direct)
+        w_t = np.ascontiguousarray(w.transpose(0, 1, 3, 2))
+
+        def part(lo, hi):
+            direct.adjoint(y[lo:hi], w_t, g, out[lo:hi])
+
+        item = 0
+    elif g.shift_path(c, o):
         wm = np.ascontiguousarray(w.transpose(0, 1, 3, 2).reshape(k * k * o, c))
 
         def part(lo, hi):

@@ -130,8 +130,8 @@ def load(sgemm_address: int, cache_dir: Path, compiler: str) -> Winograd | None:
     return kernels
 
 
-def native_loops(source: Path, what: str, signatures: dict[str, list], agrees, wrap=lambda lib: lib):
-    """`wrap(library)` of `source` compiled like these kernels, its functions declared with
+def native_loops(source: Path, what: str, signatures: dict[str, list], agrees, wrap=lambda lib: lib, flags=()):
+    """`wrap(library)` of `source` compiled like these kernels (and with `flags`), its functions declared with
     `signatures` (name -> argtypes, all returning void), or None (warned: the caller then uses
     NumPy) without a compiler, with CVAE_WINOGRAD=0, if it fails to build, or if `agrees`, its
     known-answer test against NumPy, says no."""
@@ -142,7 +142,7 @@ def native_loops(source: Path, what: str, signatures: dict[str, list], agrees, w
     if not pytensor.config.cxx or not settings().winograd:
         return None
     try:
-        lib = ctypes.CDLL(str(compiled(Path(pytensor.config.compiledir), pytensor.config.cxx, source)))
+        lib = ctypes.CDLL(str(compiled(Path(pytensor.config.compiledir), pytensor.config.cxx, source, flags)))
         for name, argtypes in signatures.items():
             getattr(lib, name).argtypes, getattr(lib, name).restype = argtypes, None
         lib = wrap(lib)
@@ -155,22 +155,23 @@ def native_loops(source: Path, what: str, signatures: dict[str, list], agrees, w
     return lib
 
 
-def compiled(cache_dir: Path, compiler: str, source: Path = SOURCE) -> Path:
-    """Build `source` as a shared library once per source, flags, compiler and CPU; atomic, so
-    concurrent processes never load a half-written file."""
+def compiled(cache_dir: Path, compiler: str, source: Path = SOURCE, extra_flags=()) -> Path:
+    """Build `source` as a shared library once per source, flags (FLAGS and `extra_flags`), compiler and
+    CPU; atomic, so concurrent processes never load a half-written file."""
+    flags = (*FLAGS, *extra_flags)
     try:
         cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
     except OSError:
         cpu = ""
     key = hashlib.sha256(
-        b"\0".join([source.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(), cpu.encode()])
+        b"\0".join([source.read_bytes(), " ".join(flags).encode(), compiler.encode(), cpu.encode()])
     ).hexdigest()[:16]
     target = Path(cache_dir) / f"cvae-{source.stem}-{key}.so"
     if target.exists():
         return target
     with atomic_file(target) as partial:
         subprocess.run(
-            [compiler, "-x", "c", *FLAGS, str(source), "-o", str(partial)], check=True, capture_output=True, timeout=120
+            [compiler, "-x", "c", *flags, str(source), "-o", str(partial)], check=True, capture_output=True, timeout=120
         )
     return target
 

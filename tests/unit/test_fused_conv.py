@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 from pytensor.gradient import verify_grad
 
-from cvae.nn import conv_kernels, epilogue, patches
+from cvae.nn import conv_kernels, direct, epilogue, patches
 from cvae.nn.layers import _geometry
 from cvae.nn.ops import ConvOp
 
@@ -23,6 +23,12 @@ GEOMETRIES = [  # (in_hw, c, o, k, stride, padding): both strides, both paddings
     ((12, 13), 20, 1, 3, 1, "same"),  # channels not a multiple of the 16 vector lanes
     ((13, 21), 3, 1, 3, 2, "same"),  # stride 2
     ((10, 19), 17, 1, 3, 1, "valid"),
+    # 16 or 32 channels on the side a map writes: the direct loops (cvae.nn.direct), blocks of 7 and 8
+    ((28, 28), 16, 32, 3, 2, "same"),  # the classroom decoder's deconv2 (and its input gradient)
+    ((14, 14), 32, 32, 3, 2, "same"),  # its deconv1
+    ((9, 19), 3, 16, 3, 2, "same"),
+    ((8, 9), 16, 16, 2, 2, "valid"),
+    ((7, 11), 32, 16, 3, 1, "same"),
 ]
 
 
@@ -55,8 +61,9 @@ def test_c_patch_loops_equal_numpy(hw, c, o, k, stride, padding):
 @needs_c
 @pytest.mark.parametrize("hw,c,o,k,stride,padding", GEOMETRIES)
 def test_c_kernels_agree_with_the_numpy_ones_in_all_three_maps(monkeypatch, hw, c, o, k, stride, padding):
-    """The one-output-channel direct loops and the C patch loops vs NumPy patches (no Winograd)."""
+    """The one-output-channel loops, the direct loops and the C patch loops vs NumPy patches (no Winograd)."""
     g, x, w, y = _arrays(hw, c, o, k, stride, padding)
+    assert direct.fits(o, c, k, x, w) == (o in direct.WIDTHS)  # the direct loops take these, and only these
 
     def all_three():
         return [
@@ -69,6 +76,7 @@ def test_c_kernels_agree_with_the_numpy_ones_in_all_three_maps(monkeypatch, hw, 
     fast = all_three()
     monkeypatch.setattr(conv_kernels, "native", lambda: None)
     monkeypatch.setattr(patches, "native", lambda: None)
+    monkeypatch.setattr(direct, "native", lambda: None)
     for got, expected in zip(fast, all_three()):
         np.testing.assert_allclose(got, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
 
@@ -78,8 +86,9 @@ def test_known_answer_tests_pass_here():
     for lib, check in (
         (patches.native(), patches._agrees_with_numpy),
         (epilogue.native(), epilogue._agrees_with_numpy),
+        (direct.native(), direct._agrees_with_numpy),
     ):
-        assert lib is not None, "the patch loops compiled but the epilogue did not"
+        assert lib is not None, f"{check.__module__}: its C loops did not compile here"
         assert check(lib)
 
 

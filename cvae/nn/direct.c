@@ -1,0 +1,139 @@
+/* Direct convolutions for few channels (16 or 32 a side), channels-last float32: no patch matrix.
+ *
+ * A cross-correlation reads input (b, r, s) = (b, i*stride + u - top, j*stride + v - left) at
+ * kernel tap (u, v) for output (b, i, j). With 16-32 channels, im2col's patch matrix has only
+ * 144-288 columns and the transposed convolution's product only 16-32 inner terms: the BLAS's
+ * kernels run far below their speed there, and the patches cost a copy (col2im a scatter). These
+ * loops keep a block of output pixels' channels in vector registers instead: for each tap and
+ * input channel, one kernel row loaded, each pixel's input broadcast, one multiply-add a vector.
+ * Taps that fall outside the input read a row of zeros, so every pixel of a block does the same work.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#define LANES 16 /* one AVX-512 register of floats; the compiler splits it where registers are narrower */
+#define MAX_CHANNELS 2048
+typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
+
+static inline lanes load(const float *p) {
+    lanes v;
+    memcpy(&v, p, sizeof v); /* an unaligned vector load */
+    return v;
+}
+
+static inline void store(float *p, lanes v) { memcpy(p, &v, sizeof v); }
+
+static const float zeros[MAX_CHANNELS]; /* what a tap outside the input reads */
+
+/* out[p] (NV vectors each) = sum over the taps t < n_taps and inner index e < n_inner of
+ * src[t][p][e] * rows[t][e] (NV vectors), for P pixels; pixels p >= count are not stored. */
+#define BLOCK_KERNEL(NAME, NV, P)                                                                          \
+    static void NAME(const float *const (*src)[P], const float *const *rows, int n_taps, int n_inner,     \
+                     size_t out_step, float *out, int count) {                                             \
+        lanes acc[P][NV];                                                                                  \
+        for (int p = 0; p < P; p++)                                                                        \
+            for (int q = 0; q < NV; q++) acc[p][q] = (lanes){0};                                           \
+        for (int t = 0; t < n_taps; t++)                                                                   \
+            for (int e = 0; e < n_inner; e++) {                                                            \
+                lanes wv[NV];                                                                              \
+                for (int q = 0; q < NV; q++) wv[q] = load(rows[t] + ((size_t)e * NV + q) * LANES);         \
+                for (int p = 0; p < P; p++) {                                                              \
+                    float a = src[t][p][e];                                                                \
+                    for (int q = 0; q < NV; q++) acc[p][q] += a * wv[q];                                   \
+                }                                                                                          \
+            }                                                                                              \
+        for (int p = 0; p < count; p++)                                                                    \
+            for (int q = 0; q < NV; q++) store(out + p * out_step + q * LANES, acc[p][q]);                 \
+    }
+
+#define MAX_P 8     /* pixels a block: up to 8 or 16 accumulators for 16 or 32 channels */
+#define MAX_TAPS 49 /* kernels up to 7 x 7 */
+BLOCK_KERNEL(block1_8, 1, MAX_P)
+BLOCK_KERNEL(block2_8, 2, MAX_P)
+BLOCK_KERNEL(block1_7, 1, 7) /* rows of 7, 14 or 28 pixels (the 28x28 digits halved) have no idle pixel */
+BLOCK_KERNEL(block2_7, 2, 7)
+
+/* The pixels a block for rows of `n` pixels: 7 where it divides them, else 8. */
+static int block_size(int n) { return n % 7 == 0 ? 7 : MAX_P; }
+
+/* One block: `count` <= p pixels (p = block_size), each tap's sources and kernel rows, into out. */
+static void run_block(int nv, int p, const float *const (*src)[MAX_P], const float *const *rows, int n_taps,
+                      int n_inner, size_t out_step, float *out, int count) {
+    if (p == 7) { /* the same table, read as rows of 7 sources: copy them */
+        const float *narrow[MAX_TAPS][7];
+        for (int t = 0; t < n_taps; t++) memcpy(narrow[t], src[t], sizeof narrow[t]);
+        if (nv == 1)
+            block1_7((const float *const (*)[7])narrow, rows, n_taps, n_inner, out_step, out, count);
+        else
+            block2_7((const float *const (*)[7])narrow, rows, n_taps, n_inner, out_step, out, count);
+    } else if (nv == 1)
+        block1_8(src, rows, n_taps, n_inner, out_step, out, count);
+    else
+        block2_8(src, rows, n_taps, n_inner, out_step, out, count);
+}
+
+/* y (nb, h_out, w_out, o) = conv(x (nb, h, w, c), wk (k, k, c, o)); o = 16 or 32, c <= MAX_CHANNELS,
+ * k * k <= MAX_TAPS. Blocks of P pixels along an output row. */
+void direct_forward(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
+                    int w_out, int o, const float *wk, float *y) {
+    int nv = o / LANES, block = block_size(w_out);
+    const float *src[MAX_TAPS][MAX_P];
+    const float *rows[MAX_TAPS];
+    for (int b = 0; b < nb; b++)
+        for (int i = 0; i < h_out; i++)
+            for (int j = 0; j < w_out; j += block) {
+                int count = w_out - j < block ? w_out - j : block, n_taps = 0;
+                for (int u = 0; u < k; u++) {
+                    int r = i * stride + u - top;
+                    if (r < 0 || r >= h) continue; /* the whole block's row is outside: skip the tap */
+                    for (int v = 0; v < k; v++, n_taps++) {
+                        rows[n_taps] = wk + ((size_t)u * k + v) * c * o;
+                        for (int p = 0; p < block; p++) {
+                            int s = (j + p) * stride + v - left;
+                            src[n_taps][p] = p < count && s >= 0 && s < w ? x + (((size_t)b * h + r) * w + s) * c : zeros;
+                        }
+                    }
+                }
+                float *out = y + (((size_t)b * h_out + i) * w_out + j) * o;
+                run_block(nv, block, (const float *const (*)[MAX_P])src, rows, n_taps, c, o, out, count);
+            }
+}
+
+/* x (nb, h, w, c) = the adjoint of conv in x, applied to y (nb, h_out, w_out, o), with wt the kernel as
+ * (k, k, o, c); c = 16 or 32, o <= MAX_CHANNELS. Input pixel (r, s) gathers the taps (u, v) whose
+ * output (r + top - u, s + left - v) / stride is a whole pixel inside y; a block holds P pixels of one
+ * row whose columns are `stride` apart (one residue), which share their taps. */
+void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
+                    int w_out, int o, const float *wt, float *x) {
+    int nv = c / LANES, block = block_size((w + stride - 1) / stride);
+    const float *src[MAX_TAPS][MAX_P];
+    const float *rows[MAX_TAPS];
+    for (int b = 0; b < nb; b++)
+        for (int r = 0; r < h; r++)
+            for (int residue = 0; residue < stride && residue < w; residue++) {
+                int columns = (w - residue + stride - 1) / stride; /* s = residue, residue + stride, ... */
+                for (int m = 0; m < columns; m += block) {
+                    int count = columns - m < block ? columns - m : block, n_taps = 0;
+                    int s0 = residue + m * stride;
+                    for (int u = 0; u < k; u++) {
+                        int di = r + top - u;
+                        if (di < 0 || di % stride || di / stride >= h_out) continue;
+                        for (int v = 0; v < k; v++) {
+                            int dj = s0 + left - v;
+                            if (((dj % stride) + stride) % stride) continue; /* this residue never reads tap v */
+                            rows[n_taps] = wt + ((size_t)u * k + v) * o * c;
+                            for (int p = 0; p < block; p++) {
+                                int dj_p = dj + p * stride; /* (column of y) * stride */
+                                src[n_taps][p] = p < count && dj_p >= 0 && dj_p / stride < w_out
+                                                     ? y + (((size_t)b * h_out + di / stride) * w_out + dj_p / stride) * o
+                                                     : zeros;
+                            }
+                            n_taps++;
+                        }
+                    }
+                    float *out = x + (((size_t)b * h + r) * w + s0) * c;
+                    run_block(nv, block, (const float *const (*)[MAX_P])src, rows, n_taps, o, (size_t)stride * c, out,
+                              count);
+                }
+            }
+}

@@ -1,0 +1,100 @@
+"""Direct convolutions for layers with 16 or 32 channels on the side they write (`direct.c`).
+
+The classroom network's strided layers have 16-32 channels a side: as im2col and a matrix multiply
+their products are 144-288 columns wide (the transposed convolution's only 16-32 deep), where the
+BLAS runs at half its speed, after a copy into the patch matrix (or before a scatter out of it).
+The C loops here keep a block of output pixels' channels in vector registers and read the input
+in place. Built like `cvae.nn.winograd`'s kernels (PyTensor's compiler and compiledir), checked
+against NumPy once, None where either fails (the caller then takes the matrix-multiply route).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from cvae.nn.winograd import native_loops
+
+__all__ = ["WIDTHS", "adjoint", "fits", "forward", "native"]
+
+SOURCE = Path(__file__).with_name("direct.c")
+WIDTHS = (16, 32)  # channels a side the loops write: one or two vector registers a pixel
+MAX_TAPS, MAX_CHANNELS = 49, 2048  # direct.c's limits: kernels up to 7 x 7, the other side's channels
+_p, _i = ctypes.c_void_p, ctypes.c_int
+_ARGS = [_p, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _p, _p]
+
+
+@functools.cache
+def native():
+    """The compiled loops, or None (see `cvae.nn.winograd.native_loops`)."""
+    signatures = {"direct_forward": _ARGS, "direct_adjoint": _ARGS}
+    # one fused multiply-add a vector (ISO C, -std=c99, keeps the multiply and the add apart by default):
+    # half the floating-point instructions of these loops, which are bound by them
+    return native_loops(
+        SOURCE, "C direct convolution loops", signatures, _agrees_with_numpy, flags=("-ffp-contract=fast",)
+    )
+
+
+def fits(written: int, read: int, k: int, *arrays: np.ndarray) -> bool:
+    """Whether the loops take a map that writes `written` channels from `read` ones, kernel k x k."""
+    return (
+        written in WIDTHS
+        and read <= MAX_CHANNELS
+        and k * k <= MAX_TAPS
+        and all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
+        and native() is not None
+    )
+
+
+def _sizes(g, nb: int, c: int, o: int) -> tuple[int, ...]:
+    return (nb, g.h_in, g.w_in, c, g.k, g.stride, g.top, g.left, g.h_out, g.w_out, o)
+
+
+def forward(x: np.ndarray, w: np.ndarray, g, out: np.ndarray, lib=None) -> None:
+    """out (n, Ho, Wo, O) = the cross-correlation of x (n, H, W, C) with w (k, k, C, O); O in WIDTHS."""
+    lib = lib or native()
+    lib.direct_forward(x.ctypes.data, *_sizes(g, x.shape[0], x.shape[3], w.shape[3]), w.ctypes.data, out.ctypes.data)
+
+
+def adjoint(y: np.ndarray, w_t: np.ndarray, g, out: np.ndarray, lib=None) -> None:
+    """out (n, H, W, C) = the adjoint in x applied to y (n, Ho, Wo, O), with w_t the kernel as (k, k, O, C);
+    C in WIDTHS."""
+    lib = lib or native()
+    sizes = _sizes(g, y.shape[0], w_t.shape[3], w_t.shape[2])
+    lib.direct_adjoint(y.ctypes.data, *sizes, w_t.ctypes.data, out.ctypes.data)
+
+
+def _agrees_with_numpy(lib) -> bool:
+    """Known-answer test against NumPy's im2col route: both strides, both paddings, odd sizes, both widths."""
+    from cvae.nn.layers import _geometry
+    from cvae.nn.patches import _col2im_numpy, _im2col_numpy
+
+    rng = np.random.default_rng(0)
+    for hw, c, o, k, stride, padding in (
+        ((9, 7), 3, 16, 3, 2, "same"),
+        ((6, 11), 32, 16, 3, 1, "same"),
+        ((8, 8), 16, 32, 2, 2, "valid"),
+        ((10, 9), 5, 32, 3, 2, "valid"),
+    ):
+        g = _geometry(k, hw, stride, padding)
+        x = rng.standard_normal((2, *hw, c), dtype=np.float32)
+        w = rng.standard_normal((k, k, c, o), dtype=np.float32)
+        y = rng.standard_normal((2, g.h_out, g.w_out, o), dtype=np.float32)
+        got = np.empty_like(y)
+        forward(x, w, g, got, lib)
+        expected = (_im2col_numpy(x, g) @ w.reshape(-1, o)).reshape(y.shape)
+        ok = np.allclose(got, expected, atol=1e-4 * np.abs(expected).max())
+        # the adjoint writes o channels from c: swap the roles so that the written side is in WIDTHS
+        wt = np.ascontiguousarray(w.transpose(0, 1, 3, 2))  # (k, k, o, c) as direct_adjoint reads it
+        if c in WIDTHS:
+            got_x = np.empty_like(x)
+            adjoint(y, wt, g, got_x, lib)
+            expected_x = np.empty_like(x)
+            _col2im_numpy(y.reshape(-1, o) @ w.reshape(-1, o).T, g, expected_x)
+            ok = ok and np.allclose(got_x, expected_x, atol=1e-4 * np.abs(expected_x).max())
+        if not ok:
+            return False
+    return True
