@@ -11,17 +11,9 @@
 #include <stddef.h>
 #include <string.h>
 
-#define LANES 16 /* one AVX-512 register of floats; the compiler splits it where registers are narrower */
+#include "lanes.h"
+
 #define MAX_CHANNELS 2048
-typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
-
-static inline lanes load(const float *p) {
-    lanes v;
-    memcpy(&v, p, sizeof v); /* an unaligned vector load */
-    return v;
-}
-
-static inline void store(float *p, lanes v) { memcpy(p, &v, sizeof v); }
 
 static const float zeros[MAX_CHANNELS]; /* what a tap outside the input reads */
 

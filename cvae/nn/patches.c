@@ -117,18 +117,10 @@ void unshift(const float *q, int nb, int h, int w, int o, int k, int top, int le
     size_t at_x = (((size_t)b * h + r) * w + s0 + v0) * c;                    \
     size_t at_w = ((size_t)u * k + v0) * c;
 
-#define LANES 16 /* one AVX-512 register of floats; the compiler splits it where registers are narrower */
-#define BLOCK 8     /* independent accumulators: enough to hide a multiply-add's latency */
-#define MAX_K 16    /* kernels up to this size take the blocked loops; larger ones the one-pixel loops */
-typedef float lanes __attribute__((vector_size(LANES * sizeof(float))));
+#include "lanes.h"
 
-static inline lanes load(const float *p) {
-    lanes v;
-    memcpy(&v, p, sizeof v); /* an unaligned vector load */
-    return v;
-}
-
-static inline void store(float *p, lanes v) { memcpy(p, &v, sizeof v); }
+#define BLOCK 8  /* independent accumulators: enough to hide a multiply-add's latency */
+#define MAX_K 16 /* kernels up to this size take the blocked loops; larger ones the one-pixel loops */
 
 static inline float lane_sum(lanes v) { /* a tree, not a chain of LANES dependent adds */
     float a[LANES];

@@ -163,8 +163,9 @@ def compiled(cache_dir: Path, compiler: str, source: Path = SOURCE, extra_flags=
         cpu = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
     except OSError:
         cpu = ""
+    headers = [header.read_bytes() for header in sorted(source.parent.glob("*.h"))]  # what it may include
     key = hashlib.sha256(
-        b"\0".join([source.read_bytes(), " ".join(flags).encode(), compiler.encode(), cpu.encode()])
+        b"\0".join([source.read_bytes(), *headers, " ".join(flags).encode(), compiler.encode(), cpu.encode()])
     ).hexdigest()[:16]
     target = Path(cache_dir) / f"cvae-{source.stem}-{key}.so"
     if target.exists():
