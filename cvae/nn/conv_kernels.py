@@ -242,6 +242,14 @@ def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarra
 
         item = 16 * wino.tiles(g.h_out, g.w_out) * (c + o) * 4
         return wino.kernel_from(sum(parallel(part, b, work, item)))
+    if direct.kernel_grad_fits(x, y, k):  # 16 or 32 output channels: no patch matrix (cvae.nn.direct)
+
+        def part(lo, hi):
+            dw = np.empty((k, k, c, o), dtype=np.float32)
+            direct.kernel_grad(x[lo:hi], y[lo:hi], g, dw)
+            return dw
+
+        return sum(parallel(part, b, work))
     if g.shift_path(c, o):
 
         def part(lo, hi):  # (C, k*k*O)

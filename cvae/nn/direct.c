@@ -20,7 +20,7 @@ static const float zeros[MAX_CHANNELS]; /* what a tap outside the input reads */
 /* out[p] (NV vectors each) = sum over the taps t < n_taps and inner index e < n_inner of
  * src[t][p][e] * rows[t][e] (NV vectors), for P pixels; pixels p >= count are not stored. */
 #define BLOCK_KERNEL(NAME, NV, P)                                                                          \
-    static void NAME(const float *const (*src)[P], const float *const *rows, int n_taps, int n_inner,     \
+    static void NAME(const float *const (*src)[MAX_P], const float *const *rows, int n_taps, int n_inner, \
                      size_t out_step, float *out, int count) {                                             \
         lanes acc[P][NV];                                                                                  \
         for (int p = 0; p < P; p++)                                                                        \
@@ -51,13 +51,11 @@ static int block_size(int n) { return n % 7 == 0 ? 7 : MAX_P; }
 /* One block: `count` <= p pixels (p = block_size), each tap's sources and kernel rows, into out. */
 static void run_block(int nv, int p, const float *const (*src)[MAX_P], const float *const *rows, int n_taps,
                       int n_inner, size_t out_step, float *out, int count) {
-    if (p == 7) { /* the same table, read as rows of 7 sources: copy them */
-        const float *narrow[MAX_TAPS][7];
-        for (int t = 0; t < n_taps; t++) memcpy(narrow[t], src[t], sizeof narrow[t]);
+    if (p == 7) { /* the same table, its first 7 sources a tap */
         if (nv == 1)
-            block1_7((const float *const (*)[7])narrow, rows, n_taps, n_inner, out_step, out, count);
+            block1_7(src, rows, n_taps, n_inner, out_step, out, count);
         else
-            block2_7((const float *const (*)[7])narrow, rows, n_taps, n_inner, out_step, out, count);
+            block2_7(src, rows, n_taps, n_inner, out_step, out, count);
     } else if (nv == 1)
         block1_8(src, rows, n_taps, n_inner, out_step, out, count);
     else
@@ -128,4 +126,53 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
                               count);
                 }
             }
+}
+
+/* dw (k, k, c, o) = the gradient of <conv(x, w), y> in w: for each tap (u, v) and R input channels, the
+ * sum over output pixels of x's input at that tap times y's o channels, R x NV accumulators; o = 16 or
+ * 32, c a multiple of R. A few images at a time, so that their x and y stay in the cache for all taps. */
+#define R 8
+#define IMAGES 4
+#define KERNEL_GRAD(NAME, NV)                                                                                   \
+    static void NAME(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left,        \
+                     int h_out, int w_out, const float *y, float *dw) {                                        \
+        const int o = NV * LANES;                                                                               \
+        memset(dw, 0, sizeof(float) * k * k * c * o);                                                           \
+        for (int b0 = 0; b0 < nb; b0 += IMAGES)                                                                 \
+            for (int u = 0; u < k; u++)                                                                         \
+                for (int v = 0; v < k; v++)                                                                     \
+                    for (int c0 = 0; c0 < c; c0 += R) {                                                         \
+                        float *d = dw + (((size_t)u * k + v) * c + c0) * o;                                     \
+                        lanes acc[R][NV];                                                                       \
+                        for (int rr = 0; rr < R; rr++)                                                          \
+                            for (int q = 0; q < NV; q++) acc[rr][q] = load(d + (size_t)rr * o + q * LANES);     \
+                        for (int b = b0; b < nb && b < b0 + IMAGES; b++)                                        \
+                            for (int i = 0; i < h_out; i++) {                                                   \
+                                int r = i * stride + u - top;                                                   \
+                                if (r < 0 || r >= h) continue;                                                  \
+                                for (int j = 0; j < w_out; j++) {                                               \
+                                    int s = j * stride + v - left;                                              \
+                                    if (s < 0 || s >= w) continue;                                              \
+                                    const float *xp = x + (((size_t)b * h + r) * w + s) * c + c0;               \
+                                    const float *yp = y + (((size_t)b * h_out + i) * w_out + j) * o;            \
+                                    lanes yv[NV];                                                               \
+                                    for (int q = 0; q < NV; q++) yv[q] = load(yp + q * LANES);                  \
+                                    for (int rr = 0; rr < R; rr++)                                              \
+                                        for (int q = 0; q < NV; q++) acc[rr][q] += xp[rr] * yv[q];              \
+                                }                                                                               \
+                            }                                                                                   \
+                        for (int rr = 0; rr < R; rr++)                                                          \
+                            for (int q = 0; q < NV; q++) store(d + (size_t)rr * o + q * LANES, acc[rr][q]);     \
+                    }                                                                                           \
+    }
+
+KERNEL_GRAD(kernel_grad1, 1)
+KERNEL_GRAD(kernel_grad2, 2)
+
+void direct_kernel_grad(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
+                        int w_out, int o, const float *y, float *dw) {
+    if (o == LANES)
+        kernel_grad1(x, nb, h, w, c, k, stride, top, left, h_out, w_out, y, dw);
+    else
+        kernel_grad2(x, nb, h, w, c, k, stride, top, left, h_out, w_out, y, dw);
 }

@@ -18,11 +18,12 @@ import numpy as np
 
 from cvae.nn.winograd import native_loops
 
-__all__ = ["WIDTHS", "adjoint", "fits", "forward", "native"]
+__all__ = ["WIDTHS", "adjoint", "fits", "forward", "kernel_grad", "kernel_grad_fits", "native"]
 
 SOURCE = Path(__file__).with_name("direct.c")
 WIDTHS = (16, 32)  # channels a side the loops write: one or two vector registers a pixel
 MAX_TAPS, MAX_CHANNELS = 49, 2048  # direct.c's limits: kernels up to 7 x 7, the other side's channels
+ROWS = 8  # the kernel gradient takes the input's channels this many at a time
 _p, _i = ctypes.c_void_p, ctypes.c_int
 _ARGS = [_p, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _p, _p]
 
@@ -30,7 +31,7 @@ _ARGS = [_p, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _p, _p]
 @functools.cache
 def native():
     """The compiled loops, or None (see `cvae.nn.winograd.native_loops`)."""
-    signatures = {"direct_forward": _ARGS, "direct_adjoint": _ARGS}
+    signatures = {"direct_forward": _ARGS, "direct_adjoint": _ARGS, "direct_kernel_grad": _ARGS}
     # one fused multiply-add a vector (ISO C, -std=c99, keeps the multiply and the add apart by default):
     # half the floating-point instructions of these loops, which are bound by them
     return native_loops(
@@ -47,6 +48,11 @@ def fits(written: int, read: int, k: int, *arrays: np.ndarray) -> bool:
         and all(a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
         and native() is not None
     )
+
+
+def kernel_grad_fits(x: np.ndarray, y: np.ndarray, k: int) -> bool:
+    """Whether the loops take the kernel gradient of x (B, H, W, C) and y (B, Ho, Wo, O)."""
+    return x.shape[3] % ROWS == 0 and fits(y.shape[3], x.shape[3], k, x, y)
 
 
 def _sizes(g, nb: int, c: int, o: int) -> tuple[int, ...]:
@@ -67,6 +73,14 @@ def adjoint(y: np.ndarray, w_t: np.ndarray, g, out: np.ndarray, lib=None) -> Non
     lib.direct_adjoint(y.ctypes.data, *sizes, w_t.ctypes.data, out.ctypes.data)
 
 
+def kernel_grad(x: np.ndarray, y: np.ndarray, g, out: np.ndarray, lib=None) -> None:
+    """out (k, k, C, O) = the gradient in w of <conv(x, w), y>, x (n, H, W, C) with C a multiple of ROWS,
+    y (n, Ho, Wo, O), O in WIDTHS."""
+    lib = lib or native()
+    sizes = _sizes(g, x.shape[0], x.shape[3], y.shape[3])
+    lib.direct_kernel_grad(x.ctypes.data, *sizes, y.ctypes.data, out.ctypes.data)
+
+
 def _agrees_with_numpy(lib) -> bool:
     """Known-answer test against NumPy's im2col route: both strides, both paddings, odd sizes, both widths."""
     from cvae.nn.layers import _geometry
@@ -77,6 +91,7 @@ def _agrees_with_numpy(lib) -> bool:
         ((9, 7), 3, 16, 3, 2, "same"),
         ((6, 11), 32, 16, 3, 1, "same"),
         ((8, 8), 16, 32, 2, 2, "valid"),
+        ((7, 9), 8, 16, 3, 2, "same"),
         ((10, 9), 5, 32, 3, 2, "valid"),
     ):
         g = _geometry(k, hw, stride, padding)
@@ -87,6 +102,11 @@ def _agrees_with_numpy(lib) -> bool:
         forward(x, w, g, got, lib)
         expected = (_im2col_numpy(x, g) @ w.reshape(-1, o)).reshape(y.shape)
         ok = np.allclose(got, expected, atol=1e-4 * np.abs(expected).max())
+        if c % ROWS == 0:
+            got_w = np.empty_like(w)
+            kernel_grad(x, y, g, got_w, lib)
+            expected_w = (_im2col_numpy(x, g).T @ y.reshape(-1, o)).reshape(w.shape)
+            ok = ok and np.allclose(got_w, expected_w, atol=1e-4 * np.abs(expected_w).max())
         # the adjoint writes o channels from c: swap the roles so that the written side is in WIDTHS
         wt = np.ascontiguousarray(w.transpose(0, 1, 3, 2))  # (k, k, o, c) as direct_adjoint reads it
         if c in WIDTHS:
