@@ -106,18 +106,17 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
                     int count = columns - m < block ? columns - m : block, n_taps = 0;
                     int s0 = residue + m * stride;
                     for (int u = 0; u < k; u++) {
-                        int di = r + top - u;
+                        int di = r + top - u; /* (row of y) * stride */
                         if (di < 0 || di % stride || di / stride >= h_out) continue;
+                        const float *y_row = y + ((size_t)b * h_out + di / stride) * w_out * o;
                         for (int v = 0; v < k; v++) {
-                            int dj = s0 + left - v;
+                            int dj = s0 + left - v; /* (column of y) * stride, for the block's first pixel */
                             if (((dj % stride) + stride) % stride) continue; /* this residue never reads tap v */
+                            int j0 = dj / stride; /* exact: no division a pixel, the block's columns are j0 + p */
                             rows[n_taps] = wt + ((size_t)u * k + v) * o * c;
-                            for (int p = 0; p < block; p++) {
-                                int dj_p = dj + p * stride; /* (column of y) * stride */
-                                src[n_taps][p] = p < count && dj_p >= 0 && dj_p / stride < w_out
-                                                     ? y + (((size_t)b * h_out + di / stride) * w_out + dj_p / stride) * o
-                                                     : zeros;
-                            }
+                            for (int p = 0; p < block; p++)
+                                src[n_taps][p] = p < count && j0 + p >= 0 && j0 + p < w_out ? y_row + (size_t)(j0 + p) * o
+                                                                                            : zeros;
                             n_taps++;
                         }
                     }
