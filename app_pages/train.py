@@ -19,7 +19,7 @@ own_active = job is not None and job.active and jobs.owns(job)
 st.button(
     "Classroom preset: a clear latent map in under a minute",
     on_click=use_preset,
-    help=f"{preset_summary()} (30-50 s from Start to saved on 2 cores, by how busy the machine is)",
+    help=f"{preset_summary()} (20-40 s from Start to saved on 2 cores, by how busy the machine is)",
 )
 with st.form("train-form", border=True):
     config, name = config_ui()
