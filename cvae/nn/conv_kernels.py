@@ -1,11 +1,12 @@
-"""Convolutions as NumPy kernels, channels-last: im2col, shifted-output and Winograd paths.
+"""Convolutions, channels-last: Winograd, direct, one-channel, shifted-output and im2col paths.
 
 The three bilinear maps of a convolution (forward, adjoint = input gradient / transposed conv,
 kernel gradient) for `cvae.nn.ops.ConvOp`. A 3x3 stride-1 convolution runs Winograd F(2x2, 3x3)
-(`cvae.nn.winograd`: C transforms and 16 smaller matrix multiplies, 2.25x fewer multiply-adds);
-the others gather the k x k shifted (strided) slices into a patch matrix (im2col) and do one
-matrix multiply on the private BLAS. All work on cache-sized pieces of the batch
-(`cvae.nn.parallel`).
+(`cvae.nn.winograd`: C transforms and 16 smaller matrix multiplies, 2.25x fewer multiply-adds); a
+map that writes 16 or 32 channels runs the direct loops (`cvae.nn.direct`: no patch matrix); one
+that writes one channel the one-channel loops (`cvae.nn.patches`); the others gather the k x k
+shifted (strided) slices into a patch matrix (im2col) and do one matrix multiply on the private BLAS.
+All work on pieces of the batch (`cvae.nn.parallel`).
 """
 
 from __future__ import annotations

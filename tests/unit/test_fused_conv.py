@@ -104,7 +104,7 @@ def _fused_and_reference(kind, activation, g, dtype):
 
 @pytest.mark.parametrize("activation", ["relu", "linear"])
 @pytest.mark.parametrize("kind", ["forward", "adjoint"])
-@pytest.mark.parametrize("hw,c,o,k,stride,padding", GEOMETRIES[:4])
+@pytest.mark.parametrize("hw,c,o,k,stride,padding", [*GEOMETRIES[:4], GEOMETRIES[-5]])  # and the direct loops
 def test_fused_bias_activation_matches_plain_pytensor_in_value_and_gradient(
     kind, activation, hw, c, o, k, stride, padding
 ):
