@@ -98,18 +98,18 @@ def _agrees_with_numpy(lib) -> bool:
         x = rng.standard_normal((2, *hw, c), dtype=np.float32)
         w = rng.standard_normal((k, k, c, o), dtype=np.float32)
         y = rng.standard_normal((2, g.h_out, g.w_out, o), dtype=np.float32)
+        cols = _im2col_numpy(x, g)
         got = np.empty_like(y)
         forward(x, w, g, got, lib)
-        expected = (_im2col_numpy(x, g) @ w.reshape(-1, o)).reshape(y.shape)
+        expected = (cols @ w.reshape(-1, o)).reshape(y.shape)
         ok = np.allclose(got, expected, atol=1e-4 * np.abs(expected).max())
         if c % ROWS == 0:
             got_w = np.empty_like(w)
             kernel_grad(x, y, g, got_w, lib)
-            expected_w = (_im2col_numpy(x, g).T @ y.reshape(-1, o)).reshape(w.shape)
+            expected_w = (cols.T @ y.reshape(-1, o)).reshape(w.shape)
             ok = ok and np.allclose(got_w, expected_w, atol=1e-4 * np.abs(expected_w).max())
-        # the adjoint writes o channels from c: swap the roles so that the written side is in WIDTHS
-        wt = np.ascontiguousarray(w.transpose(0, 1, 3, 2))  # (k, k, o, c) as direct_adjoint reads it
-        if c in WIDTHS:
+        if c in WIDTHS:  # the adjoint writes the c channels, from the o ones
+            wt = np.ascontiguousarray(w.transpose(0, 1, 3, 2))  # (k, k, o, c) as direct_adjoint reads it
             got_x = np.empty_like(x)
             adjoint(y, wt, g, got_x, lib)
             expected_x = np.empty_like(x)
