@@ -18,17 +18,17 @@
 static const float zeros[MAX_CHANNELS]; /* what a tap outside the input reads */
 
 /* out[p] (NV vectors each) = sum over the taps t < n_taps and inner index e < n_inner of
- * src[t][p][e] * rows[t][e] (NV vectors), for P pixels; pixels p >= count are not stored. */
+ * src[t][p][e] * rows[t][e * row_step ..] (NV vectors), for P pixels; pixels p >= count are not stored. */
 #define BLOCK_KERNEL(NAME, NV, P)                                                                          \
-    static void NAME(const float *const (*src)[MAX_P], const float *const *rows, int n_taps, int n_inner, \
-                     size_t out_step, float *out, int count) {                                             \
+    static void NAME(const float *const (*src)[MAX_P], const float *const *rows, size_t row_step,          \
+                     int n_taps, int n_inner, size_t out_step, float *out, int count) {                    \
         lanes acc[P][NV];                                                                                  \
         for (int p = 0; p < P; p++)                                                                        \
             for (int q = 0; q < NV; q++) acc[p][q] = (lanes){0};                                           \
         for (int t = 0; t < n_taps; t++)                                                                   \
             for (int e = 0; e < n_inner; e++) {                                                            \
                 lanes wv[NV];                                                                              \
-                for (int q = 0; q < NV; q++) wv[q] = load(rows[t] + ((size_t)e * NV + q) * LANES);         \
+                for (int q = 0; q < NV; q++) wv[q] = load(rows[t] + e * row_step + q * LANES);             \
                 for (int p = 0; p < P; p++) {                                                              \
                     float a = src[t][p][e];                                                                \
                     for (int q = 0; q < NV; q++) acc[p][q] += a * wv[q];                                   \
@@ -38,35 +38,49 @@ static const float zeros[MAX_CHANNELS]; /* what a tap outside the input reads */
             for (int q = 0; q < NV; q++) store(out + p * out_step + q * LANES, acc[p][q]);                 \
     }
 
-#define MAX_P 8     /* pixels a block: up to 8 or 16 accumulators for 16 or 32 channels */
+/* A block holds P pixels x SLICE channels of the output (NV = SLICE / LANES = 1 or 2 vectors a pixel):
+ * up to 16 accumulators with 32 vector registers (AVX-512), 14 with 16 (AVX2); wider outputs take
+ * slices. Rows of 7, 14 or 28 pixels (the 28x28 digits halved) take blocks of 7: no idle pixel. */
 #define MAX_TAPS 49 /* kernels up to 7 x 7 */
-BLOCK_KERNEL(block1_8, 1, MAX_P)
-BLOCK_KERNEL(block2_8, 2, MAX_P)
-BLOCK_KERNEL(block1_7, 1, 7) /* rows of 7, 14 or 28 pixels (the 28x28 digits halved) have no idle pixel */
+#define SLICE (2 * LANES)
+#define MAX_P (REGISTERS >= 32 ? 8 : 7)
+BLOCK_KERNEL(block1_7, 1, 7)
 BLOCK_KERNEL(block2_7, 2, 7)
+#if REGISTERS >= 32
+BLOCK_KERNEL(block1_8, 1, 8)
+BLOCK_KERNEL(block2_8, 2, 8)
+#else /* 7 is the most that fit */
+#define block1_8 block1_7
+#define block2_8 block2_7
+#endif
 
-/* The pixels a block for rows of `n` pixels: 7 where it divides them, else 8. */
+/* The pixels a block for rows of `n` pixels: 7 where it divides them, else MAX_P. */
 static int block_size(int n) { return n % 7 == 0 ? 7 : MAX_P; }
 
-/* One block: `count` <= p pixels (p = block_size), each tap's sources and kernel rows, into out. */
-static void run_block(int nv, int p, const float *const (*src)[MAX_P], const float *const *rows, int n_taps,
+/* One block of `count` <= p pixels (p = block_size) x `width` channels (rows and out `width` floats a
+ * row), from each tap's sources and kernel rows, a slice of SLICE channels at a time. */
+static void run_block(int width, int p, const float *const (*src)[MAX_P], const float *const *rows, int n_taps,
                       int n_inner, size_t out_step, float *out, int count) {
-    if (p == 7) { /* the same table, its first 7 sources a tap */
-        if (nv == 1)
-            block1_7(src, rows, n_taps, n_inner, out_step, out, count);
+    const float *sliced[MAX_TAPS];
+    for (int first = 0; first < width; first += SLICE) {
+        int nv = (width - first < SLICE ? width - first : SLICE) / LANES;
+        for (int t = 0; t < n_taps; t++) sliced[t] = rows[t] + first;
+        if (p == 7 && nv == 1) /* the same table, its first 7 sources a tap */
+            block1_7(src, sliced, width, n_taps, n_inner, out_step, out + first, count);
+        else if (p == 7)
+            block2_7(src, sliced, width, n_taps, n_inner, out_step, out + first, count);
+        else if (nv == 1)
+            block1_8(src, sliced, width, n_taps, n_inner, out_step, out + first, count);
         else
-            block2_7(src, rows, n_taps, n_inner, out_step, out, count);
-    } else if (nv == 1)
-        block1_8(src, rows, n_taps, n_inner, out_step, out, count);
-    else
-        block2_8(src, rows, n_taps, n_inner, out_step, out, count);
+            block2_8(src, sliced, width, n_taps, n_inner, out_step, out + first, count);
+    }
 }
 
 /* y (nb, h_out, w_out, o) = conv(x (nb, h, w, c), wk (k, k, c, o)); o = 16 or 32, c <= MAX_CHANNELS,
  * k * k <= MAX_TAPS. Blocks of P pixels along an output row. */
 void direct_forward(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
                     int w_out, int o, const float *wk, float *y) {
-    int nv = o / LANES, block = block_size(w_out);
+    int block = block_size(w_out);
     const float *src[MAX_TAPS][MAX_P];
     const float *rows[MAX_TAPS];
     for (int b = 0; b < nb; b++)
@@ -85,7 +99,7 @@ void direct_forward(const float *x, int nb, int h, int w, int c, int k, int stri
                     }
                 }
                 float *out = y + (((size_t)b * h_out + i) * w_out + j) * o;
-                run_block(nv, block, (const float *const (*)[MAX_P])src, rows, n_taps, c, o, out, count);
+                run_block(o, block, (const float *const (*)[MAX_P])src, rows, n_taps, c, o, out, count);
             }
 }
 
@@ -95,7 +109,7 @@ void direct_forward(const float *x, int nb, int h, int w, int c, int k, int stri
  * row whose columns are `stride` apart (one residue), which share their taps. */
 void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
                     int w_out, int o, const float *wt, float *x) {
-    int nv = c / LANES, block = block_size((w + stride - 1) / stride);
+    int block = block_size((w + stride - 1) / stride);
     const float *src[MAX_TAPS][MAX_P];
     const float *rows[MAX_TAPS];
     for (int b = 0; b < nb; b++)
@@ -121,27 +135,26 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
                         }
                     }
                     float *out = x + (((size_t)b * h + r) * w + s0) * c;
-                    run_block(nv, block, (const float *const (*)[MAX_P])src, rows, n_taps, o, (size_t)stride * c, out,
+                    run_block(c, block, (const float *const (*)[MAX_P])src, rows, n_taps, o, (size_t)stride * c, out,
                               count);
                 }
             }
 }
 
-/* dw (k, k, c, o) = the gradient of <conv(x, w), y> in w: for each tap (u, v) and R input channels, the
- * sum over output pixels of x's input at that tap times y's o channels, R x NV accumulators; o = 16 or
- * 32, c a multiple of R. A few images at a time, so that their x and y stay in the cache for all taps. */
+/* dw (k, k, c, o) = the gradient of <conv(x, w), y> in w: for each tap (u, v), R input channels and a
+ * slice of NV vectors of y's o channels, the sum over output pixels of x's input at that tap times y's,
+ * R x NV accumulators; o = 16 or 32, c a multiple of R. A few images at a time, so that their x and y
+ * stay in the cache for all taps. */
 #define R 8
 #define IMAGES 4
 #define KERNEL_GRAD(NAME, NV)                                                                                   \
     static void NAME(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left,        \
-                     int h_out, int w_out, const float *y, float *dw) {                                        \
-        const int o = NV * LANES;                                                                               \
-        memset(dw, 0, sizeof(float) * k * k * c * o);                                                           \
+                     int h_out, int w_out, int o, int first, const float *y, float *dw) {                      \
         for (int b0 = 0; b0 < nb; b0 += IMAGES)                                                                 \
             for (int u = 0; u < k; u++)                                                                         \
                 for (int v = 0; v < k; v++)                                                                     \
                     for (int c0 = 0; c0 < c; c0 += R) {                                                         \
-                        float *d = dw + (((size_t)u * k + v) * c + c0) * o;                                     \
+                        float *d = dw + (((size_t)u * k + v) * c + c0) * o + first;                             \
                         lanes acc[R][NV];                                                                       \
                         for (int rr = 0; rr < R; rr++)                                                          \
                             for (int q = 0; q < NV; q++) acc[rr][q] = load(d + (size_t)rr * o + q * LANES);     \
@@ -153,7 +166,7 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
                                     int s = j * stride + v - left;                                              \
                                     if (s < 0 || s >= w) continue;                                              \
                                     const float *xp = x + (((size_t)b * h + r) * w + s) * c + c0;               \
-                                    const float *yp = y + (((size_t)b * h_out + i) * w_out + j) * o;            \
+                                    const float *yp = y + (((size_t)b * h_out + i) * w_out + j) * o + first;    \
                                     lanes yv[NV];                                                               \
                                     for (int q = 0; q < NV; q++) yv[q] = load(yp + q * LANES);                  \
                                     for (int rr = 0; rr < R; rr++)                                              \
@@ -168,10 +181,16 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
 KERNEL_GRAD(kernel_grad1, 1)
 KERNEL_GRAD(kernel_grad2, 2)
 
+/* The vector width these loops were built for: with fewer than 16 lanes (AVX2: 16 registers of 8) the
+ * kernel gradient's 8 x SLICE block spills, and the matrix-multiply route is faster (measured). */
+int direct_lanes(void) { return LANES; }
+
 void direct_kernel_grad(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
                         int w_out, int o, const float *y, float *dw) {
-    if (o == LANES)
-        kernel_grad1(x, nb, h, w, c, k, stride, top, left, h_out, w_out, y, dw);
-    else
-        kernel_grad2(x, nb, h, w, c, k, stride, top, left, h_out, w_out, y, dw);
+    memset(dw, 0, sizeof(float) * k * k * c * o);
+    for (int first = 0; first < o; first += SLICE)
+        if ((o - first < SLICE ? o - first : SLICE) == LANES)
+            kernel_grad1(x, nb, h, w, c, k, stride, top, left, h_out, w_out, o, first, y, dw);
+        else
+            kernel_grad2(x, nb, h, w, c, k, stride, top, left, h_out, w_out, o, first, y, dw);
 }
