@@ -160,7 +160,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, g: ConvGeometry, epilogue: Epilog
         def part(lo, hi):
             wino.forward(x[lo:hi], u, g.top, g.left, out[lo:hi])
 
-        item = 16 * wino.tiles(g.h_out, g.w_out) * (c + o) * 4
+        item = 0  # its scratch is a chunk of tiles (cvae.nn.winograd), whatever the piece
     elif direct.fits(o, c, k, x, w):  # 16 or 32 output channels: no patch matrix (cvae.nn.direct)
 
         def part(lo, hi):
@@ -241,8 +241,7 @@ def conv_kernel_grad(x: np.ndarray, y: np.ndarray, g: ConvGeometry) -> np.ndarra
         def part(lo, hi):  # (16, C, O) in the Winograd domain
             return wino.kernel_grad(x[lo:hi], y[lo:hi], g.top, g.left)
 
-        item = 16 * wino.tiles(g.h_out, g.w_out) * (c + o) * 4
-        return wino.kernel_from(sum(parallel(part, b, work, item)))
+        return wino.kernel_from(sum(parallel(part, b, work)))
     if direct.kernel_grad_fits(x, y, k):  # 16 or 32 output channels: no patch matrix (cvae.nn.direct)
 
         def part(lo, hi):

@@ -22,6 +22,7 @@ __all__ = ["Winograd", "compiled", "load"]
 
 SOURCE = Path(__file__).with_name("winograd.c")
 FLAGS = ("-O3", "-march=native", "-std=c99", "-fPIC", "-shared", "-fno-math-errno")
+L2_BUDGET = 384 * 1024  # bytes of a chunk's scratch: most of a 512 KB L2 (AMD EPYC here), the kernel beside it
 _p, _i = ctypes.c_void_p, ctypes.c_int
 
 
@@ -30,19 +31,15 @@ class Winograd:
 
     def __init__(self, lib: ctypes.CDLL, sgemm_address: int):
         self.sgemm = sgemm_address
+        self.chunk = 0  # tiles a chunk; 0: chunk_tiles(C, O)
         self._forward, self._kernel_grad = lib.winograd_forward, lib.winograd_kernel_grad
         for function in (self._forward, self._kernel_grad):
-            function.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _p, _p, _p]
-            function.restype = None
+            function.argtypes = [_p, _p, _i, _i, _i, _i, _i, _i, _p, _i, _i, _i, _p, _i]
+            function.restype = _i
         # in C, not NumPy: a NumPy matmul would run on NumPy's multi-threaded BLAS (see cvae.nn.blas)
         self._transform_kernel, self._kernel_from = lib.winograd_transform_kernel, lib.winograd_kernel_from
         for function in (self._transform_kernel, self._kernel_from):
             function.argtypes, function.restype = [_p, _i, _p], None
-
-    @staticmethod
-    def tiles(h_out: int, w_out: int) -> int:
-        """2x2 output tiles per image."""
-        return -(-h_out // 2) * -(-w_out // 2)
 
     def transform_kernel(self, w: np.ndarray) -> np.ndarray:
         """(3, 3, C, O) -> U (16, C, O) = G w G^T for every channel pair."""
@@ -70,35 +67,18 @@ class Winograd:
 
     def _run(self, kernel, x: np.ndarray, pad_top: int, pad_left: int, operand: np.ndarray, y_shape, out) -> None:
         """Call `winograd_forward` (operand U, out y) or `winograd_kernel_grad` (operand dy, out dU),
-        which share their arguments, with fresh scratch for an output (b, Ho, Wo, O) of `y_shape`."""
+        which share their arguments, for an output (b, Ho, Wo, O) of `y_shape`."""
         (b, h, w, c), (_, h_out, w_out, o) = x.shape, y_shape
-        tiles = b * self.tiles(h_out, w_out)
-        scratch_v = np.empty(16 * tiles * c, dtype=np.float32)  # V: the input tiles, transformed
-        scratch_o = np.empty(16 * tiles * o, dtype=np.float32)  # M (forward) or Q (the gradient's dy, transformed)
-        zeros = np.zeros(max(c, o), dtype=np.float32)
-        kernel(
-            self.sgemm,
-            _data(x),
-            b,
-            h,
-            w,
-            c,
-            pad_top,
-            pad_left,
-            _data(operand),
-            o,
-            h_out,
-            w_out,
-            _data(out),
-            scratch_v.ctypes.data,
-            scratch_o.ctypes.data,
-            zeros.ctypes.data,
-        )
+        chunk = self.chunk or chunk_tiles(c, o)
+        args = (b, h, w, c, pad_top, pad_left, _data(operand), o, h_out, w_out, _data(out), chunk)
+        if kernel(self.sgemm, _data(x), *args):
+            raise MemoryError(f"Winograd scratch for {chunk} tiles of {c} + {o} channels")
 
     def agrees_with_direct_convolution(self) -> bool:
         """Known-answer test: odd sizes, 'same' and 'valid' paddings, both kernels."""
         rng = np.random.default_rng(0)
-        for (h, w, c, o), (top, left) in (((5, 7, 3, 4), (1, 1)), ((6, 6, 8, 5), (0, 0)), ((9, 4, 2, 3), (1, 0))):
+        cases = (((5, 7, 3, 4), (1, 1)), ((6, 6, 8, 5), (0, 0)), ((9, 4, 2, 3), (1, 0)), ((6, 9, 7, 32), (1, 1)))
+        for (h, w, c, o), (top, left) in cases:  # the last: the vector products (o a multiple of 16 or 32)
             x = rng.standard_normal((2, h, w, c), dtype=np.float32)
             k = rng.standard_normal((3, 3, c, o), dtype=np.float32)
             h_out, w_out = (h if top else h - 2), (w if left else w - 2)
@@ -116,10 +96,16 @@ class Winograd:
         return True
 
 
+def chunk_tiles(c: int, o: int) -> int:
+    """Tiles a chunk for C input and O output channels: their V and M (16 positions each) in ~L2_BUDGET
+    bytes, a multiple of the products' 6-tile blocks (measured, 14x14 64 -> 64: 24-60 tiles alike)."""
+    return max(6, L2_BUDGET // (16 * 4 * (c + o)) // 6 * 6)
+
+
 def load(sgemm_address: int, cache_dir: Path, compiler: str) -> Winograd | None:
     """The kernels compiled for this CPU (cached in `cache_dir`), or None where that fails."""
     try:
-        library = compiled(cache_dir, compiler)
+        library = compiled(cache_dir, compiler, SOURCE, ("-ffp-contract=fast",))  # one multiply-add a vector
         kernels = Winograd(ctypes.CDLL(str(library)), sgemm_address)
     except (OSError, subprocess.SubprocessError) as err:
         warnings.warn(f"Winograd convolution kernels unavailable ({err}); using im2col", RuntimeWarning, stacklevel=2)

@@ -11,7 +11,10 @@ GEOMETRIES = [  # (batch, h, w, c, o, padding): 'same' and 'valid', odd sizes, m
     (3, 7, 5, 3, 4, "same"),
     (2, 9, 6, 5, 2, "valid"),
     (4, 3, 3, 1, 8, "valid"),
+    (3, 9, 7, 7, 32, "same"),  # our vector products (o a multiple of 16 or 32) with c not a multiple of anything
+    (2, 8, 5, 16, 24, "valid"),  # o not a multiple of the products' 32 (AVX-512) channels: the sgemm route
 ]
+CHUNKS = [0, 7]  # tiles a chunk: the chosen size, and a few with a remainder (7 tiles: not a multiple of 6)
 
 
 def _geometry(h, w, padding):
@@ -21,8 +24,10 @@ def _geometry(h, w, padding):
 
 
 @needs_winograd
+@pytest.mark.parametrize("chunk", CHUNKS)
 @pytest.mark.parametrize("b,h,w,c,o,padding", GEOMETRIES)
-def test_winograd_agrees_with_im2col_in_all_three_kernels(monkeypatch, b, h, w, c, o, padding):
+def test_winograd_agrees_with_im2col_in_all_three_kernels(monkeypatch, b, h, w, c, o, padding, chunk):
+    monkeypatch.setattr(conv_kernels.winograd(), "chunk", chunk)
     g = _geometry(h, w, padding)
     rng = np.random.default_rng(b)
     x = rng.standard_normal((b, h, w, c), dtype=np.float32)
@@ -47,6 +52,8 @@ def test_winograd_agrees_with_im2col_in_all_three_kernels(monkeypatch, b, h, w, 
 @needs_winograd
 def test_winograd_known_answer_test_rejects_a_wrong_transform(monkeypatch):
     kernels = conv_kernels.winograd()
+    assert kernels.agrees_with_direct_convolution()
+    monkeypatch.setattr(kernels, "chunk", 5)
     assert kernels.agrees_with_direct_convolution()
     exact = kernels.transform_kernel
     monkeypatch.setattr(kernels, "transform_kernel", lambda w: exact(w) * np.float32(1.001))
