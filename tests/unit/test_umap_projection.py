@@ -51,7 +51,10 @@ def test_inverse_equals_umap_learns_inverse_transform(codes):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = reducer.inverse_transform(inside)
-    assert np.allclose(inverse_transform(reducer, inside), expected, atol=1e-5)
+    # the same float32 epochs, jitted with fastmath inside our loop rather than alone: LLVM orders (and fuses)
+    # their sums by what the CPU offers: measured 2.0e-5 apart at most on an AVX2 host (within 1e-5 with AVX-512);
+    # another random start (transform_seed 1) lands up to 0.48 away
+    assert np.allclose(inverse_transform(reducer, inside), expected, atol=1e-4)
     far = np.array([[1e3, 1e3], [-1e3, 0.0]])  # umap-learn would start these from an arbitrary triangle
     assert np.all(np.isfinite(inverse_transform(reducer, far)))
 
