@@ -9,6 +9,7 @@
  * Taps that fall outside the input read a row of zeros, so every pixel of a block does the same work.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lanes.h"
@@ -181,16 +182,76 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
 KERNEL_GRAD(kernel_grad1, 1)
 KERNEL_GRAD(kernel_grad2, 2)
 
-/* The vector width these loops were built for: with fewer than 16 lanes (AVX2: 16 registers of 8) the
- * kernel gradient's 8 x SLICE block spills, and the matrix-multiply route is faster (measured). */
+/* With 16 vector registers (AVX2) the blocks above spill. This one takes a 3x3 kernel's row of taps at
+ * once, as they share each output pixel's y: 3 taps x 2 input channels x 2 vectors of y's channels, 12
+ * accumulators, the taps' inputs read through a table of pointers (a row of zeros outside the input)
+ * built once a kernel row for a few images. o a multiple of 2 * LANES, c even. -1: out of memory. */
+#define BAND 64 /* pixels */
+static int kernel_grad_rows3(const float *x, int nb, int h, int w, int c, int stride, int top, int left,
+                             int h_out, int w_out, int o, const float *y, float *dw) {
+    size_t pixels = (size_t)h_out * w_out;
+    const float **src = malloc(sizeof(*src) * IMAGES * pixels * 3);
+    if (!src) return -1;
+    for (int b0 = 0; b0 < nb; b0 += IMAGES) {
+        size_t n = (size_t)(nb - b0 < IMAGES ? nb - b0 : IMAGES) * pixels;
+        const float *yb = y + (size_t)b0 * pixels * o;
+        for (int u = 0; u < 3; u++) {
+            for (size_t q = 0; q < n; q++) {
+                size_t b = b0 + q / pixels;
+                int i = (int)(q % pixels / w_out), j = (int)(q % w_out), r = i * stride + u - top;
+                for (int v = 0; v < 3; v++) {
+                    int s = j * stride + v - left;
+                    src[q * 3 + v] = r >= 0 && r < h && s >= 0 && s < w ? x + ((b * h + r) * w + s) * c : zeros;
+                }
+            }
+            for (size_t p0 = 0; p0 < n; p0 += BAND) /* a band of pixels' x and y stay in L1 for all blocks */
+                for (int c0 = 0; c0 < c; c0 += 2)
+                    for (int o0 = 0; o0 < o; o0 += 2 * LANES) {
+                        float *d[3][2];
+                        lanes acc[3][2][2];
+                        for (int v = 0; v < 3; v++)
+                            for (int rr = 0; rr < 2; rr++) {
+                                d[v][rr] = dw + (((size_t)u * 3 + v) * c + c0 + rr) * o + o0;
+                                acc[v][rr][0] = load(d[v][rr]), acc[v][rr][1] = load(d[v][rr] + LANES);
+                            }
+                        for (size_t q = p0; q < n && q < p0 + BAND; q++) {
+                            lanes y0 = load(yb + q * o + o0), y1 = load(yb + q * o + o0 + LANES);
+                            for (int v = 0; v < 3; v++) {
+                                float a0 = src[q * 3 + v][c0], a1 = src[q * 3 + v][c0 + 1];
+                                acc[v][0][0] += a0 * y0, acc[v][0][1] += a0 * y1;
+                                acc[v][1][0] += a1 * y0, acc[v][1][1] += a1 * y1;
+                            }
+                        }
+                        for (int v = 0; v < 3; v++)
+                            for (int rr = 0; rr < 2; rr++) store(d[v][rr], acc[v][rr][0]), store(d[v][rr] + LANES, acc[v][rr][1]);
+                    }
+        }
+    }
+    free(src);
+    return 0;
+}
+
+/* The vector width these loops were built for (lanes.h). */
 int direct_lanes(void) { return LANES; }
 
-void direct_kernel_grad(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
-                        int w_out, int o, const float *y, float *dw) {
+/* Whether direct_kernel_grad takes a k x k kernel from c to o channels (o = 16 or 32): with 32 vector
+ * registers (AVX-512) c a multiple of R; with 16 (AVX2) only 3x3 kernels, c even. */
+int direct_kernel_grad_fits(int k, int c, int o) {
+    if (o % LANES || o > 2 * SLICE) return 0;
+    return REGISTERS >= 32 ? c % R == 0 : k == 3 && c % 2 == 0 && o % (2 * LANES) == 0;
+}
+
+/* dw (k, k, c, o) = the gradient in w of <conv(x, w), y>; 0, or -1 when out of memory or where
+ * direct_kernel_grad_fits(k, c, o) says no (dw untouched). */
+int direct_kernel_grad(const float *x, int nb, int h, int w, int c, int k, int stride, int top, int left, int h_out,
+                       int w_out, int o, const float *y, float *dw) {
+    if (!direct_kernel_grad_fits(k, c, o)) return -1;
     memset(dw, 0, sizeof(float) * k * k * c * o);
+    if (REGISTERS < 32) return kernel_grad_rows3(x, nb, h, w, c, stride, top, left, h_out, w_out, o, y, dw);
     for (int first = 0; first < o; first += SLICE)
         if ((o - first < SLICE ? o - first : SLICE) == LANES)
             kernel_grad1(x, nb, h, w, c, k, stride, top, left, h_out, w_out, o, first, y, dw);
         else
             kernel_grad2(x, nb, h, w, c, k, stride, top, left, h_out, w_out, o, first, y, dw);
+    return 0;
 }

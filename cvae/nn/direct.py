@@ -23,10 +23,6 @@ __all__ = ["WIDTHS", "adjoint", "fits", "forward", "kernel_grad", "kernel_grad_f
 SOURCE = Path(__file__).with_name("direct.c")
 WIDTHS = (16, 32)  # channels a side the loops write: 1-2 vectors a pixel (AVX-512), 2-4 in slices of 2 (AVX2)
 MAX_TAPS, MAX_CHANNELS = 49, 2048  # direct.c's limits: kernels up to 7 x 7, the other side's channels
-ROWS = 8  # the kernel gradient takes the input's channels this many at a time
-# its 8 x 32-channel blocks need 32 vector registers (AVX-512); with AVX2's 16 they spill and the matrix-multiply
-# route is faster (measured, the classroom's deconv layers: 1.28-1.34 against 0.94-1.08 ms, 2.44-2.65 against 1.64-1.82)
-KERNEL_GRAD_MIN_LANES = 16
 _p, _i = ctypes.c_void_p, ctypes.c_int
 _ARGS = [_p, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _i, _p, _p]
 
@@ -42,13 +38,16 @@ def native():
         "C direct convolution loops",
         signatures,
         _agrees_with_numpy,
-        wrap=_declare_lanes,
+        wrap=_declare_answers,
         flags=("-ffp-contract=fast",),
     )
 
 
-def _declare_lanes(lib):
+def _declare_answers(lib):
+    """The functions that answer an int: the vector width, whether the kernel gradient fits, its status."""
     lib.direct_lanes.argtypes, lib.direct_lanes.restype = [], ctypes.c_int
+    lib.direct_kernel_grad_fits.argtypes, lib.direct_kernel_grad_fits.restype = [_i, _i, _i], ctypes.c_int
+    lib.direct_kernel_grad.restype = ctypes.c_int
     return lib
 
 
@@ -65,11 +64,8 @@ def fits(written: int, read: int, k: int, *arrays: np.ndarray) -> bool:
 
 def kernel_grad_fits(x: np.ndarray, y: np.ndarray, k: int) -> bool:
     """Whether the loops take the kernel gradient of x (B, H, W, C) and y (B, Ho, Wo, O)."""
-    return (
-        x.shape[3] % ROWS == 0
-        and fits(y.shape[3], x.shape[3], k, x, y)
-        and native().direct_lanes() >= KERNEL_GRAD_MIN_LANES
-    )
+    # the blocks follow the CPU's registers (direct.c): AVX-512 takes C a multiple of 8, AVX2 3x3 kernels and C even
+    return fits(y.shape[3], x.shape[3], k, x, y) and bool(native().direct_kernel_grad_fits(k, x.shape[3], y.shape[3]))
 
 
 def _sizes(g, nb: int, c: int, o: int) -> tuple[int, ...]:
@@ -91,11 +87,13 @@ def adjoint(y: np.ndarray, w_t: np.ndarray, g, out: np.ndarray, lib=None) -> Non
 
 
 def kernel_grad(x: np.ndarray, y: np.ndarray, g, out: np.ndarray, lib=None) -> None:
-    """out (k, k, C, O) = the gradient in w of <conv(x, w), y>, x (n, H, W, C) with C a multiple of ROWS,
+    """out (k, k, C, O) = the gradient in w of <conv(x, w), y> where `kernel_grad_fits`, x (n, H, W, C),
     y (n, Ho, Wo, O), O in WIDTHS."""
-    lib = lib or native()
+    lib, k = lib or native(), g.k
     sizes = _sizes(g, x.shape[0], x.shape[3], y.shape[3])
-    lib.direct_kernel_grad(x.ctypes.data, *sizes, y.ctypes.data, out.ctypes.data)
+    if lib.direct_kernel_grad(x.ctypes.data, *sizes, y.ctypes.data, out.ctypes.data):
+        c, o = x.shape[3], y.shape[3]
+        raise RuntimeError(f"direct kernel gradient: out of memory, or a {k}x{k} kernel {c} -> {o} it does not take")
 
 
 def _agrees_with_numpy(lib) -> bool:
@@ -120,7 +118,7 @@ def _agrees_with_numpy(lib) -> bool:
         forward(x, w, g, got, lib)
         expected = (cols @ w.reshape(-1, o)).reshape(y.shape)
         ok = np.allclose(got, expected, atol=1e-4 * np.abs(expected).max())
-        if c % ROWS == 0:
+        if lib.direct_kernel_grad_fits(k, c, o):
             got_w = np.empty_like(w)
             kernel_grad(x, y, g, got_w, lib)
             expected_w = (cols.T @ y.reshape(-1, o)).reshape(w.shape)
