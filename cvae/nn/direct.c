@@ -179,8 +179,10 @@ void direct_adjoint(const float *y, int nb, int h, int w, int c, int k, int stri
                     }                                                                                           \
     }
 
+#if REGISTERS >= 32 /* each build compiles the kernel gradient its registers take, not both */
 KERNEL_GRAD(kernel_grad1, 1)
 KERNEL_GRAD(kernel_grad2, 2)
+#else
 
 /* With 16 vector registers (AVX2) the blocks above spill. This one takes a 3x3 kernel's row of taps at
  * once, as they share each output pixel's y: 3 taps x 2 input channels x 2 vectors of y's channels, 12
@@ -230,6 +232,7 @@ static int kernel_grad_rows3(const float *x, int nb, int h, int w, int c, int st
     free(src);
     return 0;
 }
+#endif
 
 /* The vector width these loops were built for (lanes.h). */
 int direct_lanes(void) { return LANES; }
@@ -247,11 +250,14 @@ int direct_kernel_grad(const float *x, int nb, int h, int w, int c, int k, int s
                        int w_out, int o, const float *y, float *dw) {
     if (!direct_kernel_grad_fits(k, c, o)) return -1;
     memset(dw, 0, sizeof(float) * k * k * c * o);
-    if (REGISTERS < 32) return kernel_grad_rows3(x, nb, h, w, c, stride, top, left, h_out, w_out, o, y, dw);
+#if REGISTERS >= 32
     for (int first = 0; first < o; first += SLICE)
         if ((o - first < SLICE ? o - first : SLICE) == LANES)
             kernel_grad1(x, nb, h, w, c, k, stride, top, left, h_out, w_out, o, first, y, dw);
         else
             kernel_grad2(x, nb, h, w, c, k, stride, top, left, h_out, w_out, o, first, y, dw);
     return 0;
+#else
+    return kernel_grad_rows3(x, nb, h, w, c, stride, top, left, h_out, w_out, o, y, dw);
+#endif
 }

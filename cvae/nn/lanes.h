@@ -1,6 +1,6 @@
 /* A vector of LANES floats for the C loops (GCC and Clang vector extensions), as wide as the CPU's
  * vector registers: 16 with AVX-512, 8 with AVX, else 4 (SSE, NEON). Wider than the registers, the
- * compiler keeps such vectors in memory instead (measured: the direct loops 20x slower on AVX2).
+ * compiler keeps such vectors in memory instead (measured on AVX2: the classroom's convolution layers 15x slower).
  * REGISTERS: how many the CPU has, for choosing how many accumulators a block keeps. */
 #include <string.h>
 
